@@ -1,0 +1,1 @@
+"""SavedModel and TFLite/LiteRT export, quantization and on-device-style inference for rnnkit runs."""

@@ -1,0 +1,70 @@
+"""The run folder: atomic file writes, saved model, metrics and plots."""
+import datetime
+import json
+import os
+import tempfile
+
+from rnnkit.errors import UsageError
+
+
+def _umask():
+    """The process umask (read without changing it for longer than an instant)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def default_run_dir(task_name):
+    """runs/<task>-<timestamp> under the current folder."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return os.path.join("runs", f"{task_name}-{stamp}")
+
+
+def prepare_run_dir(path):
+    """Create an empty run folder; refuse one that already holds files, so nothing is overwritten."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"--out {path!r} exists and is not a folder")
+    if os.path.isdir(path) and os.listdir(path):
+        raise UsageError(f"--out {path!r} already exists and is not empty; choose a new folder")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create --out {path!r}: {error.strerror}") from None
+    if not os.access(path, os.W_OK):
+        raise UsageError(f"--out {path!r} is not writable")
+    return path
+
+
+def atomic_write(path, write):
+    """Call `write(temp_path)` then rename onto `path`, so `path` is either complete or absent."""
+    folder, name = os.path.split(path)
+    suffix = os.path.splitext(name)[1]
+    fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=f".tmp{suffix}", dir=folder or ".")
+    os.close(fd)
+    try:
+        write(temp)
+        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)
+
+
+def write_text(path, text):
+    """Write a text file atomically."""
+
+    def write(temp):
+        with open(temp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+    atomic_write(path, write)
+
+
+def write_json(path, data):
+    """Write indented JSON atomically."""
+    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def save_model(model, path):
+    """Save a `.keras` file atomically (a half-written model never looks finished)."""
+    atomic_write(path, lambda temp: model.save(temp))

@@ -1,0 +1,54 @@
+"""Three training loops over one step function: `fit`, an eager GradientTape loop, and the same under tf.function."""
+import sys
+
+import keras
+import tensorflow as tf
+
+from rnnkit import steps
+
+LOOPS = ("fit", "eager", "function")
+
+
+def train(model, train_ds, val_ds, cfg, callbacks):
+    """Train `model` (compiled) with the loop named by `cfg.loop`; returns the History callback's dict."""
+    if cfg.loop == "fit":
+        history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
+                            callbacks=callbacks, shuffle=False, verbose=_verbosity())
+        return history.history
+    return custom_loop(model, train_ds, val_ds, cfg, callbacks, compiled=cfg.loop == "function")
+
+
+def custom_loop(model, train_ds, val_ds, cfg, callbacks, compiled):
+    """A hand-written epoch loop that drives the same Keras callbacks (progress bar, CSV, TensorBoard…)."""
+    step = (lambda batch: steps.train_step(model, batch))
+    if compiled:
+        step = tf.function(step, reduce_retracing=True)
+    callback_list = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=_verbosity() > 0,
+                                                 model=model, verbose=_verbosity(), epochs=cfg.epochs,
+                                                 steps=cfg.steps_per_epoch)
+    iterator = iter(train_ds)  # like fit with steps_per_epoch: one iterator across epochs
+    model.stop_training = False
+    callback_list.on_train_begin()
+    logs = {}
+    for epoch in range(cfg.epochs):
+        model.reset_metrics()
+        callback_list.on_epoch_begin(epoch)
+        for index in range(cfg.steps_per_epoch):
+            callback_list.on_train_batch_begin(index)
+            logs = step(next(iterator))
+            callback_list.on_train_batch_end(index, logs)
+            if model.stop_training:
+                break
+        logs = {name: float(value) for name, value in logs.items()}
+        val_logs = model.evaluate(val_ds, verbose=0, return_dict=True)
+        logs.update({f"val_{name}": value for name, value in val_logs.items()})
+        callback_list.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    callback_list.on_train_end(logs)
+    return model.history.history
+
+
+def _verbosity():
+    """Keras progress bar per step on a terminal, one line per epoch in logs and CI."""
+    return 1 if sys.stdout.isatty() else 2

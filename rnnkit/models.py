@@ -1,0 +1,83 @@
+"""Shared functional model builders: recurrent stacks for the sequence tasks."""
+import keras
+
+from rnnkit import steps
+
+CELLS = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "sgd": keras.optimizers.SGD,
+    "rmsprop": keras.optimizers.RMSprop,
+    "adagrad": keras.optimizers.Adagrad,
+}
+
+
+@keras.saving.register_keras_serializable(package="rnnkit")
+class RnnkitModel(keras.Model):
+    """A functional model whose `fit` runs rnnkit's shared `steps.train_step`."""
+
+    def train_step(self, data):
+        """Delegate to the step function the custom loops use too."""
+        return steps.train_step(self, data)
+
+
+def recurrent_stack(x, *, cell, units, bidirectional=False, dropout=0.0, l2=0.0, return_sequences=True,
+                    unroll=False):
+    """Stacked recurrent layers; all but the last return sequences, the last as asked."""
+    if cell not in CELLS:
+        raise ValueError(f"Could not interpret cell {cell!r}: expected one of {', '.join(CELLS)}")
+    regularizer = keras.regularizers.L2(l2) if l2 else None
+    for i, size in enumerate(units):
+        last = i == len(units) - 1
+        layer = CELLS[cell](
+            size,
+            return_sequences=return_sequences or not last,
+            dropout=dropout,
+            kernel_regularizer=regularizer,
+            recurrent_regularizer=regularizer,
+            unroll=unroll,
+            name=f"{cell}_{i + 1}",
+        )
+        if bidirectional:
+            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{cell}_{i + 1}")
+        x = layer(x)
+    return x
+
+
+def build_recurrent_model(*, name, cell, units, num_classes, output_activation="softmax", vocab_size=None,
+                          embed_dim=32, operands=1, features=None, mask_zero=False, bidirectional=False,
+                          dropout=0.0, l2=0.0, return_sequences=True, unroll=False, length=None):
+    """Inputs → (shared Embedding | raw features) → recurrent stack → Dense head, as an RnnkitModel.
+
+    With `vocab_size`, inputs are integer tokens: `(batch, time)` for one operand, or
+    `(batch, time, operands)` where one Embedding is shared by the operands and their vectors are
+    concatenated per position. Without it, inputs are float `(batch, time, features)`.
+    `length=None` leaves the time axis free so one model serves every length.
+    """
+    if vocab_size:
+        shape = (length,) if operands == 1 else (length, operands)
+        inputs = keras.Input(shape=shape, dtype="int32", name="tokens")
+        x = keras.layers.Embedding(vocab_size, embed_dim, mask_zero=mask_zero, name="embedding")(inputs)
+        if operands > 1:
+            x = keras.layers.Reshape((-1 if length is None else length, operands * embed_dim), name="concat")(x)
+    else:
+        inputs = keras.Input(shape=(length, features), dtype="float32", name="features")
+        x = inputs
+    x = recurrent_stack(x, cell=cell, units=units, bidirectional=bidirectional, dropout=dropout, l2=l2,
+                        return_sequences=return_sequences, unroll=unroll)
+    regularizer = keras.regularizers.L2(l2) if l2 else None
+    outputs = keras.layers.Dense(num_classes, activation=output_activation, kernel_regularizer=regularizer,
+                                 name="head")(x)
+    return RnnkitModel(inputs, outputs, name=name)
+
+
+def build_optimizer(cfg):
+    """The optimizer named by `cfg.optimizer` with the config's learning rate, momentum, decay and clipping."""
+    kwargs = {"learning_rate": cfg.lr}
+    if cfg.clipnorm:
+        kwargs["clipnorm"] = cfg.clipnorm
+    if cfg.weight_decay:
+        kwargs["weight_decay"] = cfg.weight_decay
+    if cfg.optimizer in ("sgd", "rmsprop"):
+        kwargs["momentum"] = cfg.momentum
+    return OPTIMIZERS[cfg.optimizer](**kwargs)

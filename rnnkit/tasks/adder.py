@@ -1,0 +1,65 @@
+"""`adder`: two --len-digit decimal numbers → their sum, one digit per step, least significant first."""
+import keras
+import numpy as np
+
+from rnnkit.metrics import classification_metrics
+from rnnkit.models import build_recurrent_model
+from rnnkit.tasks.base import Task, add_digits, digits_to_int, require
+
+
+class Adder(Task):
+    """Per-position 10-way classification over aligned LSB-first operands plus one carry position."""
+
+    name = "adder"
+    summary = "add two --len-digit decimal numbers digit by digit"
+    defaults = dict(length=100, cell="lstm", units=(64, 64), embed_dim=32, optimizer="adam", lr=1e-2,
+                    epochs=10, steps_per_epoch=50, batch_size=64, eval_lens=(10, 1000))
+    flags = ("length", "train_len")
+
+    def validate(self, cfg):
+        """Lengths must be positive."""
+        require(cfg.length >= 1, f"--len must be at least 1, got {cfg.length}")
+
+    def train_lengths(self, cfg):
+        """--train-len (a length or a range) if given, else --len."""
+        if cfg.train_len is None:
+            return [cfg.length]
+        low, high = cfg.train_len
+        return list(range(low, high + 1))
+
+    def make_arrays(self, cfg, rng, n, length):
+        """x: (n, length+1, 2) operand digits with a zero carry slot; y: (n, length+1) sum digits."""
+        a = rng.integers(0, 10, (n, length), dtype=np.int32)
+        b = rng.integers(0, 10, (n, length), dtype=np.int32)
+        y = add_digits(a, b, base=10)
+        x = np.zeros((n, length + 1, 2), dtype=np.int32)
+        x[:, :length, 0], x[:, :length, 1] = a, b
+        return x, y
+
+    def build_model(self, cfg):
+        """Shared digit Embedding, the operands concatenated per position, recurrent stack, Dense(10)."""
+        return build_recurrent_model(name="adder", cell=cfg.cell, units=cfg.units, num_classes=10, vocab_size=10,
+                                     embed_dim=cfg.embed_dim, operands=2, bidirectional=cfg.bidirectional,
+                                     dropout=cfg.dropout, l2=cfg.l2, unroll=cfg.unroll)
+
+    def loss(self, cfg):
+        """Cross-entropy per position."""
+        return keras.losses.SparseCategoricalCrossentropy()
+
+    def metrics(self, cfg):
+        """Per-digit accuracy and whole-sum exact match."""
+        return classification_metrics("softmax")
+
+    def decode(self, cfg, y_pred):
+        """Most likely digit per position."""
+        return np.argmax(y_pred, axis=-1)
+
+    def render(self, cfg, x, y_true, y_pred):
+        """`a + b = predicted ✓` (or `✗ (true …)`), written most significant digit first."""
+        a, b = digits_to_int(x[:-1, 0]), digits_to_int(x[:-1, 1])
+        got, want = digits_to_int(y_pred), digits_to_int(y_true)
+        mark = "✓" if got == want else f"✗ (true {want})"
+        return f"{a} + {b} = {got} {mark}"
+
+
+TASK = Adder()

@@ -1,0 +1,78 @@
+"""`binary_add`: two binary strings → their sum, bit by bit, least significant first."""
+import keras
+import numpy as np
+
+from rnnkit.metrics import classification_metrics
+from rnnkit.models import build_recurrent_model
+from rnnkit.tasks.base import Task, add_digits, digits_to_int, require
+
+LOSSES = ("mse", "bce", "ce")
+
+
+class BinaryAdd(Task):
+    """Per-bit prediction from the two operand bits; `--loss` picks a sigmoid (mse/bce) or softmax (ce) head."""
+
+    name = "binary_add"
+    summary = "add two binary strings bit by bit (train on short, test on long)"
+    defaults = dict(length=20, train_len=(1, 10), loss="bce", cell="rnn", units=(8,), optimizer="adam", lr=1e-2,
+                    epochs=10, steps_per_epoch=100, batch_size=64, eval_lens=(100, 1000))
+    flags = ("length", "train_len", "loss")
+
+    def validate(self, cfg):
+        """Lengths positive, loss known."""
+        require(cfg.length >= 1, f"--len must be at least 1, got {cfg.length}")
+        require(cfg.loss in LOSSES, f"--loss must be one of {', '.join(LOSSES)}, got {cfg.loss!r}")
+
+    def train_lengths(self, cfg):
+        """Every length in --train-len."""
+        low, high = cfg.train_len
+        return list(range(low, high + 1))
+
+    def eval_lengths(self, cfg):
+        """1..--len (as the seeds reported), then --eval-lens."""
+        return list(dict.fromkeys([cfg.length, *range(1, cfg.length + 1), *cfg.eval_lens]))
+
+    def make_arrays(self, cfg, rng, n, length):
+        """x: (n, length+1, 2) float bits with a zero carry slot; y: sum bits, (n, length+1[, 1])."""
+        a = rng.integers(0, 2, (n, length), dtype=np.int32)
+        b = rng.integers(0, 2, (n, length), dtype=np.int32)
+        y = add_digits(a, b, base=2)
+        x = np.zeros((n, length + 1, 2), dtype=np.float32)
+        x[:, :length, 0], x[:, :length, 1] = a, b
+        if cfg.loss != "ce":
+            y = y[..., None].astype(np.float32)
+        return x, y
+
+    def build_model(self, cfg):
+        """Raw bits → recurrent stack → one sigmoid (mse, bce) or a 2-way softmax (ce) per position."""
+        ce = cfg.loss == "ce"
+        return build_recurrent_model(name="binary_add", cell=cfg.cell, units=cfg.units, features=2,
+                                     num_classes=2 if ce else 1, output_activation="softmax" if ce else "sigmoid",
+                                     bidirectional=cfg.bidirectional, dropout=cfg.dropout, l2=cfg.l2,
+                                     unroll=cfg.unroll)
+
+    def loss(self, cfg):
+        """Mean squared error, binary or categorical cross-entropy, per --loss."""
+        return {"mse": keras.losses.MeanSquaredError(), "bce": keras.losses.BinaryCrossentropy(),
+                "ce": keras.losses.SparseCategoricalCrossentropy()}[cfg.loss]
+
+    def metrics(self, cfg):
+        """Per-bit accuracy and whole-sum exact match."""
+        return classification_metrics("softmax" if cfg.loss == "ce" else "sigmoid")
+
+    def decode(self, cfg, y_pred):
+        """Predicted bits, shaped like y."""
+        if cfg.loss == "ce":
+            return np.argmax(y_pred, axis=-1)
+        return (y_pred > 0.5).astype(np.int32)
+
+    def render(self, cfg, x, y_true, y_pred):
+        """`1011 + 110 = 10001 ✓`, most significant bit first."""
+        a, b = digits_to_int(x[:-1, 0], 2), digits_to_int(x[:-1, 1], 2)
+        got, want = digits_to_int(np.ravel(y_pred), 2), digits_to_int(np.ravel(y_true), 2)
+        width = len(x) - 1
+        mark = "✓" if got == want else f"✗ (true {want:b})"
+        return f"{a:0{width}b} + {b:0{width}b} = {got:0{width + 1}b} {mark}"
+
+
+TASK = BinaryAdd()

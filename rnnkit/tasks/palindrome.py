@@ -1,0 +1,53 @@
+"""`palindrome`: a digit palindrome of length --len with its last digit hidden → that digit."""
+import keras
+import numpy as np
+
+from rnnkit.metrics import classification_metrics
+from rnnkit.models import build_recurrent_model
+from rnnkit.tasks.base import Task, require
+
+
+class Palindrome(Task):
+    """The model reads the first --len − 1 digits and names the last one (which equals the first)."""
+
+    name = "palindrome"
+    summary = "finish a digit palindrome (vanilla RNN, RMSprop, clipnorm 10, as the seed)"
+    defaults = dict(length=20, cell="rnn", units=(128,), embed_dim=16, optimizer="rmsprop", lr=1e-3, clipnorm=10.0,
+                    epochs=10, steps_per_epoch=100, batch_size=64)
+    flags = ("length",)
+
+    def validate(self, cfg):
+        """A palindrome needs at least two digits for one to be hidden."""
+        require(cfg.length >= 2, f"--len must be at least 2 for palindrome, got {cfg.length}")
+
+    def make_arrays(self, cfg, rng, n, length):
+        """x: (n, length−1) visible digits; y: (n,) the hidden last digit."""
+        half = rng.integers(0, 10, (n, (length + 1) // 2), dtype=np.int32)
+        full = np.concatenate([half, half[:, : length // 2][:, ::-1]], axis=1)
+        return full[:, :-1].copy(), full[:, -1].copy()
+
+    def build_model(self, cfg):
+        """Embedding → recurrent stack (last state) → Dense(10)."""
+        return build_recurrent_model(name="palindrome", cell=cfg.cell, units=cfg.units, num_classes=10,
+                                     vocab_size=10, embed_dim=cfg.embed_dim, bidirectional=cfg.bidirectional,
+                                     dropout=cfg.dropout, l2=cfg.l2, return_sequences=False, unroll=cfg.unroll)
+
+    def loss(self, cfg):
+        """Cross-entropy over the ten digits."""
+        return keras.losses.SparseCategoricalCrossentropy()
+
+    def metrics(self, cfg):
+        """Accuracy (identical to exact match for one answer)."""
+        return classification_metrics("softmax")
+
+    def decode(self, cfg, y_pred):
+        """Most likely digit."""
+        return np.argmax(y_pred, axis=-1)
+
+    def render(self, cfg, x, y_true, y_pred):
+        """`3 1 4 4 1 ? → 3 ✓`."""
+        mark = "✓" if int(y_pred) == int(y_true) else f"✗ (true {int(y_true)})"
+        return f"{' '.join(map(str, x))} ? → {int(y_pred)} {mark}"
+
+
+TASK = Palindrome()

@@ -1,0 +1,158 @@
+"""`python -m rnnkit.train --task T ...`: train a task's model and write one run folder."""
+import argparse
+import math
+import os
+import sys
+import time
+
+from rnnkit import artifacts, cli, loops
+from rnnkit.config import make_config
+from rnnkit.errors import UsageError
+from rnnkit.tasks import TASKS, get_task
+
+MAX_LEN = 100_000
+TASK_FLAGS = {"length": "--len", "train_len": "--train-len", "min_len": "--min-len", "max_len": "--max-len",
+              "k": "--k", "loss": "--loss"}
+
+
+def build_parser():
+    """The argument parser; every flag defaults to 'unset' so task defaults can fill in."""
+    epilog = "tasks and their defaults:\n" + "\n".join(
+        f"  {name:<11} {task.summary}\n              defaults: "
+        + ", ".join(f"{key}={value}" for key, value in task.defaults.items()) for name, task in TASKS.items())
+    parser = cli.Parser(prog="python -m rnnkit.train", description=__doc__, epilog=epilog, allow_abbrev=False,
+                        argument_default=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", required=True, choices=list(TASKS), help="which task to train")
+    task = parser.add_argument_group("task")
+    task.add_argument("--len", dest="length", type=cli.bounded_int(1, MAX_LEN),
+                      help="digits per operand (adder, binary_add test length) or palindrome length")
+    task.add_argument("--train-len", type=cli.length_range(MAX_LEN),
+                      help="train on this length or range, e.g. 5 or 1-20 (adder, binary_add)")
+    task.add_argument("--min-len", type=cli.bounded_int(1, MAX_LEN), help="shortest recall sequence")
+    task.add_argument("--max-len", type=cli.bounded_int(1, MAX_LEN), help="longest recall sequence")
+    task.add_argument("--k", type=cli.bounded_int(1, MAX_LEN), help="recall: which item to answer (1-based)")
+    task.add_argument("--loss", choices=("mse", "bce", "ce"), help="binary_add: the loss to compare")
+    model = parser.add_argument_group("model")
+    model.add_argument("--cell", choices=("rnn", "lstm", "gru"), help="recurrent cell")
+    model.add_argument("--units", type=cli.int_list(1, 4096), help="units per layer, e.g. 64 or 64,64 (stacked)")
+    model.add_argument("--bidirectional", action="store_true", help="bidirectional recurrent layers")
+    model.add_argument("--dropout", type=cli.bounded_float(0.0, 0.95), help="input dropout of recurrent layers")
+    model.add_argument("--l2", type=cli.bounded_float(0.0, 10.0), help="L2 weight penalty")
+    model.add_argument("--embed-dim", type=cli.bounded_int(1, 4096), help="embedding size for token inputs")
+    model.add_argument("--unroll", action="store_true", help="unroll recurrent layers (short fixed lengths only)")
+    train = parser.add_argument_group("training")
+    train.add_argument("--loop", choices=loops.LOOPS, help="model.fit, an eager GradientTape loop, or tf.function")
+    train.add_argument("--optimizer", choices=("adam", "sgd", "rmsprop", "adagrad"), help="optimizer")
+    train.add_argument("--lr", type=cli.bounded_float(0.0, 100.0, low_open=True), help="learning rate")
+    train.add_argument("--momentum", type=cli.bounded_float(0.0, 0.999), help="momentum (sgd, rmsprop)")
+    train.add_argument("--weight-decay", type=cli.bounded_float(0.0, 1.0), help="decoupled weight decay")
+    train.add_argument("--clipnorm", type=cli.bounded_float(0.0, 1e6, low_open=True), help="clip gradients by norm")
+    train.add_argument("--lr-schedule", choices=("none", "plateau"), help="plateau: halve the lr when val loss stalls")
+    train.add_argument("--epochs", type=cli.bounded_int(1, 100_000), help="epochs")
+    train.add_argument("--steps-per-epoch", type=cli.bounded_int(1, 1_000_000), help="training steps per epoch")
+    train.add_argument("--batch-size", type=cli.bounded_int(1, 65_536), help="examples per step")
+    train.add_argument("--seed", type=cli.bounded_int(0, 2**31 - 1), help="random seed (same seed, same metrics)")
+    train.add_argument("--out", help="run folder to create (default runs/<task>-<timestamp>)")
+    evaluation = parser.add_argument_group("evaluation")
+    evaluation.add_argument("--eval-lens", type=cli.int_list(1, MAX_LEN), help="also evaluate at these lengths")
+    evaluation.add_argument("--val-samples", type=cli.bounded_int(1, 1_000_000), help="validation examples")
+    evaluation.add_argument("--test-samples", type=cli.bounded_int(1, 1_000_000), help="held-out test examples")
+    evaluation.add_argument("--eval-samples", type=cli.bounded_int(1, 1_000_000),
+                            help="examples per extra --eval-lens length")
+    evaluation.add_argument("--show-samples", type=cli.bounded_int(0, 100), help="verification samples to print")
+    return parser
+
+
+def config_from_args(argv):
+    """Parse `argv` into a validated Config (UsageError or exit 2 on bad input)."""
+    values = vars(build_parser().parse_args(argv))
+    task = get_task(values.pop("task"))
+    for field, flag in TASK_FLAGS.items():
+        if field in values and field not in task.flags:
+            takes = ", ".join(TASK_FLAGS[f] for f in task.flags) or "no task flags"
+            raise UsageError(f"{flag} does not apply to task {task.name} (it takes {takes})")
+    cfg = make_config(task, values)
+    if cfg.train_len is not None and cfg.train_len[1] > MAX_LEN:
+        raise UsageError(f"--train-len must not exceed {MAX_LEN}")
+    task.validate(cfg)
+    return cfg
+
+
+def build_callbacks(cfg, run_dir):
+    """Keras callbacks every loop uses: CSV history, TensorBoard, NaN guard, optional LR schedule."""
+    import keras
+
+    callbacks = [
+        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv")),
+        keras.callbacks.TensorBoard(log_dir=os.path.join(run_dir, "tensorboard"), write_graph=False),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    if cfg.lr_schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2, verbose=1))
+    return callbacks
+
+
+def fit_model(cfg, callbacks=()):
+    """Seed everything, build and compile the task's model, and train it with `cfg.loop`."""
+    import keras
+
+    from rnnkit.models import build_optimizer
+
+    task = get_task(cfg.task)
+    keras.utils.set_random_seed(cfg.seed)
+    model = task.build_model(cfg)
+    model.compile(optimizer=build_optimizer(cfg), loss=task.loss(cfg), metrics=task.metrics(cfg))
+    train_ds, val_ds = task.build_inputs(cfg, "train"), task.build_inputs(cfg, "val")
+    history = loops.train(model, train_ds, val_ds, cfg, list(callbacks))
+    return model, history
+
+
+def run(cfg):
+    """Train and evaluate `cfg`; writes the run folder and returns the metrics dict."""
+    from rnnkit import evaluate, plots
+    from rnnkit.device import describe_device
+
+    task = get_task(cfg.task)
+    run_dir = artifacts.prepare_run_dir(cfg.out or artifacts.default_run_dir(cfg.task))
+    cfg = cfg.replace(out=run_dir)
+    artifacts.write_text(os.path.join(run_dir, "config.json"), cfg.to_json())
+    device = describe_device()
+    print(f"rnnkit: task {cfg.task} on {device}; run folder {run_dir}", flush=True)
+
+    start = time.perf_counter()
+    model, history = fit_model(cfg, build_callbacks(cfg, run_dir))
+    train_seconds = time.perf_counter() - start
+    diverged = any(not math.isfinite(v) for v in history.get("loss", []))
+    artifacts.save_model(model, os.path.join(run_dir, "model.keras"))
+
+    test, by_length = evaluate.evaluate_lengths(model, task, cfg)
+    samples = evaluate.verification_samples(model, task, cfg)
+    metrics = {"task": cfg.task, "test": test, "by_length": by_length, "train_seconds": round(train_seconds, 3),
+               "epochs_run": len(history.get("loss", [])), "device": device,
+               "status": "diverged" if diverged else "completed"}
+    artifacts.write_json(os.path.join(run_dir, "metrics.json"), metrics)
+    plots.plot_history(history, os.path.join(run_dir, "curves.png"), f"{cfg.task}: training curves")
+    plots.plot_by_length(by_length, os.path.join(run_dir, "accuracy_by_length.png"),
+                         f"{cfg.task}: accuracy by length")
+
+    print(f"\ntrained in {train_seconds:.1f} s\n" + evaluate.format_table(test, by_length))
+    if samples:
+        print("\nverification samples:\n" + "\n".join(f"  {line}" for line in samples))
+    print(f"\nartifacts in {run_dir}")
+    if diverged:
+        print("rnnkit.train: the loss became NaN or infinite; try a lower --lr or a --clipnorm", file=sys.stderr)
+    return metrics
+
+
+def main(argv=None):
+    """CLI entry point: exit 0 on success, 2 on bad input, 3 when training diverged."""
+
+    def body(args):
+        metrics = run(config_from_args(args))
+        return 3 if metrics["status"] == "diverged" else 0
+
+    return cli.run_main("python -m rnnkit.train", body, sys.argv[1:] if argv is None else argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

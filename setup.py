@@ -1,0 +1,25 @@
+"""rnnkit: train, tune and ship small sequence and vision models with TensorFlow / Keras 3."""
+from setuptools import find_packages, setup
+
+setup(
+    name="rnnkit",
+    version="0.1.0",
+    description="Train, tune and ship small sequence and vision models with TensorFlow / Keras 3",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["rnnkit", "rnnkit.*", "tuning", "tuning.*", "export", "export.*"]),
+    install_requires=[
+        # `tensorflow`, not `tensorflow-cpu`: the same wheel uses a GPU where one is set up
+        # (pip install "tensorflow[and-cuda]" on such a machine).
+        "tensorflow>=2.18,<2.22",
+        "tensorboard>=2.18,<2.22",
+        "keras>=3.8,<4",
+        "numpy>=1.26,<3",
+        "matplotlib>=3.8,<4",
+    ],
+    extras_require={
+        "test": ["pytest>=8,<10"],
+        "bench": ["torch==2.13.0"],
+    },
+)

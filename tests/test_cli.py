@@ -1,0 +1,146 @@
+"""Bad input gets one clear line on stderr and exit status 2; a run folder holds every artifact."""
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from rnnkit.tasks import TASKS
+from rnnkit.train import main
+
+TINY = ["--units", "4", "--embed-dim", "2", "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "8",
+        "--val-samples", "16", "--test-samples", "32", "--eval-samples", "16", "--show-samples", "2"]
+
+
+def run_cli(argv):
+    """(exit status, stdout, stderr) of `python -m rnnkit.train argv`, in process."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(argv)
+        except SystemExit as exit_:
+            status = exit_.code
+    return status, out.getvalue(), err.getvalue()
+
+
+class BadInputTest(tf.test.TestCase):
+    def setUp(self):
+        self.folder = tempfile.mkdtemp()
+        self.existing = os.path.join(self.folder, "existing")
+        os.makedirs(self.existing)
+        with open(os.path.join(self.existing, "metrics.json"), "w") as handle:
+            handle.write("precious")
+        self.a_file = os.path.join(self.folder, "a-file")
+        with open(self.a_file, "w") as handle:
+            handle.write("x")
+
+    def test_each_bad_input_is_one_line_and_exit_2(self):
+        cases = [
+            (["--task", "subtractor"], "invalid choice"),
+            (["--task", "adder", "--frobnicate"], "unrecognized arguments"),
+            (["--task", "adder", "--len", "0"], "--len"),
+            (["--task", "adder", "--len", "-3"], "--len"),
+            (["--task", "adder", "--len", "abc"], "--len"),
+            (["--task", "adder", "--len", "1e9"], "--len"),
+            (["--task", "adder", "--units", "0"], "--units"),
+            (["--task", "adder", "--units", "64,,"], "--units"),
+            (["--task", "adder", "--units", ""], "--units"),
+            (["--task", "adder", "--lr", "0"], "--lr"),
+            (["--task", "adder", "--lr", "nan"], "--lr"),
+            (["--task", "adder", "--dropout", "1.5"], "--dropout"),
+            (["--task", "adder", "--cell", "transformer"], "--cell"),
+            (["--task", "adder", "--loop", "threads"], "--loop"),
+            (["--task", "adder", "--eval-lens", "10,x"], "--eval-lens"),
+            (["--task", "adder", "--loss", "mse"], "--loss does not apply"),
+            (["--task", "adder", "--k", "2"], "--k does not apply"),
+            (["--task", "binary_add", "--train-len", "20-1"], "--train-len"),
+            (["--task", "binary_add", "--train-len", "0-5"], "--train-len"),
+            (["--task", "recall", "--k", "5", "--min-len", "3"], "--k must be between"),
+            (["--task", "recall", "--min-len", "9", "--max-len", "4"], "--min-len"),
+            (["--task", "palindrome", "--len", "1"], "--len must be at least 2"),
+            (["--task"], "--task"),
+            ([], "--task"),
+            (["--task", "adder", "--out", self.existing], "already exists"),
+            (["--task", "adder", "--out", os.path.join(self.a_file, "run")], "cannot create"),
+            (["--task", "adder", "--out", self.a_file], "not a folder"),
+        ]
+        for argv, expected in cases:
+            status, stdout, stderr = run_cli(argv)
+            with self.subTest(argv=argv):
+                self.assertEqual(status, 2)
+                lines = stderr.strip().splitlines()
+                self.assertLen(lines, 1, stderr)
+                self.assertIn(expected, lines[0])
+                self.assertNotIn("Traceback", stderr + stdout)
+        with open(os.path.join(self.existing, "metrics.json")) as handle:
+            self.assertEqual(handle.read(), "precious")
+        self.assertEqual(os.listdir(self.existing), ["metrics.json"])
+
+    def test_real_process_prints_no_traceback(self):
+        result = subprocess.run([sys.executable, "-m", "rnnkit.train", "--task", "adder", "--len", "abc"],
+                                capture_output=True, text=True, timeout=120)
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(result.stderr.strip(),
+                         "python -m rnnkit.train: error: argument --len: expected a whole number, got 'abc'")
+
+
+class RunFolderTest(tf.test.TestCase):
+    def run_task(self, name, *extra):
+        out = os.path.join(tempfile.mkdtemp(), "run")
+        status, stdout, stderr = run_cli(["--task", name, *TINY, "--out", out, *extra])
+        self.assertEqual(status, 0, stderr)
+        return out, stdout
+
+    def test_run_folder_has_every_artifact_and_metrics_keys(self):
+        out, stdout = self.run_task("adder", "--len", "5", "--eval-lens", "7")
+        for name in ("config.json", "model.keras", "history.csv", "metrics.json", "curves.png",
+                     "accuracy_by_length.png"):
+            self.assertTrue(os.path.isfile(os.path.join(out, name)), name)
+        self.assertTrue(os.listdir(os.path.join(out, "tensorboard")))
+        self.assertEqual([f for f in os.listdir(out) if f.startswith(".")], [], "no temporary files left")
+        with open(os.path.join(out, "metrics.json")) as handle:
+            metrics = json.load(handle)
+        self.assertEqual(metrics["task"], "adder")
+        self.assertContainsSubset({"loss", "accuracy", "exact_match"}, metrics["test"].keys())
+        self.assertContainsSubset({"5", "7"}, metrics["by_length"].keys())
+        self.assertContainsSubset({"exact_match", "accuracy"}, metrics["by_length"]["7"].keys())
+        self.assertIn("train_seconds", metrics)
+        self.assertIn("device", metrics)
+        with open(os.path.join(out, "history.csv")) as handle:
+            self.assertLen(handle.read().strip().splitlines(), 3)  # header + 2 epochs
+        with open(os.path.join(out, "config.json")) as handle:
+            self.assertEqual(json.load(handle)["length"], 5)
+        self.assertIn(" + ", stdout)  # verification samples such as `123 + 45 = 168 ✓`
+        self.assertRegex(stdout, "[✓✗]")
+
+    def test_same_seed_reproduces_metrics(self):
+        first, _ = self.run_task("recall", "--seed", "3")
+        second, _ = self.run_task("recall", "--seed", "3")
+        read = lambda folder: json.load(open(os.path.join(folder, "metrics.json")))  # noqa: E731
+        a, b = read(first), read(second)
+        self.assertEqual(a["test"], b["test"])
+        self.assertEqual(a["by_length"], b["by_length"])
+
+    def test_reloaded_run_model_matches_reported_metrics(self):
+        out, _ = self.run_task("palindrome", "--len", "5")
+        model = keras.saving.load_model(os.path.join(out, "model.keras"), safe_mode=True)
+        metrics = json.load(open(os.path.join(out, "metrics.json")))
+        task = TASKS["palindrome"]
+        from rnnkit.config import Config
+        from rnnkit.evaluate import evaluate
+
+        cfg = Config.from_dict(json.load(open(os.path.join(out, "config.json"))))
+        self.assertAllClose(evaluate(model, task, cfg, 5, cfg.test_samples)["accuracy"],
+                            metrics["test"]["accuracy"])
+        self.assertTrue(np.isfinite(metrics["test"]["loss"]))
+
+    def test_every_task_and_loop_runs_end_to_end(self):
+        for name, loop in (("binary_add", "eager"), ("recall", "function"), ("palindrome", "fit")):
+            out, _ = self.run_task(name, "--loop", loop)
+            self.assertTrue(os.path.isfile(os.path.join(out, "model.keras")))

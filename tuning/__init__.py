@@ -1,0 +1,1 @@
+"""KerasTuner hypermodels and the search / report CLIs (built on rnnkit's task registry)."""
