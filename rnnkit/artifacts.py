@@ -62,7 +62,7 @@ def write_text(path, text):
 
 def write_json(path, data):
     """Write indented JSON atomically."""
-    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def save_model(model, path):

@@ -26,7 +26,7 @@ def plot_history(history, path, title):
         axis.set_title(name.replace("_", " "))
         axis.grid(alpha=0.3)
         axis.legend()
-    figure.suptitle(title)
+    figure.suptitle(title, y=1.04)
     _save(figure, path)
 
 

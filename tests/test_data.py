@@ -46,7 +46,8 @@ class BinaryAddDataTest(tf.test.TestCase):
             cfg = config("binary_add", loss=loss)
             x, y = task.make_arrays(cfg, np.random.default_rng(1), 300, 6)
             for i in range(300):
-                a, b = digits_to_int(x[i, :, 0], 2), digits_to_int(x[i, :, 1], 2)
+                self.assertTrue(np.all(np.abs(x[i]) == 1), "bits are fed as -1/+1")
+                a, b = digits_to_int(x[i, :, 0] > 0, 2), digits_to_int(x[i, :, 1] > 0, 2)
                 self.assertEqual(digits_to_int(np.ravel(y[i]), 2), a + b)
 
     def test_range_of_train_lengths_gives_batches_of_each_length(self):

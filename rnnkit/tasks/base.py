@@ -34,9 +34,8 @@ class Task:
         return [self.main_length(cfg)]
 
     def eval_lengths(self, cfg):
-        """Lengths reported in metrics.json's `by_length` (the main one first)."""
-        lengths = [self.main_length(cfg)] + list(cfg.eval_lens)
-        return list(dict.fromkeys(lengths))
+        """Lengths reported in metrics.json's `by_length`, ascending."""
+        return sorted({self.main_length(cfg), *cfg.eval_lens})
 
     def length_label(self, cfg, length):
         """How a length is named in reports and metrics.json."""

@@ -14,8 +14,8 @@ class BinaryAdd(Task):
 
     name = "binary_add"
     summary = "add two binary strings bit by bit (train on short, test on long)"
-    defaults = dict(length=20, train_len=(1, 10), loss="bce", cell="rnn", units=(8,), optimizer="adam", lr=1e-2,
-                    epochs=10, steps_per_epoch=100, batch_size=64, eval_lens=(100, 1000))
+    defaults = dict(length=20, train_len=(1, 10), loss="bce", cell="rnn", units=(8,), optimizer="adam", lr=3e-2,
+                    epochs=30, steps_per_epoch=100, batch_size=64, eval_lens=(100, 1000))
     flags = ("length", "train_len", "loss")
 
     def validate(self, cfg):
@@ -30,15 +30,20 @@ class BinaryAdd(Task):
 
     def eval_lengths(self, cfg):
         """1..--len (as the seeds reported), then --eval-lens."""
-        return list(dict.fromkeys([cfg.length, *range(1, cfg.length + 1), *cfg.eval_lens]))
+        return sorted({*range(1, cfg.length + 1), *cfg.eval_lens})
 
     def make_arrays(self, cfg, rng, n, length):
-        """x: (n, length+1, 2) float bits with a zero carry slot; y: sum bits, (n, length+1[, 1])."""
+        """x: (n, length+1, 2) operand bits as -1/+1 with a zero-bit carry slot; y: sum bits, (n, length+1[, 1]).
+
+        Bits are fed as -1/+1 rather than 0/1: centred inputs keep tanh units out of saturation, and with
+        3 units the vanilla RNN found the carry in 4–5 of 6 seeds instead of 0 of 6 (see README).
+        """
         a = rng.integers(0, 2, (n, length), dtype=np.int32)
         b = rng.integers(0, 2, (n, length), dtype=np.int32)
         y = add_digits(a, b, base=2)
-        x = np.zeros((n, length + 1, 2), dtype=np.float32)
-        x[:, :length, 0], x[:, :length, 1] = a, b
+        bits = np.zeros((n, length + 1, 2), dtype=np.float32)
+        bits[:, :length, 0], bits[:, :length, 1] = a, b
+        x = 2 * bits - 1
         if cfg.loss != "ce":
             y = y[..., None].astype(np.float32)
         return x, y
@@ -68,7 +73,7 @@ class BinaryAdd(Task):
 
     def render(self, cfg, x, y_true, y_pred):
         """`1011 + 110 = 10001 ✓`, most significant bit first."""
-        a, b = digits_to_int(x[:-1, 0], 2), digits_to_int(x[:-1, 1], 2)
+        a, b = digits_to_int(x[:-1, 0] > 0, 2), digits_to_int(x[:-1, 1] > 0, 2)
         got, want = digits_to_int(np.ravel(y_pred), 2), digits_to_int(np.ravel(y_true), 2)
         width = len(x) - 1
         mark = "✓" if got == want else f"✗ (true {want:b})"

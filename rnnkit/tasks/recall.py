@@ -36,7 +36,7 @@ class Recall(Task):
 
     def eval_lengths(self, cfg):
         """The mix, every single length of the range, then --eval-lens."""
-        return list(dict.fromkeys([0, *range(cfg.min_len, cfg.max_len + 1), *cfg.eval_lens]))
+        return sorted({0, *range(cfg.min_len, cfg.max_len + 1), *cfg.eval_lens})
 
     def length_label(self, cfg, length):
         """`3-10` for the mixed test set, the number otherwise."""

@@ -1,0 +1,124 @@
+"""ms per training step and time to 99.9% exact match for the adder, side by side with the PyTorch reference.
+
+    python benchmarks/adder_speed.py [--cells rnn,lstm,gru] [--steps 40] [--len 100]
+        [--torch-reference ../shared/bench/torch_reference.py] [--skip-torch]
+
+Runs both frameworks in this one invocation (absolute times drift between sittings; quote the ratios).
+Protocol for time to target, identical on both sides: batch 64, Adam lr 1e-2, evaluate every 20 steps on
+1 000 held-out sums of the requested length, stop at >= 99.9% exact match.
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+import rnnkit  # noqa: F401  (quiet TensorFlow import)
+import keras
+import tensorflow as tf
+
+from rnnkit import steps
+from rnnkit.config import make_config
+from rnnkit.models import build_optimizer
+from rnnkit.tasks import TASKS
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_REFERENCE = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "bench", "torch_reference.py"))
+
+
+def compiled_adder(cfg):
+    """The adder task's default model, compiled as `rnnkit.train` compiles it."""
+    keras.utils.set_random_seed(cfg.seed)
+    task = TASKS["adder"]
+    model = task.build_model(cfg)
+    model.compile(optimizer=build_optimizer(cfg), loss=task.loss(cfg), metrics=task.metrics(cfg))
+    return model
+
+
+def rnnkit_steptime(cell, length, batch, count):
+    """Median ms of rnnkit's shared train step (as `fit` runs it: under tf.function) at `length` digits."""
+    cfg = make_config(TASKS["adder"], dict(cell=cell, length=length, lr=1e-3, batch_size=batch))
+    model = compiled_adder(cfg)
+    x, y = TASKS["adder"].make_arrays(cfg, np.random.default_rng(0), batch, length)
+    step = tf.function(lambda data: steps.train_step(model, data), reduce_retracing=True)
+    data = (tf.constant(x), tf.constant(y))
+    for _ in range(5):
+        step(data)
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        logs = step(data)
+        float(logs["loss"])  # wait for the step to finish
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def rnnkit_time_to_target(cell, length, max_steps=3000):
+    """Seconds of training (evaluation included, as in the reference) until >= 99.9% exact on 1 000 sums."""
+    cfg = make_config(TASKS["adder"], dict(cell=cell, length=length, val_samples=1000))
+    model = compiled_adder(cfg)
+    task = TASKS["adder"]
+    iterator = iter(task.build_inputs(cfg, "train"))
+    val = task.build_inputs(cfg, "val")
+    step = tf.function(lambda data: steps.train_step(model, data), reduce_retracing=True)
+    start, done, exact = time.perf_counter(), 0, 0.0
+    while done < max_steps:
+        for _ in range(20):
+            step(next(iterator))
+        done += 20
+        exact = model.evaluate(val, verbose=0, return_dict=True)["exact_match"]
+        if exact >= 0.999:
+            break
+    return time.perf_counter() - start, done, exact
+
+
+def torch_figure(reference, args, pattern):
+    """Run the PyTorch reference with `args` and return the number its output matches with `pattern`."""
+    result = subprocess.run([sys.executable, reference, *args], capture_output=True, text=True, check=True)
+    return float(re.search(pattern, result.stdout).group(1)), result.stdout.strip()
+
+
+def main():
+    """Print the side-by-side figures."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cells", default="rnn,lstm,gru")
+    parser.add_argument("--len", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=40, help="timed steps per cell (median reported)")
+    parser.add_argument("--torch-reference", default=DEFAULT_REFERENCE)
+    parser.add_argument("--skip-torch", action="store_true")
+    args = parser.parse_args()
+    cells = args.cells.split(",")
+    use_torch = not args.skip_torch and os.path.exists(args.torch_reference)
+    print(f"# {' '.join(sys.argv)}")
+    print(f"# tensorflow {tf.__version__}, keras {keras.__version__}, {os.cpu_count()} CPU cores, "
+          f"devices {[d.name for d in tf.config.list_physical_devices()]}")
+    print(f"\nms per training step: adder model (Embedding 32, 2 x 64 units), {args.len + 1} positions, batch 64, "
+          f"median of {args.steps}")
+    print(f"{'cell':<6}{'rnnkit':>10}{'pytorch':>10}{'ratio':>8}")
+    for cell in cells:
+        ours = rnnkit_steptime(cell, args.len, 64, args.steps)
+        theirs = float("nan")
+        if use_torch:
+            theirs, _ = torch_figure(args.torch_reference, ["steptime", "--cell", cell, "--seq-len",
+                                                            str(args.len + 1), "--steps", str(args.steps)],
+                                     r"([\d.]+) ms/step")
+        print(f"{cell:<6}{ours:>10.1f}{theirs:>10.1f}{ours / theirs:>8.2f}", flush=True)
+    print(f"\ntime to 99.9% exact match, adder --len {args.len} (train + periodic evaluation)")
+    print(f"{'cell':<6}{'rnnkit s':>10}{'steps':>7}{'pytorch s':>11}{'steps':>7}{'ratio':>8}")
+    for cell in cells:
+        seconds, done, _ = rnnkit_time_to_target(cell, args.len)
+        theirs, their_steps = float("nan"), "-"
+        if use_torch:
+            theirs, text = torch_figure(args.torch_reference, ["adder", "--len", str(args.len), "--cell", cell],
+                                        r"TIME_TO_TARGET ([\d.]+)")
+            their_steps = re.search(r"steps=(\d+)", text).group(1)
+        print(f"{cell:<6}{seconds:>10.1f}{done:>7}{theirs:>11.1f}{their_steps:>7}{seconds / theirs:>8.2f}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
