@@ -5,9 +5,13 @@ import os
 import sys
 import time
 
-from rnnkit import artifacts, cli, loops
+import keras
+
+from rnnkit import artifacts, cli, evaluate, loops, plots
 from rnnkit.config import make_config
+from rnnkit.device import describe_device
 from rnnkit.errors import UsageError
+from rnnkit.models import build_optimizer
 from rnnkit.tasks import TASKS, get_task
 
 MAX_LEN = 100_000
@@ -80,8 +84,6 @@ def config_from_args(argv):
 
 def build_callbacks(cfg, run_dir):
     """Keras callbacks every loop uses: CSV history, TensorBoard, NaN guard, optional LR schedule."""
-    import keras
-
     callbacks = [
         keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv")),
         keras.callbacks.TensorBoard(log_dir=os.path.join(run_dir, "tensorboard"), write_graph=False),
@@ -94,10 +96,6 @@ def build_callbacks(cfg, run_dir):
 
 def fit_model(cfg, callbacks=()):
     """Seed everything, build and compile the task's model, and train it with `cfg.loop`."""
-    import keras
-
-    from rnnkit.models import build_optimizer
-
     task = get_task(cfg.task)
     keras.utils.set_random_seed(cfg.seed)
     model = task.build_model(cfg)
@@ -109,9 +107,6 @@ def fit_model(cfg, callbacks=()):
 
 def run(cfg):
     """Train and evaluate `cfg`; writes the run folder and returns the metrics dict."""
-    from rnnkit import evaluate, plots
-    from rnnkit.device import describe_device
-
     task = get_task(cfg.task)
     run_dir = artifacts.prepare_run_dir(cfg.out or artifacts.default_run_dir(cfg.task))
     cfg = cfg.replace(out=run_dir)
