@@ -28,9 +28,9 @@ def build_parser():
                         argument_default=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", required=True, choices=list(TASKS), help="which task to train")
     task = parser.add_argument_group("task")
-    task.add_argument("--len", dest="length", type=cli.bounded_int(1, MAX_LEN),
+    task.add_argument("--len", dest="length", metavar="N", type=cli.bounded_int(1, MAX_LEN),
                       help="digits per operand (adder, binary_add test length) or palindrome length")
-    task.add_argument("--train-len", type=cli.length_range(MAX_LEN),
+    task.add_argument("--train-len", metavar="N|A-B", type=cli.length_range(MAX_LEN),
                       help="train on this length or range, e.g. 5 or 1-20 (adder, binary_add)")
     task.add_argument("--min-len", type=cli.bounded_int(1, MAX_LEN), help="shortest recall sequence")
     task.add_argument("--max-len", type=cli.bounded_int(1, MAX_LEN), help="longest recall sequence")
@@ -38,7 +38,7 @@ def build_parser():
     task.add_argument("--loss", choices=("mse", "bce", "ce"), help="binary_add: the loss to compare")
     model = parser.add_argument_group("model")
     model.add_argument("--cell", choices=("rnn", "lstm", "gru"), help="recurrent cell")
-    model.add_argument("--units", type=cli.int_list(1, 4096), help="units per layer, e.g. 64 or 64,64 (stacked)")
+    model.add_argument("--units", metavar="N[,N...]", type=cli.int_list(1, 4096), help="units per layer, e.g. 64 or 64,64 (stacked)")
     model.add_argument("--bidirectional", action="store_true", help="bidirectional recurrent layers")
     model.add_argument("--dropout", type=cli.bounded_float(0.0, 0.95), help="input dropout of recurrent layers")
     model.add_argument("--l2", type=cli.bounded_float(0.0, 10.0), help="L2 weight penalty")
@@ -56,9 +56,9 @@ def build_parser():
     train.add_argument("--steps-per-epoch", type=cli.bounded_int(1, 1_000_000), help="training steps per epoch")
     train.add_argument("--batch-size", type=cli.bounded_int(1, 65_536), help="examples per step")
     train.add_argument("--seed", type=cli.bounded_int(0, 2**31 - 1), help="random seed (same seed, same metrics)")
-    train.add_argument("--out", help="run folder to create (default runs/<task>-<timestamp>)")
+    train.add_argument("--out", metavar="DIR", help="run folder to create (default runs/<task>-<timestamp>)")
     evaluation = parser.add_argument_group("evaluation")
-    evaluation.add_argument("--eval-lens", type=cli.int_list(1, MAX_LEN), help="also evaluate at these lengths")
+    evaluation.add_argument("--eval-lens", metavar="N[,N...]", type=cli.int_list(1, MAX_LEN), help="also evaluate at these lengths")
     evaluation.add_argument("--val-samples", type=cli.bounded_int(1, 1_000_000), help="validation examples")
     evaluation.add_argument("--test-samples", type=cli.bounded_int(1, 1_000_000), help="held-out test examples")
     evaluation.add_argument("--eval-samples", type=cli.bounded_int(1, 1_000_000),

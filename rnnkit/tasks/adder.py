@@ -1,13 +1,11 @@
 """`adder`: two --len-digit decimal numbers → their sum, one digit per step, least significant first."""
-import keras
 import numpy as np
 
-from rnnkit.metrics import classification_metrics
 from rnnkit.models import build_recurrent_model
-from rnnkit.tasks.base import Task, add_digits, digits_to_int, require
+from rnnkit.tasks.base import DigitClassificationTask, add_digits, digits_to_int, require
 
 
-class Adder(Task):
+class Adder(DigitClassificationTask):
     """Per-position 10-way classification over aligned LSB-first operands plus one carry position."""
 
     name = "adder"
@@ -41,18 +39,6 @@ class Adder(Task):
         return build_recurrent_model(name="adder", cell=cfg.cell, units=cfg.units, num_classes=10, vocab_size=10,
                                      embed_dim=cfg.embed_dim, operands=2, bidirectional=cfg.bidirectional,
                                      dropout=cfg.dropout, l2=cfg.l2, unroll=cfg.unroll)
-
-    def loss(self, cfg):
-        """Cross-entropy per position."""
-        return keras.losses.SparseCategoricalCrossentropy()
-
-    def metrics(self, cfg):
-        """Per-digit accuracy and whole-sum exact match."""
-        return classification_metrics("softmax")
-
-    def decode(self, cfg, y_pred):
-        """Most likely digit per position."""
-        return np.argmax(y_pred, axis=-1)
 
     def render(self, cfg, x, y_true, y_pred):
         """`a + b = predicted ✓` (or `✗ (true …)`), written most significant digit first."""

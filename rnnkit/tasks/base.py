@@ -1,8 +1,10 @@
 """The small interface every task implements, plus the tf.data plumbing the synthetic tasks share."""
+import keras
 import numpy as np
 import tensorflow as tf
 
 from rnnkit.errors import UsageError
+from rnnkit.metrics import classification_metrics
 
 # Seeds for the three splits are derived from --seed so that they never share a random stream.
 SPLIT_OFFSETS = {"train": 0, "val": 1_000_003, "test": 2_000_029}
@@ -89,6 +91,22 @@ class Task:
     def render(self, cfg, x, y_true, y_pred):
         """One example as a line of text, e.g. `31415 + 27182 = 58597`."""
         raise NotImplementedError
+
+
+class DigitClassificationTask(Task):
+    """A task whose head is a 10-way softmax (per position or per sequence) trained with cross-entropy."""
+
+    def loss(self, cfg):
+        """Sparse categorical cross-entropy."""
+        return keras.losses.SparseCategoricalCrossentropy()
+
+    def metrics(self, cfg):
+        """Accuracy and exact match for a softmax head."""
+        return classification_metrics("softmax")
+
+    def decode(self, cfg, y_pred):
+        """Most likely class."""
+        return np.argmax(y_pred, axis=-1)
 
 
 def eval_batch_size(cfg, length):

@@ -1,13 +1,11 @@
 """`palindrome`: a digit palindrome of length --len with its last digit hidden → that digit."""
-import keras
 import numpy as np
 
-from rnnkit.metrics import classification_metrics
 from rnnkit.models import build_recurrent_model
-from rnnkit.tasks.base import Task, require
+from rnnkit.tasks.base import DigitClassificationTask, require
 
 
-class Palindrome(Task):
+class Palindrome(DigitClassificationTask):
     """The model reads the first --len − 1 digits and names the last one (which equals the first)."""
 
     name = "palindrome"
@@ -31,18 +29,6 @@ class Palindrome(Task):
         return build_recurrent_model(name="palindrome", cell=cfg.cell, units=cfg.units, num_classes=10,
                                      vocab_size=10, embed_dim=cfg.embed_dim, bidirectional=cfg.bidirectional,
                                      dropout=cfg.dropout, l2=cfg.l2, return_sequences=False, unroll=cfg.unroll)
-
-    def loss(self, cfg):
-        """Cross-entropy over the ten digits."""
-        return keras.losses.SparseCategoricalCrossentropy()
-
-    def metrics(self, cfg):
-        """Accuracy (identical to exact match for one answer)."""
-        return classification_metrics("softmax")
-
-    def decode(self, cfg, y_pred):
-        """Most likely digit."""
-        return np.argmax(y_pred, axis=-1)
 
     def render(self, cfg, x, y_true, y_pred):
         """`3 1 4 4 1 ? → 3 ✓`."""

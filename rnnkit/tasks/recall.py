@@ -1,15 +1,13 @@
 """`recall`: a digit sequence of length --min-len..--max-len → its --k-th digit (1-based)."""
-import keras
 import numpy as np
 
-from rnnkit.metrics import classification_metrics
 from rnnkit.models import build_recurrent_model
-from rnnkit.tasks.base import Task, require
+from rnnkit.tasks.base import DigitClassificationTask, require
 
 PAD = 0  # token 0 is padding; digit d is token d + 1
 
 
-class Recall(Task):
+class Recall(DigitClassificationTask):
     """Variable-length sequences padded at the end and masked, so padding never reaches the answer."""
 
     name = "recall"
@@ -58,18 +56,6 @@ class Recall(Task):
         return build_recurrent_model(name="recall", cell=cfg.cell, units=cfg.units, num_classes=10, vocab_size=11,
                                      embed_dim=cfg.embed_dim, mask_zero=True, bidirectional=cfg.bidirectional,
                                      dropout=cfg.dropout, l2=cfg.l2, return_sequences=False)
-
-    def loss(self, cfg):
-        """Cross-entropy over the ten digits."""
-        return keras.losses.SparseCategoricalCrossentropy()
-
-    def metrics(self, cfg):
-        """Accuracy (identical to exact match for one answer)."""
-        return classification_metrics("softmax")
-
-    def decode(self, cfg, y_pred):
-        """Most likely digit."""
-        return np.argmax(y_pred, axis=-1)
 
     def render(self, cfg, x, y_true, y_pred):
         """`3 5 8 6 8 [k=2] → 5 ✓`."""
