@@ -1,4 +1,6 @@
 """Held-out evaluation at the trained length and at other lengths, and printed verification samples."""
+import math
+
 import numpy as np
 
 from rnnkit.tasks.base import SPLIT_OFFSETS, eval_batch_size
@@ -8,7 +10,9 @@ def evaluate(model, task, cfg, length, n):
     """{loss, accuracy, exact_match} on `n` fresh test examples of `length`."""
     ds = task.build_inputs(cfg, "test", length=length, n=n)
     result = model.evaluate(ds, verbose=0, return_dict=True)
-    return {name: float(result[name]) for name in ("loss", "accuracy", "exact_match")}
+    # A diverged model has a NaN loss: JSON has no NaN, so it is recorded as null.
+    return {name: float(result[name]) if math.isfinite(result[name]) else None
+            for name in ("loss", "accuracy", "exact_match")}
 
 
 def evaluate_lengths(model, task, cfg):

@@ -140,6 +140,31 @@ class RunFolderTest(tf.test.TestCase):
                             metrics["test"]["accuracy"])
         self.assertTrue(np.isfinite(metrics["test"]["loss"]))
 
+    def test_diverging_run_stops_and_says_so(self):
+        from rnnkit.config import make_config
+        from rnnkit.train import run
+
+        out = os.path.join(tempfile.mkdtemp(), "run")
+        # lr 1e30 is beyond what the CLI accepts; built directly it makes the loss overflow at once.
+        cfg = make_config(TASKS["binary_add"], dict(length=4, train_len=(4, 4), units=(4,), loss="mse", l2=1.0,
+                                                    optimizer="sgd", lr=1e30, epochs=3, steps_per_epoch=5,
+                                                    batch_size=8, val_samples=16, test_samples=16, eval_lens=(),
+                                                    show_samples=0, out=out))
+        err = io.StringIO()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            metrics = run(cfg)
+        self.assertEqual(metrics["status"], "diverged")
+        self.assertEqual(metrics["epochs_run"], 1, "TerminateOnNaN stops in the first epoch")
+        self.assertIn("try a lower --lr or a --clipnorm", err.getvalue())
+
+        def no_nan(token):
+            raise ValueError(f"metrics.json holds {token}")
+
+        with open(os.path.join(out, "metrics.json")) as handle:
+            saved = json.load(handle, parse_constant=no_nan)
+        self.assertEqual(saved["status"], "diverged")
+        self.assertIsNone(saved["test"]["loss"])
+
     def test_every_task_and_loop_runs_end_to_end(self):
         for name, loop in (("binary_add", "eager"), ("recall", "function"), ("palindrome", "fit")):
             out, _ = self.run_task(name, "--loop", loop)
