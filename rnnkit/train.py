@@ -15,6 +15,7 @@ from rnnkit.models import build_optimizer
 from rnnkit.tasks import TASKS, get_task
 
 MAX_LEN = 100_000
+MAX_TRAIN_LENGTHS = 1000
 TASK_FLAGS = {"length": "--len", "train_len": "--train-len", "min_len": "--min-len", "max_len": "--max-len",
               "k": "--k", "loss": "--loss"}
 
@@ -76,8 +77,9 @@ def config_from_args(argv):
             takes = ", ".join(TASK_FLAGS[f] for f in task.flags) or "no task flags"
             raise UsageError(f"{flag} does not apply to task {task.name} (it takes {takes})")
     cfg = make_config(task, values)
-    if cfg.train_len is not None and cfg.train_len[1] > MAX_LEN:
-        raise UsageError(f"--train-len must not exceed {MAX_LEN}")
+    if cfg.train_len is not None and cfg.train_len[1] - cfg.train_len[0] >= MAX_TRAIN_LENGTHS:
+        raise UsageError(f"--train-len may span at most {MAX_TRAIN_LENGTHS} lengths, got "
+                         f"{cfg.train_len[0]}-{cfg.train_len[1]}")
     task.validate(cfg)
     return cfg
 

@@ -61,6 +61,7 @@ class BadInputTest(tf.test.TestCase):
             (["--task", "adder", "--k", "2"], "--k does not apply"),
             (["--task", "binary_add", "--train-len", "20-1"], "--train-len"),
             (["--task", "binary_add", "--train-len", "0-5"], "--train-len"),
+            (["--task", "binary_add", "--train-len", "1-5000"], "--train-len may span at most 1000"),
             (["--task", "recall", "--k", "5", "--min-len", "3"], "--k must be between"),
             (["--task", "recall", "--min-len", "9", "--max-len", "4"], "--min-len"),
             (["--task", "palindrome", "--len", "1"], "--len must be at least 2"),

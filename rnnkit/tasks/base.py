@@ -8,6 +8,7 @@ from rnnkit.metrics import classification_metrics
 
 # Seeds for the three splits are derived from --seed so that they never share a random stream.
 SPLIT_OFFSETS = {"train": 0, "val": 1_000_003, "test": 2_000_029}
+TRAIN_POSITIONS = 20_000_000
 
 
 class Task:
@@ -57,11 +58,14 @@ class Task:
             x, y = self.make_arrays(cfg, rng, n, length)
             batch = eval_batch_size(cfg, length)
             return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).prefetch(tf.data.AUTOTUNE)
-        pool = max(cfg.batch_size, min(cfg.epochs * cfg.steps_per_epoch * cfg.batch_size, 200_000))
         lengths = self.train_lengths(cfg)
+        # About one fresh example per training draw, but at most TRAIN_POSITIONS positions in memory.
+        widths = [length or cfg.max_len for length in lengths]  # recall's mixed pool (0) is --max-len wide
+        wanted = -(-min(cfg.epochs * cfg.steps_per_epoch * cfg.batch_size, 200_000) // len(lengths))
+        count = max(cfg.batch_size, min(wanted, TRAIN_POSITIONS // sum(widths)))
         per_length = []
         for length in lengths:
-            x, y = self.make_arrays(cfg, rng, -(-pool // len(lengths)), length)
+            x, y = self.make_arrays(cfg, rng, count, length)
             ds = tf.data.Dataset.from_tensor_slices((x, y))
             ds = ds.shuffle(min(len(x), 20_000), seed=cfg.seed, reshuffle_each_iteration=True).repeat()
             per_length.append(ds.batch(cfg.batch_size, drop_remainder=True))
