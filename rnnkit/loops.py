@@ -20,10 +20,10 @@ def train(model, train_ds, val_ds, cfg, callbacks):
 
 def custom_loop(model, train_ds, val_ds, cfg, callbacks, compiled):
     """A hand-written epoch loop that drives the same Keras callbacks (progress bar, CSV, TensorBoard…)."""
-    step = (lambda batch: steps.train_step(model, batch))
+    step = lambda batch: steps.train_step(model, batch)  # noqa: E731
     if compiled:
         step = tf.function(step, reduce_retracing=True)
-    callback_list = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=_verbosity() > 0,
+    callback_list = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=True,
                                                  model=model, verbose=_verbosity(), epochs=cfg.epochs,
                                                  steps=cfg.steps_per_epoch)
     iterator = iter(train_ds)  # like fit with steps_per_epoch: one iterator across epochs
