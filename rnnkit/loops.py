@@ -9,31 +9,30 @@ from rnnkit import steps
 LOOPS = ("fit", "eager", "function")
 
 
-def train(model, train_ds, val_ds, cfg, callbacks):
-    """Train `model` (compiled) with the loop named by `cfg.loop`; returns the History callback's dict."""
-    if cfg.loop == "fit":
-        history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
+def train(model, train_ds, val_ds, loop, epochs, steps_per_epoch, callbacks):
+    """Train `model` (compiled) for `epochs` × `steps_per_epoch` with the named loop; returns the History dict."""
+    if loop == "fit":
+        history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
                             callbacks=callbacks, shuffle=False, verbose=_verbosity())
         return history.history
-    return custom_loop(model, train_ds, val_ds, cfg, callbacks, compiled=cfg.loop == "function")
+    return custom_loop(model, train_ds, val_ds, epochs, steps_per_epoch, callbacks, compiled=loop == "function")
 
 
-def custom_loop(model, train_ds, val_ds, cfg, callbacks, compiled):
+def custom_loop(model, train_ds, val_ds, epochs, steps_per_epoch, callbacks, compiled):
     """A hand-written epoch loop that drives the same Keras callbacks (progress bar, CSV, TensorBoard…)."""
     step = lambda batch: steps.train_step(model, batch)  # noqa: E731
     if compiled:
         step = tf.function(step, reduce_retracing=True)
     callback_list = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=True,
-                                                 model=model, verbose=_verbosity(), epochs=cfg.epochs,
-                                                 steps=cfg.steps_per_epoch)
+                                                 model=model, verbose=_verbosity(), epochs=epochs, steps=steps_per_epoch)
     iterator = iter(train_ds)  # like fit with steps_per_epoch: one iterator across epochs
     model.stop_training = False
     callback_list.on_train_begin()
     logs = {}
-    for epoch in range(cfg.epochs):
+    for epoch in range(epochs):
         model.reset_metrics()
         callback_list.on_epoch_begin(epoch)
-        for index in range(cfg.steps_per_epoch):
+        for index in range(steps_per_epoch):
             callback_list.on_train_batch_begin(index)
             logs = step(next(iterator))
             callback_list.on_train_batch_end(index, logs)

@@ -7,7 +7,7 @@ import time
 
 import keras
 
-from rnnkit import artifacts, cli, evaluate, loops, plots
+from rnnkit import artifacts, cli, loops, plots
 from rnnkit.config import make_config
 from rnnkit.device import describe_device
 from rnnkit.errors import UsageError
@@ -103,7 +103,7 @@ def fit_model(cfg, callbacks=()):
     model = task.build_model(cfg)
     model.compile(optimizer=build_optimizer(cfg), loss=task.loss(cfg), metrics=task.metrics(cfg))
     train_ds, val_ds = task.build_inputs(cfg, "train"), task.build_inputs(cfg, "val")
-    history = loops.train(model, train_ds, val_ds, cfg, list(callbacks))
+    history = loops.train(model, train_ds, val_ds, cfg.loop, cfg.epochs, task.epoch_steps(cfg), list(callbacks))
     return model, history
 
 
@@ -122,17 +122,16 @@ def run(cfg):
     diverged = any(not math.isfinite(v) for v in history.get("loss", []))
     artifacts.save_model(model, os.path.join(run_dir, "model.keras"))
 
-    test, by_length = evaluate.evaluate_lengths(model, task, cfg)
-    samples = evaluate.verification_samples(model, task, cfg)
-    metrics = {"task": cfg.task, "test": test, "by_length": by_length, "train_seconds": round(train_seconds, 3),
+    results = task.evaluate(model, cfg)
+    samples = task.sample_lines(model, cfg)
+    metrics = {"task": cfg.task, **results, "train_seconds": round(train_seconds, 3),
                "epochs_run": len(history.get("loss", [])), "device": device,
                "status": "diverged" if diverged else "completed"}
     artifacts.write_json(os.path.join(run_dir, "metrics.json"), metrics)
     plots.plot_history(history, os.path.join(run_dir, "curves.png"), f"{cfg.task}: training curves")
-    plots.plot_by_length(by_length, os.path.join(run_dir, "accuracy_by_length.png"),
-                         f"{cfg.task}: accuracy by length")
+    task.write_plots(model, cfg, results, run_dir)
 
-    print(f"\ntrained in {train_seconds:.1f} s\n" + evaluate.format_table(test, by_length))
+    print(f"\ntrained in {train_seconds:.1f} s\n" + task.results_table(results))
     if samples:
         print("\nverification samples:\n" + "\n".join(f"  {line}" for line in samples))
     print(f"\nartifacts in {run_dir}")

@@ -137,7 +137,7 @@ class RunFolderTest(tf.test.TestCase):
         from rnnkit.evaluate import evaluate
 
         cfg = Config.from_dict(json.load(open(os.path.join(out, "config.json"))))
-        self.assertAllClose(evaluate(model, task, cfg, 5, cfg.test_samples)["accuracy"],
+        self.assertAllClose(evaluate(model, task.build_inputs(cfg, "test", length=5))["accuracy"],
                             metrics["test"]["accuracy"])
         self.assertTrue(np.isfinite(metrics["test"]["loss"]))
 

@@ -4,7 +4,7 @@ import tensorflow as tf
 
 from rnnkit.config import make_config
 from rnnkit.tasks import TASKS, get_task
-from rnnkit.tasks.base import digits_to_int
+from rnnkit.tasks.sequence import digits_to_int
 from rnnkit.errors import UsageError
 
 

@@ -34,8 +34,9 @@ class LearningTest(tf.test.TestCase):
         cfg = make_config(TASKS["adder"], dict(length=6, units=(32,), embed_dim=8, epochs=6, steps_per_epoch=50,
                                                batch_size=32, val_samples=200, test_samples=500, seed=0))
         model, history = fit_model(cfg)
-        result = evaluate(model, TASKS["adder"], cfg, 6, 500)
+        adder = TASKS["adder"]
+        result = evaluate(model, adder.build_inputs(cfg, "test", length=6, n=500))
         self.assertGreaterEqual(result["exact_match"], 0.95)
         self.assertLess(history["loss"][-1], history["loss"][0] / 10)
         # The same model, never trained at length 20, still adds there.
-        self.assertGreaterEqual(evaluate(model, TASKS["adder"], cfg, 20, 200)["accuracy"], 0.95)
+        self.assertGreaterEqual(evaluate(model, adder.build_inputs(cfg, "test", length=20, n=200))["accuracy"], 0.95)

@@ -2,7 +2,8 @@
 import numpy as np
 
 from rnnkit.models import build_recurrent_model
-from rnnkit.tasks.base import DigitClassificationTask, add_digits, digits_to_int, require
+from rnnkit.tasks.base import mark, require
+from rnnkit.tasks.sequence import DigitClassificationTask, add_digits, digits_to_int
 
 
 class Adder(DigitClassificationTask):
@@ -44,8 +45,7 @@ class Adder(DigitClassificationTask):
         """`a + b = predicted ✓` (or `✗ (true …)`), written most significant digit first."""
         a, b = digits_to_int(x[:-1, 0]), digits_to_int(x[:-1, 1])
         got, want = digits_to_int(y_pred), digits_to_int(y_true)
-        mark = "✓" if got == want else f"✗ (true {want})"
-        return f"{a} + {b} = {got} {mark}"
+        return f"{a} + {b} = {got} {mark(got == want, want)}"
 
 
 TASK = Adder()

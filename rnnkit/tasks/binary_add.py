@@ -4,12 +4,13 @@ import numpy as np
 
 from rnnkit.metrics import classification_metrics
 from rnnkit.models import build_recurrent_model
-from rnnkit.tasks.base import Task, add_digits, digits_to_int, require
+from rnnkit.tasks.base import mark, require
+from rnnkit.tasks.sequence import SequenceTask, add_digits, digits_to_int
 
 LOSSES = ("mse", "bce", "ce")
 
 
-class BinaryAdd(Task):
+class BinaryAdd(SequenceTask):
     """Per-bit prediction from the two operand bits; `--loss` picks a sigmoid (mse/bce) or softmax (ce) head."""
 
     name = "binary_add"
@@ -76,8 +77,7 @@ class BinaryAdd(Task):
         a, b = digits_to_int(x[:-1, 0] > 0, 2), digits_to_int(x[:-1, 1] > 0, 2)
         got, want = digits_to_int(np.ravel(y_pred), 2), digits_to_int(np.ravel(y_true), 2)
         width = len(x) - 1
-        mark = "✓" if got == want else f"✗ (true {want:b})"
-        return f"{a:0{width}b} + {b:0{width}b} = {got:0{width + 1}b} {mark}"
+        return f"{a:0{width}b} + {b:0{width}b} = {got:0{width + 1}b} {mark(got == want, f'{want:b}')}"
 
 
 TASK = BinaryAdd()

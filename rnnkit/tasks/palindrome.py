@@ -2,7 +2,8 @@
 import numpy as np
 
 from rnnkit.models import build_recurrent_model
-from rnnkit.tasks.base import DigitClassificationTask, require
+from rnnkit.tasks.base import mark, require
+from rnnkit.tasks.sequence import DigitClassificationTask
 
 
 class Palindrome(DigitClassificationTask):
@@ -32,8 +33,7 @@ class Palindrome(DigitClassificationTask):
 
     def render(self, cfg, x, y_true, y_pred):
         """`3 1 4 4 1 ? → 3 ✓`."""
-        mark = "✓" if int(y_pred) == int(y_true) else f"✗ (true {int(y_true)})"
-        return f"{' '.join(map(str, x))} ? → {int(y_pred)} {mark}"
+        return f"{' '.join(map(str, x))} ? → {int(y_pred)} {mark(int(y_pred) == int(y_true), int(y_true))}"
 
 
 TASK = Palindrome()

@@ -2,7 +2,8 @@
 import numpy as np
 
 from rnnkit.models import build_recurrent_model
-from rnnkit.tasks.base import DigitClassificationTask, require
+from rnnkit.tasks.base import mark, require
+from rnnkit.tasks.sequence import DigitClassificationTask
 
 PAD = 0  # token 0 is padding; digit d is token d + 1
 
@@ -60,8 +61,7 @@ class Recall(DigitClassificationTask):
     def render(self, cfg, x, y_true, y_pred):
         """`3 5 8 6 8 [k=2] → 5 ✓`."""
         seq = " ".join(str(t - 1) for t in x if t != PAD)
-        mark = "✓" if int(y_pred) == int(y_true) else f"✗ (true {int(y_true)})"
-        return f"{seq} [k={cfg.k}] → {int(y_pred)} {mark}"
+        return f"{seq} [k={cfg.k}] → {int(y_pred)} {mark(int(y_pred) == int(y_true), int(y_true))}"
 
 
 TASK = Recall()
