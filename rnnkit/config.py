@@ -18,6 +18,11 @@ class Config:
     max_len: Optional[int] = None
     k: Optional[int] = None
     loss: Optional[str] = None
+    source: Optional[str] = None  # real-data tasks: 'embedded', 'tfds' or 'folder'
+    data_dir: Optional[str] = None
+    backend: Optional[str] = None  # 2-D toy sets: 'keras' or 'numpy'
+    arch: Optional[str] = None  # cifar10: 'cnn' or 'mlp'
+    augment: bool = False
     # Model.
     cell: str = "lstm"
     units: tuple = (64,)
@@ -35,7 +40,7 @@ class Config:
     clipnorm: Optional[float] = None
     lr_schedule: str = "none"
     epochs: int = 10
-    steps_per_epoch: int = 100
+    steps_per_epoch: Optional[int] = 100  # None: one pass over a fixed training set
     batch_size: int = 64
     seed: int = 0
     # Evaluation.

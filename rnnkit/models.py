@@ -81,3 +81,45 @@ def build_optimizer(cfg):
     if cfg.optimizer in ("sgd", "rmsprop"):
         kwargs["momentum"] = cfg.momentum
     return OPTIMIZERS[cfg.optimizer](**kwargs)
+
+
+def build_mlp(*, name, input_shape, hidden, num_classes, dropout=0.0, l2=0.0):
+    """Inputs (flattened if needed) → Dense(ReLU) per `hidden` size → softmax, as an RnnkitModel."""
+    regularizer = keras.regularizers.L2(l2) if l2 else None
+    inputs = keras.Input(shape=input_shape, name="inputs")
+    x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
+    for i, size in enumerate(hidden):
+        x = keras.layers.Dense(size, activation="relu", kernel_regularizer=regularizer, name=f"dense_{i + 1}")(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name=f"dropout_{i + 1}")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", kernel_regularizer=regularizer, name="head")(x)
+    return RnnkitModel(inputs, outputs, name=name)
+
+
+# The seed's CIFAR-10 network: 3×3 convolutions (stride 1, 'same'), each with BatchNorm + ReLU; "pool" is a
+# 3×3 max-pool of stride 2 with 'same' padding.
+CNN8_PLAN = (64, "pool", 128, "pool", 256, 256, "pool", 512, 512, "pool", 512, 512, "pool")
+
+
+def build_cnn8(*, name, input_shape, num_classes, l2=0.0, dropout=0.0):
+    """The 8-conv CNN of the seed report, then one Dense(num_classes) softmax."""
+    regularizer = keras.regularizers.L2(l2) if l2 else None
+    inputs = keras.Input(shape=input_shape, name="images")
+    x = inputs
+    convs = 0
+    for step in CNN8_PLAN:
+        if step == "pool":
+            x = keras.layers.MaxPooling2D(3, strides=2, padding="same")(x)
+            continue
+        convs += 1
+        x = keras.layers.Conv2D(step, 3, padding="same", use_bias=False, kernel_regularizer=regularizer,
+                                name=f"conv_{convs}")(x)
+        x = keras.layers.BatchNormalization(name=f"bn_{convs}")(x)
+        x = keras.layers.ReLU(name=f"relu_{convs}")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout)(x)
+    # float32 output keeps the softmax stable under a mixed-precision policy.
+    outputs = keras.layers.Dense(num_classes, activation="softmax", dtype="float32", kernel_regularizer=regularizer,
+                                 name="head")(x)
+    return RnnkitModel(inputs, outputs, name=name)

@@ -1,5 +1,6 @@
-"""PNG plots for a run: training curves and accuracy against sequence length."""
+"""PNG plots for a run: training curves, accuracy by length, confusion matrices, image grids, 2-D data."""
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
@@ -42,5 +43,67 @@ def plot_by_length(by_length, path, title):
     axis.set_ylim(-0.02, 1.02)
     axis.grid(alpha=0.3)
     axis.legend()
+    axis.set_title(title)
+    _save(figure, path)
+
+
+def plot_confusion(confusion, class_names, path, title):
+    """A row-normalised confusion matrix (true class down, predicted across)."""
+    totals = confusion.sum(axis=1, keepdims=True)
+    normalised = confusion / np.maximum(totals, 1)
+    size = max(4.5, 0.42 * len(class_names) + 2)
+    figure, axis = plt.subplots(figsize=(size, size * 0.9))
+    image = axis.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
+    ticks = range(len(class_names))
+    axis.set_xticks(list(ticks), class_names, rotation=90 if len(class_names) > 10 else 0)
+    axis.set_yticks(list(ticks), class_names)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("true")
+    if len(class_names) <= 20:
+        for i in ticks:
+            for j in ticks:
+                if normalised[i, j] >= 0.005:
+                    axis.text(j, i, f"{normalised[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                              color="white" if normalised[i, j] > 0.5 else "black")
+    figure.colorbar(image, ax=axis, fraction=0.046)
+    axis.set_title(title)
+    _save(figure, path)
+
+
+def plot_image_grid(images, titles, path, title, columns=8):
+    """Images (H, W[, C], values in [0, 1]) in a grid, each with a caption."""
+    rows = -(-len(images) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(1.5 * columns, 1.75 * rows), squeeze=False)
+    for axis in axes.ravel():
+        axis.axis("off")
+    for axis, image, caption in zip(axes.ravel(), images, titles):
+        axis.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
+        axis.set_title(caption, fontsize=8, color="green" if "✓" in caption else "red")
+    figure.suptitle(title)
+    _save(figure, path)
+
+
+def plot_points(train, test, path, title):
+    """Scatter of 2-D points coloured by class, train and test side by side."""
+    figure, axes = plt.subplots(1, 2, figsize=(8.4, 3.8), sharex=True, sharey=True)
+    for axis, (x, y), name in zip(axes, (train, test), ("train", "test")):
+        axis.scatter(x[:, 0], x[:, 1], c=y, cmap="coolwarm", s=8, edgecolors="none")
+        axis.set_title(f"{name} ({len(y)} points)")
+        axis.grid(alpha=0.3)
+    figure.suptitle(title, y=1.02)
+    _save(figure, path)
+
+
+def plot_decision_boundary(probability_of_one, train, test, path, title, resolution=200):
+    """The model's P(class 1) over the plane, with the test points on top."""
+    points = np.concatenate([train[0], test[0]])
+    low, high = points.min(axis=0) - 0.5, points.max(axis=0) + 0.5
+    grid_x, grid_y = np.meshgrid(np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution))
+    grid = np.stack([grid_x.ravel(), grid_y.ravel()], axis=1).astype(np.float32)
+    probability = np.asarray(probability_of_one(grid)).reshape(grid_x.shape)
+    figure, axis = plt.subplots(figsize=(4.8, 4.2))
+    axis.contourf(grid_x, grid_y, probability, levels=20, cmap="coolwarm", alpha=0.6, vmin=0, vmax=1)
+    axis.contour(grid_x, grid_y, probability, levels=[0.5], colors="black", linewidths=1)
+    axis.scatter(test[0][:, 0], test[0][:, 1], c=test[1], cmap="coolwarm", s=10, edgecolors="black", linewidths=0.3)
     axis.set_title(title)
     _save(figure, path)

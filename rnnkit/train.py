@@ -17,7 +17,8 @@ from rnnkit.tasks import TASKS, get_task
 MAX_LEN = 100_000
 MAX_TRAIN_LENGTHS = 1000
 TASK_FLAGS = {"length": "--len", "train_len": "--train-len", "min_len": "--min-len", "max_len": "--max-len",
-              "k": "--k", "loss": "--loss"}
+              "k": "--k", "loss": "--loss", "source": "--source", "data_dir": "--data-dir", "augment": "--augment",
+              "backend": "--backend", "arch": "--model"}
 
 
 def build_parser():
@@ -37,6 +38,13 @@ def build_parser():
     task.add_argument("--max-len", type=cli.bounded_int(1, MAX_LEN), help="longest recall sequence")
     task.add_argument("--k", type=cli.bounded_int(1, MAX_LEN), help="recall: which item to answer (1-based)")
     task.add_argument("--loss", choices=("mse", "bce", "ce"), help="binary_add: the loss to compare")
+    task.add_argument("--source", choices=("embedded", "tfds", "folder"),
+                      help="real-data tasks: the embedded default, tensorflow-datasets, or a folder (names)")
+    task.add_argument("--data-dir", metavar="DIR", help="where --source tfds / folder data lives")
+    task.add_argument("--augment", action="store_true", help="random shifts / flips of training images")
+    task.add_argument("--no-augment", dest="augment", action="store_false", help="turn augmentation off")
+    task.add_argument("--backend", choices=("keras", "numpy"), help="2-D toy sets: Keras MLP or rnnkit's NumPy MLP")
+    task.add_argument("--model", dest="arch", choices=("cnn", "mlp"), help="cifar10: the 8-conv CNN or an MLP")
     model = parser.add_argument_group("model")
     model.add_argument("--cell", choices=("rnn", "lstm", "gru"), help="recurrent cell")
     model.add_argument("--units", metavar="N[,N...]", type=cli.int_list(1, 4096), help="units per layer, e.g. 64 or 64,64 (stacked)")
@@ -101,8 +109,12 @@ def fit_model(cfg, callbacks=()):
     task = get_task(cfg.task)
     keras.utils.set_random_seed(cfg.seed)
     model = task.build_model(cfg)
-    model.compile(optimizer=build_optimizer(cfg), loss=task.loss(cfg), metrics=task.metrics(cfg))
     train_ds, val_ds = task.build_inputs(cfg, "train"), task.build_inputs(cfg, "val")
+    if not isinstance(model, keras.Model):  # rnnkit's NumPy MLP trains itself with plain SGD
+        callbacks = [c for c in callbacks if not isinstance(c, keras.callbacks.TensorBoard)]
+        history = model.fit(train_ds, val_ds, cfg.epochs, task.epoch_steps(cfg), cfg.lr, cfg.momentum, callbacks)
+        return model, history
+    model.compile(optimizer=build_optimizer(cfg), loss=task.loss(cfg), metrics=task.metrics(cfg))
     history = loops.train(model, train_ds, val_ds, cfg.loop, cfg.epochs, task.epoch_steps(cfg), list(callbacks))
     return model, history
 
@@ -120,7 +132,7 @@ def run(cfg):
     model, history = fit_model(cfg, build_callbacks(cfg, run_dir))
     train_seconds = time.perf_counter() - start
     diverged = any(not math.isfinite(v) for v in history.get("loss", []))
-    artifacts.save_model(model, os.path.join(run_dir, "model.keras"))
+    artifacts.save_model(model, os.path.join(run_dir, getattr(model, "file_name", "model.keras")))
 
     results = task.evaluate(model, cfg)
     samples = task.sample_lines(model, cfg)

@@ -1,8 +1,9 @@
 """The task registry: a plain dict from explicit imports."""
 from rnnkit.errors import UsageError
-from rnnkit.tasks import adder, binary_add, palindrome, recall
+from rnnkit.tasks import adder, binary_add, cifar10, mnist, names, palindrome, recall, toy2d
 
-TASKS = {module.TASK.name: module.TASK for module in (adder, binary_add, recall, palindrome)}
+TASKS = {task.name: task for task in (adder.TASK, binary_add.TASK, recall.TASK, palindrome.TASK, mnist.TASK,
+                                       names.TASK, *toy2d.TASKS, cifar10.TASK)}
 
 
 def get_task(name):

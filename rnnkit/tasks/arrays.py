@@ -1,0 +1,137 @@
+"""Tasks over fixed data sets held in memory (MNIST, names, 2-D toy sets, CIFAR-10): results by class."""
+import collections
+import functools
+import math
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from rnnkit import plots
+from rnnkit.evaluate import evaluate, finite_or_none
+from rnnkit.metrics import classification_metrics
+from rnnkit.tasks.base import Task, format_table, mark
+
+Splits = collections.namedtuple("Splits", "train val test class_names source")
+
+
+class ArrayTask(Task):
+    """A classification task whose data are `(x, y)` arrays for train / val / test, loaded once per config.
+
+    Subclasses implement `load_splits(cfg) -> Splits` and `build_model`, and may override
+    `preprocess(cfg, training)` (a function applied to batches in the tf.data pipeline) and `show`.
+    """
+
+    EVAL_BATCH = 256
+
+    @functools.lru_cache(maxsize=4)
+    def splits(self, cfg):
+        """The loaded data for `cfg` (cached: the loaders read files or build sets once)."""
+        return self.load_splits(cfg)
+
+    def load_splits(self, cfg):
+        """Read or build the data set: a `Splits` of (x, y) arrays and the class names."""
+        raise NotImplementedError
+
+    def epoch_steps(self, cfg):
+        """--steps-per-epoch if given, else one pass over the training set."""
+        return cfg.steps_per_epoch or math.ceil(len(self.splits(cfg).train[1]) / cfg.batch_size)
+
+    def preprocess(self, cfg, training):
+        """A function on (x, y) batches run inside the pipeline (e.g. augmentation), or None."""
+        return None
+
+    def build_inputs(self, cfg, split):
+        """cache → shuffle → repeat → batch → (augment) → prefetch for training; batch → cache for evaluation."""
+        x, y = getattr(self.splits(cfg), split)
+        ds = tf.data.Dataset.from_tensor_slices((x, y))
+        if split == "train":
+            ds = ds.cache().shuffle(len(x), seed=cfg.seed, reshuffle_each_iteration=True).repeat()
+            ds = ds.batch(cfg.batch_size, drop_remainder=len(x) >= cfg.batch_size)
+        else:
+            ds = ds.batch(self.EVAL_BATCH).cache()
+        transform = self.preprocess(cfg, training=split == "train")
+        if transform is not None:
+            ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    def loss(self, cfg):
+        """Sparse categorical cross-entropy."""
+        return keras.losses.SparseCategoricalCrossentropy()
+
+    def metrics(self, cfg):
+        """Accuracy (exact match is the same number for one label)."""
+        return classification_metrics("softmax")
+
+    def decode(self, cfg, y_pred):
+        """Most likely class."""
+        return np.argmax(y_pred, axis=-1)
+
+    def show(self, cfg, x):
+        """The input of one example as text."""
+        return f"{np.asarray(x).tolist()}"
+
+    def render(self, cfg, x, y_true, y_pred):
+        """`<input> → predicted ✓`."""
+        names = self.splits(cfg).class_names
+        return f"{self.show(cfg, x)} → {names[int(y_pred)]} {mark(int(y_pred) == int(y_true), names[int(y_true)])}"
+
+    def predict(self, model, cfg, x):
+        """Class probabilities for inputs `x` (any model with Keras' `predict`)."""
+        transform = self.preprocess(cfg, training=False)
+        if transform is not None:
+            x = transform(tf.constant(x), None)[0].numpy()
+        return model.predict(x, verbose=0, batch_size=self.EVAL_BATCH)
+
+    def evaluate(self, model, cfg):
+        """Test loss / accuracy, per-class accuracy, class counts and the confusion matrix."""
+        data = self.splits(cfg)
+        x, y = data.test
+        test = evaluate(model, self.build_inputs(cfg, "test"))
+        predicted = self.decode(cfg, self.predict(model, cfg, x))
+        classes = len(data.class_names)
+        confusion = np.zeros((classes, classes), dtype=np.int64)
+        np.add.at(confusion, (y.astype(np.int64), predicted.astype(np.int64)), 1)
+        per_class = {name: finite_or_none(confusion[i, i] / max(1, confusion[i].sum()))
+                     for i, name in enumerate(data.class_names)}
+        counts = {split: {name: int(n) for name, n in zip(data.class_names,
+                                                           np.bincount(getattr(data, split)[1], minlength=classes))}
+                  for split in ("train", "val", "test")}
+        return {"test": test, "per_class_accuracy": per_class, "class_counts": counts, "source": data.source,
+                "confusion_matrix": confusion.tolist()}
+
+    def sample_lines(self, model, cfg):
+        """Random test examples with the model's answers."""
+        if cfg.show_samples <= 0:
+            return []
+        x, y = self.splits(cfg).test
+        index = np.random.default_rng(cfg.seed).choice(len(x), min(cfg.show_samples, len(x)), replace=False)
+        predicted = self.decode(cfg, self.predict(model, cfg, x[index]))
+        return [self.render(cfg, x[i], y[i], p) for i, p in zip(index, predicted)]
+
+    def write_plots(self, model, cfg, results, run_dir):
+        """The normalised confusion matrix."""
+        plots.plot_confusion(np.array(results["confusion_matrix"]), self.splits(cfg).class_names,
+                             os.path.join(run_dir, "confusion_matrix.png"), f"{self.name}: confusion (test)")
+
+    def results_table(self, results):
+        """The test row, then one row per class."""
+        rows = [("test", results["test"])]
+        rows += [(name, {"accuracy": acc, "exact_match": acc}) for name, acc in results["per_class_accuracy"].items()
+                 if acc is not None]
+        return format_table(rows)
+
+
+def stratified_split(y, fraction, seed):
+    """Indices (kept, taken) where `taken` holds `fraction` of every class, chosen at random."""
+    rng = np.random.default_rng(seed)
+    taken = []
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        rng.shuffle(members)
+        share = int(round(fraction * len(members)))
+        taken.extend(members[: max(share, 1) if len(members) > 1 else share])
+    taken = np.sort(np.array(taken, dtype=np.int64))
+    kept = np.setdiff1d(np.arange(len(y)), taken)
+    return kept, taken

@@ -1,0 +1,74 @@
+"""`cifar10`: 32×32 colour images → one of ten classes, with the seed's 8-conv CNN or an MLP."""
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from rnnkit import plots
+from rnnkit.models import build_cnn8, build_mlp
+from rnnkit.tasks.arrays import ArrayTask, Splits, stratified_split
+from rnnkit.tasks.base import mark, require
+from rnnkit.tasks.tfds_source import load_tfds
+
+CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+VAL_FRACTION = 0.1  # of the 50 000 training images, stratified, for the validation curves
+
+
+class Cifar10(ArrayTask):
+    """tensorflow-datasets' cifar10 from --data-dir (no copy can be embedded); images scaled to [0, 1]."""
+
+    name = "cifar10"
+    summary = "CIFAR-10 with the seed's 8-conv CNN or an MLP (--source tfds --data-dir DIR)"
+    defaults = dict(source="tfds", arch="cnn", units=(512, 256), optimizer="adam", lr=1e-3, epochs=30,
+                    steps_per_epoch=None, batch_size=128, augment=True, lr_schedule="plateau")
+    flags = ("source", "data_dir", "augment", "arch")
+
+    def validate(self, cfg):
+        """Only tfds data, which needs --data-dir."""
+        require(cfg.source == "tfds", f"--source for cifar10 must be tfds, got {cfg.source!r}")
+        require(cfg.data_dir, "cifar10 needs --data-dir DIR with prepared tensorflow-datasets 'cifar10' data")
+
+    def load_splits(self, cfg):
+        """50 000 train (10% kept back for validation) / 10 000 test."""
+        (x, y), test = load_tfds("cifar10", cfg.data_dir)
+        kept, taken = stratified_split(y, VAL_FRACTION, seed=1)
+        x = x.astype(np.float32) / 255.0
+        test = (test[0].astype(np.float32) / 255.0, test[1])
+        return Splits((x[kept], y[kept]), (x[taken], y[taken]), test, CLASSES,
+                      f"tensorflow-datasets cifar10 in {cfg.data_dir}")
+
+    def preprocess(self, cfg, training):
+        """With --augment: pad by 4 and crop back to 32×32 at random, and flip left-right."""
+        if not (training and cfg.augment):
+            return None
+        augment = keras.Sequential([keras.layers.ZeroPadding2D(4), keras.layers.RandomCrop(32, 32, seed=cfg.seed),
+                                    keras.layers.RandomFlip("horizontal", seed=cfg.seed)])
+        return lambda images, labels: (augment(images, training=True), labels)
+
+    def build_model(self, cfg):
+        """`--model cnn` (default): the 8-conv CNN; `--model mlp`: the flattened 3 072 inputs → `--units`."""
+        if tf.config.list_physical_devices("GPU"):
+            keras.mixed_precision.set_global_policy("mixed_float16")  # tensor cores; the head stays float32
+        if cfg.arch == "mlp":
+            return build_mlp(name="cifar10_mlp", input_shape=(32, 32, 3), hidden=cfg.units, num_classes=10,
+                             dropout=cfg.dropout, l2=cfg.l2)
+        return build_cnn8(name="cifar10_cnn", input_shape=(32, 32, 3), num_classes=10, l2=cfg.l2,
+                          dropout=cfg.dropout)
+
+    def show(self, cfg, x):
+        """An image is described by its mean colour; the PNG grid shows it."""
+        return "image with mean RGB (" + ", ".join(f"{v:.2f}" for v in np.asarray(x).mean(axis=(0, 1))) + ")"
+
+    def write_plots(self, model, cfg, results, run_dir):
+        """Confusion matrix and a grid of random test images with predicted and true classes."""
+        super().write_plots(model, cfg, results, run_dir)
+        x, y = self.splits(cfg).test
+        index = np.random.default_rng(cfg.seed).choice(len(x), min(24, len(x)), replace=False)
+        predicted = self.decode(cfg, self.predict(model, cfg, x[index]))
+        titles = [f"{CLASSES[p]} {mark(p == t, CLASSES[t])}" for p, t in zip(predicted, y[index])]
+        plots.plot_image_grid(x[index], titles, os.path.join(run_dir, "test_images.png"),
+                              "cifar10: random test images, predicted (true)", columns=6)
+
+
+TASK = Cifar10()

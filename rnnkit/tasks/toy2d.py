@@ -1,0 +1,85 @@
+"""`moons`, `circles`, `classification`: 2-D toy sets from scikit-learn, a Keras MLP or rnnkit's NumPy MLP."""
+import os
+
+import numpy as np
+
+from rnnkit import plots
+from rnnkit.models import build_mlp
+from rnnkit.numpy_mlp import NumpyMLP
+from rnnkit.tasks.arrays import ArrayTask, Splits, stratified_split
+from rnnkit.tasks.base import require
+
+SAMPLES = 1000
+TEST_FRACTION = 0.2  # the seed's 80 / 20 split; validation is 10% of the 80
+VAL_FRACTION = 0.1
+
+
+class Toy2D(ArrayTask):
+    """Points (x, y) → class 0 or 1; `--units` sets the hidden sizes (default one layer of 20)."""
+
+    flags = ("backend",)
+
+    def __init__(self, name, summary, generate):
+        self.name, self.summary, self.generate = name, summary, generate
+        self.defaults = dict(backend="keras", units=(20,), optimizer="sgd", lr=0.1, momentum=0.9, epochs=40,
+                             steps_per_epoch=None, batch_size=32)
+
+    def validate(self, cfg):
+        """The NumPy backend trains with SGD (momentum allowed) and no regularizers."""
+        if cfg.backend == "numpy":
+            require(cfg.optimizer == "sgd", f"--backend numpy trains with --optimizer sgd, got {cfg.optimizer!r}")
+            require(not (cfg.l2 or cfg.dropout or cfg.weight_decay or cfg.clipnorm),
+                    "--backend numpy supports neither --l2, --dropout, --weight-decay nor --clipnorm")
+
+    def load_splits(self, cfg):
+        """1 000 points from the generator (fixed random_state 0), 80 / 20 stratified, float32."""
+        x, y = self.generate()
+        x, y = x.astype(np.float32), y.astype(np.int32)
+        train, test = stratified_split(y, TEST_FRACTION, seed=0)
+        kept, val = stratified_split(y[train], VAL_FRACTION, seed=1)
+        return Splits((x[train][kept], y[train][kept]), (x[train][val], y[train][val]), (x[test], y[test]),
+                      ("class 0", "class 1"), f"scikit-learn {self.name} generator, {SAMPLES} points, random_state 0")
+
+    def build_model(self, cfg):
+        """MLP 2 → hidden (ReLU) → 2 (softmax), in Keras or in NumPy."""
+        if cfg.backend == "numpy":
+            return NumpyMLP((2, *cfg.units, 2), seed=cfg.seed)
+        return build_mlp(name=self.name, input_shape=(2,), hidden=cfg.units, num_classes=2, dropout=cfg.dropout,
+                         l2=cfg.l2)
+
+    def show(self, cfg, x):
+        """The point's coordinates."""
+        return f"({x[0]:+.2f}, {x[1]:+.2f})"
+
+    def write_plots(self, model, cfg, results, run_dir):
+        """Confusion matrix, the data (train and test), and the decision boundary."""
+        super().write_plots(model, cfg, results, run_dir)
+        data = self.splits(cfg)
+        plots.plot_points(data.train, data.test, os.path.join(run_dir, "data.png"), f"{self.name}: data")
+        plots.plot_decision_boundary(lambda points: model.predict(points, verbose=0)[:, 1], data.train, data.test,
+                                     os.path.join(run_dir, "decision_boundary.png"),
+                                     f"{self.name}: decision boundary ({cfg.backend})")
+
+
+def _moons():
+    from sklearn.datasets import make_moons
+
+    return make_moons(SAMPLES, noise=0.1, random_state=0)
+
+
+def _circles():
+    from sklearn.datasets import make_circles
+
+    return make_circles(SAMPLES, noise=0.05, factor=0.5, random_state=0)
+
+
+def _classification():
+    from sklearn.datasets import make_classification
+
+    return make_classification(SAMPLES, n_features=2, n_informative=2, n_redundant=0, n_clusters_per_class=1,
+                               class_sep=2.0, random_state=0)
+
+
+TASKS = (Toy2D("moons", "two interleaving half circles (scikit-learn make_moons)", _moons),
+         Toy2D("circles", "a circle inside a circle (scikit-learn make_circles)", _circles),
+         Toy2D("classification", "two Gaussian clusters (scikit-learn make_classification)", _classification))
