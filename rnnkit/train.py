@@ -60,7 +60,8 @@ def build_parser():
     train.add_argument("--momentum", type=cli.bounded_float(0.0, 0.999), help="momentum (sgd, rmsprop)")
     train.add_argument("--weight-decay", type=cli.bounded_float(0.0, 1.0), help="decoupled weight decay")
     train.add_argument("--clipnorm", type=cli.bounded_float(0.0, 1e6, low_open=True), help="clip gradients by norm")
-    train.add_argument("--lr-schedule", choices=("none", "plateau"), help="plateau: halve the lr when val loss stalls")
+    train.add_argument("--lr-schedule", choices=("none", "plateau"),
+                       help="plateau: halve the lr after 3 epochs without a better val loss (down to lr/64)")
     train.add_argument("--epochs", type=cli.bounded_int(1, 100_000), help="epochs")
     train.add_argument("--steps-per-epoch", type=cli.bounded_int(1, 1_000_000), help="training steps per epoch")
     train.add_argument("--batch-size", type=cli.bounded_int(1, 65_536), help="examples per step")
@@ -100,7 +101,8 @@ def build_callbacks(cfg, run_dir):
         keras.callbacks.TerminateOnNaN(),
     ]
     if cfg.lr_schedule == "plateau":
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2, verbose=1))
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3,
+                                                           min_lr=cfg.lr / 64, verbose=1))
     return callbacks
 
 
