@@ -4,19 +4,17 @@ import functools
 import math
 import os
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from rnnkit import plots
 from rnnkit.evaluate import evaluate, finite_or_none
-from rnnkit.metrics import classification_metrics
-from rnnkit.tasks.base import Task, format_table, mark
+from rnnkit.tasks.base import SoftmaxClassifier, Task, format_table, mark
 
 Splits = collections.namedtuple("Splits", "train val test class_names source")
 
 
-class ArrayTask(Task):
+class ArrayTask(SoftmaxClassifier, Task):
     """A classification task whose data are `(x, y)` arrays for train / val / test, loaded once per config.
 
     Subclasses implement `load_splits(cfg) -> Splits` and `build_model`, and may override
@@ -55,18 +53,6 @@ class ArrayTask(Task):
         if transform is not None:
             ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         return ds.prefetch(tf.data.AUTOTUNE)
-
-    def loss(self, cfg):
-        """Sparse categorical cross-entropy."""
-        return keras.losses.SparseCategoricalCrossentropy()
-
-    def metrics(self, cfg):
-        """Accuracy (exact match is the same number for one label)."""
-        return classification_metrics("softmax")
-
-    def decode(self, cfg, y_pred):
-        """Most likely class."""
-        return np.argmax(y_pred, axis=-1)
 
     def show(self, cfg, x):
         """The input of one example as text."""
@@ -114,6 +100,16 @@ class ArrayTask(Task):
         """The normalised confusion matrix."""
         plots.plot_confusion(np.array(results["confusion_matrix"]), self.splits(cfg).class_names,
                              os.path.join(run_dir, "confusion_matrix.png"), f"{self.name}: confusion (test)")
+
+    def write_image_grid(self, model, cfg, path, title, count, columns):
+        """A grid of random test images captioned `predicted ✓` or `predicted ✗ (true …)`."""
+        data = self.splits(cfg)
+        x, y = data.test
+        index = np.random.default_rng(cfg.seed).choice(len(x), min(count, len(x)), replace=False)
+        predicted = self.decode(cfg, self.predict(model, cfg, x[index]))
+        names = data.class_names
+        titles = [f"{names[p]} {mark(p == t, names[t])}" for p, t in zip(predicted, y[index])]
+        plots.plot_image_grid(x[index], titles, path, title, columns=columns)
 
     def results_table(self, results):
         """The test row, then one row per class."""

@@ -1,5 +1,9 @@
 """The small interface every task implements, and helpers the task families share."""
+import keras
+import numpy as np
+
 from rnnkit.errors import UsageError
+from rnnkit.metrics import classification_metrics
 
 
 class Task:
@@ -60,6 +64,22 @@ class Task:
     def results_table(self, results):
         """A short fixed-width table of `results` for the terminal."""
         return format_table([("test", results["test"])])
+
+
+class SoftmaxClassifier:
+    """Mixin for tasks whose head is a softmax trained with sparse cross-entropy."""
+
+    def loss(self, cfg):
+        """Sparse categorical cross-entropy."""
+        return keras.losses.SparseCategoricalCrossentropy()
+
+    def metrics(self, cfg):
+        """Accuracy and exact match for a softmax head."""
+        return classification_metrics("softmax")
+
+    def decode(self, cfg, y_pred):
+        """Most likely class."""
+        return np.argmax(y_pred, axis=-1)
 
 
 def format_table(rows):

@@ -5,10 +5,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnkit import plots
 from rnnkit.models import build_cnn8, build_mlp
 from rnnkit.tasks.arrays import ArrayTask, Splits, stratified_split
-from rnnkit.tasks.base import mark, require
+from rnnkit.tasks.base import require
 from rnnkit.tasks.tfds_source import load_tfds
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -63,12 +62,8 @@ class Cifar10(ArrayTask):
     def write_plots(self, model, cfg, results, run_dir):
         """Confusion matrix and a grid of random test images with predicted and true classes."""
         super().write_plots(model, cfg, results, run_dir)
-        x, y = self.splits(cfg).test
-        index = np.random.default_rng(cfg.seed).choice(len(x), min(24, len(x)), replace=False)
-        predicted = self.decode(cfg, self.predict(model, cfg, x[index]))
-        titles = [f"{CLASSES[p]} {mark(p == t, CLASSES[t])}" for p, t in zip(predicted, y[index])]
-        plots.plot_image_grid(x[index], titles, os.path.join(run_dir, "test_images.png"),
-                              "cifar10: random test images, predicted (true)", columns=6)
+        self.write_image_grid(model, cfg, os.path.join(run_dir, "test_images.png"),
+                              "cifar10: random test images, predicted (true)", count=24, columns=6)
 
 
 TASK = Cifar10()

@@ -4,10 +4,9 @@ import os
 import keras
 import numpy as np
 
-from rnnkit import plots
 from rnnkit.models import build_recurrent_model
 from rnnkit.tasks.arrays import ArrayTask, Splits, stratified_split
-from rnnkit.tasks.base import mark, require
+from rnnkit.tasks.base import require
 from rnnkit.tasks.tfds_source import load_tfds
 
 DIGITS = tuple(str(d) for d in range(10))
@@ -20,8 +19,8 @@ class Mnist(ArrayTask):
 
     name = "mnist"
     summary = "MNIST digits read row by row (embedded 5 000 digits, or --source tfds)"
-    defaults = dict(source="embedded", cell="lstm", units=(128,), bidirectional=True, optimizer="adam", lr=2e-3,
-                    epochs=30, steps_per_epoch=None, batch_size=64, augment=True, lr_schedule="plateau")
+    defaults = dict(source="embedded", cell="gru", units=(128,), bidirectional=True, dropout=0.2, optimizer="adam",
+                    lr=2e-3, epochs=50, steps_per_epoch=None, batch_size=64, augment=True, lr_schedule="plateau")
     flags = ("source", "data_dir", "augment")
 
     def validate(self, cfg):
@@ -74,12 +73,8 @@ class Mnist(ArrayTask):
     def write_plots(self, model, cfg, results, run_dir):
         """Confusion matrix, and a grid of random test digits with predicted and true labels."""
         super().write_plots(model, cfg, results, run_dir)
-        x, y = self.splits(cfg).test
-        index = np.random.default_rng(cfg.seed).choice(len(x), min(32, len(x)), replace=False)
-        predicted = self.decode(cfg, self.predict(model, cfg, x[index]))
-        titles = [f"{p} {mark(p == t, t)}" for p, t in zip(predicted, y[index])]
-        plots.plot_image_grid(x[index], titles, os.path.join(run_dir, "test_digits.png"),
-                              "mnist: random test digits, predicted (true)")
+        self.write_image_grid(model, cfg, os.path.join(run_dir, "test_digits.png"),
+                              "mnist: random test digits, predicted (true)", count=32, columns=8)
 
 
 def _scale(images):

@@ -1,14 +1,12 @@
 """Synthetic sequence tasks: data generated per length, results reported by length."""
 import os
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from rnnkit import plots
 from rnnkit.evaluate import evaluate, predict_labels
-from rnnkit.metrics import classification_metrics
-from rnnkit.tasks.base import Task, format_table
+from rnnkit.tasks.base import SoftmaxClassifier, Task, format_table
 
 # Seeds for the three splits are derived from --seed so that they never share a random stream.
 SPLIT_OFFSETS = {"train": 0, "val": 1_000_003, "test": 2_000_029}
@@ -100,20 +98,8 @@ class SequenceTask(Task):
                             + [(f"len {label}", r) for label, r in results["by_length"].items()])
 
 
-class DigitClassificationTask(SequenceTask):
-    """A sequence task whose head is a 10-way softmax (per position or per sequence) trained with cross-entropy."""
-
-    def loss(self, cfg):
-        """Sparse categorical cross-entropy."""
-        return keras.losses.SparseCategoricalCrossentropy()
-
-    def metrics(self, cfg):
-        """Accuracy and exact match for a softmax head."""
-        return classification_metrics("softmax")
-
-    def decode(self, cfg, y_pred):
-        """Most likely class."""
-        return np.argmax(y_pred, axis=-1)
+class DigitClassificationTask(SoftmaxClassifier, SequenceTask):
+    """A sequence task whose head is a 10-way softmax (per position or per sequence)."""
 
 
 def eval_batch_size(length):
