@@ -77,11 +77,6 @@ class Config:
         return cls(**values)
 
 
-def field_names():
-    """Names of every config field, in declaration order."""
-    return [f.name for f in dataclasses.fields(Config)]
-
-
 def make_config(task, overrides):
     """Config for `task`: class defaults, then the task's defaults, then explicit `overrides`."""
     values = dict(task.defaults)
