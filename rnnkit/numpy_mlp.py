@@ -34,9 +34,14 @@ class NumpyMLP:
 
     def loss_and_gradients(self, x, y):
         """Mean cross-entropy of integer labels `y` and its gradient for every parameter."""
+        loss, gradients, _ = self._backward(x, y)
+        return loss, gradients
+
+    def _backward(self, x, y):
+        """Loss, gradients and the forward pass's probabilities, from one forward pass."""
         probabilities, activations = self.forward(x)
         n = len(y)
-        loss = -np.mean(np.log(np.clip(probabilities[np.arange(n), y], 1e-12, None)))
+        loss = _cross_entropy_sum(probabilities, y) / n
         delta = probabilities.copy()
         delta[np.arange(n), y] -= 1
         delta /= n
@@ -46,16 +51,19 @@ class NumpyMLP:
             gradients[i + 1] = delta.sum(axis=0)
             if i:
                 delta = (delta @ self.params[i].T) * (activations[i // 2] > 0)
-        return loss, gradients
+        return loss, gradients, probabilities
 
     def sgd_step(self, x, y, lr, momentum=0.0):
-        """One update, `v = momentum·v − lr·g; w += v` (Keras' SGD rule); returns the batch loss."""
-        loss, gradients = self.loss_and_gradients(x, y)
+        """One update, `v = momentum·v − lr·g; w += v` (Keras' SGD rule).
+
+        Returns the batch loss and the probabilities before the update (what Keras' accuracy sees).
+        """
+        loss, gradients, probabilities = self._backward(x, y)
         for param, velocity, gradient in zip(self.params, self.velocity, gradients):
             velocity *= momentum
             velocity -= lr * gradient
             param += velocity
-        return loss
+        return loss, probabilities
 
     def fit(self, train_ds, val_ds, epochs, steps_per_epoch, lr, momentum, callbacks):
         """Mini-batch SGD over the tf.data pipeline, driving Keras callbacks (progress bar, CSV, NaN guard)."""
@@ -69,9 +77,10 @@ class NumpyMLP:
             losses, correct, seen = [], 0, 0
             for step in range(steps_per_epoch):
                 x, y = next(iterator)
-                correct += int((self.forward(x)[0].argmax(axis=1) == y).sum())  # before the update, as Keras
+                loss, probabilities = self.sgd_step(x, y, lr, momentum)
+                losses.append(loss)
+                correct += int((probabilities.argmax(axis=1) == y).sum())
                 seen += len(y)
-                losses.append(self.sgd_step(x, y, lr, momentum))
                 logs = {"loss": float(np.mean(losses)), "accuracy": correct / seen}
                 logs["exact_match"] = logs["accuracy"]
                 callback_list.on_train_batch_end(step, logs)
@@ -91,7 +100,7 @@ class NumpyMLP:
         total_loss, correct, seen = 0.0, 0, 0
         for x, y in dataset.as_numpy_iterator():
             probabilities = self.forward(x)[0]
-            total_loss -= np.log(np.clip(probabilities[np.arange(len(y)), y], 1e-12, None)).sum()
+            total_loss += _cross_entropy_sum(probabilities, y)
             correct += int((probabilities.argmax(axis=1) == y).sum())
             seen += len(y)
         return {"loss": total_loss / seen, "accuracy": correct / seen, "exact_match": correct / seen}
@@ -108,6 +117,11 @@ class NumpyMLP:
             model = cls(archive["sizes"])
             model.params = [archive[f"arr_{i}"] for i in range(len(model.params))]
         return model
+
+
+def _cross_entropy_sum(probabilities, y):
+    """Summed cross-entropy of integer labels (probabilities clipped away from 0)."""
+    return -np.log(np.clip(probabilities[np.arange(len(y)), y], 1e-12, None)).sum()
 
 
 def _softmax(z):

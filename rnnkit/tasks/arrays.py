@@ -91,10 +91,14 @@ class ArrayTask(SoftmaxClassifier, Task):
         """Random test examples with the model's answers."""
         if cfg.show_samples <= 0:
             return []
+        x, y, predicted = self.random_test_predictions(model, cfg, cfg.show_samples)
+        return [self.render(cfg, *example) for example in zip(x, y, predicted)]
+
+    def random_test_predictions(self, model, cfg, count):
+        """(x, y, predicted) for `count` test examples drawn at random with --seed."""
         x, y = self.splits(cfg).test
-        index = np.random.default_rng(cfg.seed).choice(len(x), min(cfg.show_samples, len(x)), replace=False)
-        predicted = self.decode(cfg, self.predict(model, cfg, x[index]))
-        return [self.render(cfg, x[i], y[i], p) for i, p in zip(index, predicted)]
+        index = np.random.default_rng(cfg.seed).choice(len(x), min(count, len(x)), replace=False)
+        return x[index], y[index], self.decode(cfg, self.predict(model, cfg, x[index]))
 
     def write_plots(self, model, cfg, results, run_dir):
         """The normalised confusion matrix."""
@@ -103,13 +107,10 @@ class ArrayTask(SoftmaxClassifier, Task):
 
     def write_image_grid(self, model, cfg, path, title, count, columns):
         """A grid of random test images captioned `predicted ✓` or `predicted ✗ (true …)`."""
-        data = self.splits(cfg)
-        x, y = data.test
-        index = np.random.default_rng(cfg.seed).choice(len(x), min(count, len(x)), replace=False)
-        predicted = self.decode(cfg, self.predict(model, cfg, x[index]))
-        names = data.class_names
-        titles = [f"{names[p]} {mark(p == t, names[t])}" for p, t in zip(predicted, y[index])]
-        plots.plot_image_grid(x[index], titles, path, title, columns=columns)
+        x, y, predicted = self.random_test_predictions(model, cfg, count)
+        names = self.splits(cfg).class_names
+        titles = [f"{names[p]} {mark(p == t, names[t])}" for p, t in zip(predicted, y)]
+        plots.plot_image_grid(x, titles, path, title, columns=columns)
 
     def results_table(self, results):
         """The test row, then one row per class."""
