@@ -23,6 +23,9 @@ setup(
         "unidecode>=1.3,<2",
         "scikit-learn>=1.4,<2",
         "tensorflow-datasets>=4.9,<5",
+        # On-device-style inference of exported models (python -m export.predict) needs only these.
+        "ai-edge-litert>=2.0,<3",
+        "pillow>=10,<14",
     ],
     extras_require={
         "test": ["pytest>=8,<10"],

@@ -2,6 +2,7 @@
 import datetime
 import json
 import os
+import shutil
 import tempfile
 
 from rnnkit.errors import UsageError
@@ -48,6 +49,19 @@ def atomic_write(path, write):
     finally:
         if os.path.exists(temp):
             os.remove(temp)
+
+
+def atomic_dir(path, write):
+    """Call `write(temp_folder)` then rename it onto `path` (which must not exist): complete or absent."""
+    parent, name = os.path.split(os.path.abspath(path))
+    temp = tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent)
+    try:
+        write(temp)
+        os.chmod(temp, 0o777 & ~_umask())
+        os.rename(temp, path)
+    finally:
+        if os.path.exists(temp):
+            shutil.rmtree(temp)
 
 
 def write_text(path, text):

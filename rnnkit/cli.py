@@ -2,6 +2,7 @@
 import argparse
 import sys
 
+from export.metadata import BadInput
 from rnnkit.errors import UsageError
 
 
@@ -23,7 +24,7 @@ def run_main(prog, body, argv):
     """Run `body(argv)`, turning UsageError (and Ctrl-C) into one line on stderr."""
     try:
         return body(argv)
-    except UsageError as error:
+    except (UsageError, BadInput) as error:
         fail(prog, str(error))
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)

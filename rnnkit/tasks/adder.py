@@ -14,6 +14,7 @@ class Adder(DigitClassificationTask):
     defaults = dict(length=100, cell="lstm", units=(64, 64), embed_dim=32, optimizer="adam", lr=1e-2,
                     epochs=10, steps_per_epoch=50, batch_size=64, eval_lens=(10, 1000))
     flags = ("length", "train_len")
+    codec, example_input = "adder", "31415+27182"
 
     def validate(self, cfg):
         """Lengths must be positive."""

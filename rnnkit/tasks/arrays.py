@@ -94,11 +94,20 @@ class ArrayTask(SoftmaxClassifier, Task):
         x, y, predicted = self.random_test_predictions(model, cfg, cfg.show_samples)
         return [self.render(cfg, *example) for example in zip(x, y, predicted)]
 
+    def held_out(self, cfg, n):
+        """`n` test examples drawn at random with --seed."""
+        x, y = self.splits(cfg).test
+        index = np.random.default_rng(cfg.seed).choice(len(x), min(n, len(x)), replace=False)
+        return x[index], y[index]
+
+    def class_labels(self, cfg):
+        """The data set's class names."""
+        return self.splits(cfg).class_names
+
     def random_test_predictions(self, model, cfg, count):
         """(x, y, predicted) for `count` test examples drawn at random with --seed."""
-        x, y = self.splits(cfg).test
-        index = np.random.default_rng(cfg.seed).choice(len(x), min(count, len(x)), replace=False)
-        return x[index], y[index], self.decode(cfg, self.predict(model, cfg, x[index]))
+        x, y = self.held_out(cfg, count)
+        return x, y, self.decode(cfg, self.predict(model, cfg, x))
 
     def write_plots(self, model, cfg, results, run_dir):
         """The normalised confusion matrix."""

@@ -18,6 +18,8 @@ class Task:
     summary = ""
     defaults = {}
     flags = ()
+    codec = ""  # how export/codecs.py reads a user's input and words the answer
+    example_input = ""
 
     def validate(self, cfg):
         """Raise UsageError when `cfg` asks for something this task cannot do."""
@@ -64,6 +66,18 @@ class Task:
     def results_table(self, results):
         """A short fixed-width table of `results` for the terminal."""
         return format_table([("test", results["test"])])
+
+    def held_out(self, cfg, n):
+        """`n` held-out test examples `(x, y)` as NumPy arrays (for export checks and calibration)."""
+        raise NotImplementedError
+
+    def class_labels(self, cfg):
+        """What each output class means, in output order."""
+        raise NotImplementedError
+
+    def codec_info(self, cfg):
+        """What inference needs besides the model: the input's example and extras, and the class labels."""
+        return {"codec": self.codec, "example": self.example_input, "labels": list(self.class_labels(cfg))}
 
 
 class SoftmaxClassifier:

@@ -18,6 +18,7 @@ class BinaryAdd(SequenceTask):
     defaults = dict(length=20, train_len=(1, 10), loss="bce", cell="rnn", units=(8,), optimizer="adam", lr=3e-2,
                     epochs=30, steps_per_epoch=100, batch_size=64, eval_lens=(100, 1000))
     flags = ("length", "train_len", "loss")
+    codec, example_input = "binary_add", "1011+110"
 
     def validate(self, cfg):
         """Lengths positive, loss known."""
@@ -71,6 +72,10 @@ class BinaryAdd(SequenceTask):
         if cfg.loss == "ce":
             return np.argmax(y_pred, axis=-1)
         return (y_pred > 0.5).astype(np.int32)
+
+    def class_labels(self, cfg):
+        """A bit."""
+        return ("0", "1")
 
     def render(self, cfg, x, y_true, y_pred):
         """`1011 + 110 = 10001 ✓`, most significant bit first."""

@@ -22,6 +22,7 @@ class Cifar10(ArrayTask):
     defaults = dict(source="tfds", arch="cnn", units=(512, 256), optimizer="adam", lr=1e-3, epochs=30,
                     steps_per_epoch=None, batch_size=128, augment=True, lr_schedule="plateau")
     flags = ("source", "data_dir", "augment", "arch")
+    codec, example_input = "cifar10", "photo.jpg"
 
     def validate(self, cfg):
         """Only tfds data, which needs --data-dir."""
@@ -54,6 +55,10 @@ class Cifar10(ArrayTask):
                              dropout=cfg.dropout, l2=cfg.l2)
         return build_cnn8(name="cifar10_cnn", input_shape=(32, 32, 3), num_classes=10, l2=cfg.l2,
                           dropout=cfg.dropout)
+
+    def class_labels(self, cfg):
+        """The ten CIFAR-10 classes (known without loading the data)."""
+        return CLASSES
 
     def show(self, cfg, x):
         """An image is described by its mean colour; the PNG grid shows it."""

@@ -22,6 +22,7 @@ class Mnist(ArrayTask):
     defaults = dict(source="embedded", cell="gru", units=(128,), bidirectional=True, dropout=0.2, optimizer="adam",
                     lr=2e-3, epochs=50, steps_per_epoch=None, batch_size=64, augment=True, lr_schedule="plateau")
     flags = ("source", "data_dir", "augment")
+    codec, example_input = "mnist", "my_digit.png"
 
     def validate(self, cfg):
         """--source embedded or tfds (tfds needs --data-dir)."""
@@ -65,6 +66,10 @@ class Mnist(ArrayTask):
         return build_recurrent_model(name="mnist", cell=cfg.cell, units=cfg.units, features=28, length=28,
                                      num_classes=10, bidirectional=cfg.bidirectional, dropout=cfg.dropout,
                                      l2=cfg.l2, return_sequences=False, unroll=cfg.unroll)
+
+    def class_labels(self, cfg):
+        """The ten digits (known without loading the data)."""
+        return DIGITS
 
     def show(self, cfg, x):
         """A digit image is shown by its ink: a terminal sketch is too big, the PNG grid shows it."""

@@ -18,6 +18,7 @@ class Names(ArrayTask):
     defaults = dict(source="embedded", cell="lstm", units=(128,), bidirectional=True, embed_dim=32,
                     optimizer="adam", lr=1e-2, epochs=40, steps_per_epoch=None, batch_size=256)
     flags = ("source", "data_dir")
+    codec, example_input = "names", "Nguyen"
 
     def validate(self, cfg):
         """--source embedded or folder (folder needs --data-dir)."""
@@ -49,6 +50,10 @@ class Names(ArrayTask):
                                      num_classes=len(self.splits(cfg).class_names), vocab_size=len(ALLOWED) + 1,
                                      embed_dim=cfg.embed_dim, mask_zero=True, bidirectional=cfg.bidirectional,
                                      dropout=cfg.dropout, l2=cfg.l2, return_sequences=False)
+
+    def codec_info(self, cfg):
+        """The character alphabet (token i + 1 is ALLOWED[i])."""
+        return {**super().codec_info(cfg), "alphabet": ALLOWED}
 
     def show(self, cfg, x):
         """The name itself."""

@@ -14,6 +14,7 @@ class Palindrome(DigitClassificationTask):
     defaults = dict(length=20, cell="rnn", units=(128,), embed_dim=16, optimizer="rmsprop", lr=1e-3, clipnorm=10.0,
                     epochs=10, steps_per_epoch=100, batch_size=64)
     flags = ("length",)
+    codec, example_input = "palindrome", "3 1 4 1 5 9 2 6 5 3 3 5 6 2 9 5 1 4 1"
 
     def validate(self, cfg):
         """A palindrome needs at least two digits for one to be hidden."""

@@ -16,6 +16,7 @@ class Recall(DigitClassificationTask):
     defaults = dict(min_len=3, max_len=10, k=1, cell="lstm", units=(32,), embed_dim=16, optimizer="adam", lr=1e-2,
                     epochs=10, steps_per_epoch=100, batch_size=64, eval_lens=(20, 50))
     flags = ("min_len", "max_len", "k")
+    codec, example_input = "recall", "3 5 8 6 8"
 
     def validate(self, cfg):
         """1 <= k <= min_len <= max_len."""
@@ -57,6 +58,10 @@ class Recall(DigitClassificationTask):
         return build_recurrent_model(name="recall", cell=cfg.cell, units=cfg.units, num_classes=10, vocab_size=11,
                                      embed_dim=cfg.embed_dim, mask_zero=True, bidirectional=cfg.bidirectional,
                                      dropout=cfg.dropout, l2=cfg.l2, return_sequences=False)
+
+    def codec_info(self, cfg):
+        """Which digit the model answers."""
+        return {**super().codec_info(cfg), "k": cfg.k}
 
     def render(self, cfg, x, y_true, y_pred):
         """`3 5 8 6 8 [k=2] → 5 ✓`."""

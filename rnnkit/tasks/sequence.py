@@ -77,6 +77,11 @@ class SequenceTask(Task):
                                                          "exact_match": result["exact_match"], "samples": n}
         return {"test": test, "by_length": by_length}
 
+    def held_out(self, cfg, n):
+        """`n` fresh examples at the main length from the test stream."""
+        return self.make_arrays(cfg, np.random.default_rng(cfg.seed + SPLIT_OFFSETS["test"]), n,
+                                self.main_length(cfg))
+
     def sample_lines(self, model, cfg):
         """Fresh examples at the main length with the model's answers."""
         if cfg.show_samples <= 0:
@@ -100,6 +105,10 @@ class SequenceTask(Task):
 
 class DigitClassificationTask(SoftmaxClassifier, SequenceTask):
     """A sequence task whose head is a 10-way softmax (per position or per sequence)."""
+
+    def class_labels(self, cfg):
+        """The ten digits."""
+        return tuple(str(d) for d in range(10))
 
 
 def eval_batch_size(length):

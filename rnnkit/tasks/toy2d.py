@@ -18,6 +18,7 @@ class Toy2D(ArrayTask):
     """Points (x, y) → class 0 or 1; `--units` sets the hidden sizes (default one layer of 20)."""
 
     flags = ("backend",)
+    codec, example_input = "point", "0.5,-0.25"
 
     def __init__(self, name, summary, generate):
         self.name, self.summary, self.generate = name, summary, generate

@@ -1,0 +1,136 @@
+"""`python -m export RUN [--format tflite|saved_model] [--quantize none|dynamic|float16|int8] [--out DIR]`.
+
+Exports a run folder's model with the metadata inference needs, then checks the export against the Keras
+model on held-out examples (max |difference| and the task metric) and records the check in the metadata.
+"""
+import os
+import sys
+
+import numpy as np
+
+from export import convert  # first: imports TensorFlow quietly through rnnkit
+import tensorflow as tf  # noqa: E402
+from export.litert import LiteModel
+from export.metadata import METADATA_FILE, write
+from rnnkit import artifacts, cli
+from rnnkit.errors import UsageError
+from rnnkit.run_folder import open_run
+
+PROG = "python -m export"
+
+
+def build_parser():
+    """The export CLI's arguments."""
+    parser = cli.Parser(prog=PROG, description=__doc__, allow_abbrev=False)
+    parser.add_argument("run", metavar="RUN", help="a run folder written by python -m rnnkit.train")
+    parser.add_argument("--format", choices=("tflite", "saved_model"), default="tflite",
+                        help="TFLite / LiteRT flatbuffer (default) or a TensorFlow SavedModel")
+    parser.add_argument("--quantize", choices=convert.QUANTIZE, default="none",
+                        help="tflite only: none (float32), dynamic (int8 weights), float16, int8 (full integer)")
+    parser.add_argument("--out", metavar="DIR", help="export folder to create (default RUN/export-<format>[-<q>])")
+    parser.add_argument("--check-samples", type=cli.bounded_int(1, 100_000), default=200,
+                        help="held-out examples to compare with the Keras model (default 200)")
+    return parser
+
+
+def agreement(task, cfg, y, keras_out, exported_out):
+    """Max |difference| and the task metric (accuracy, exact match) of both models on the same examples."""
+    result = {"max_abs_diff": float(np.max(np.abs(keras_out - exported_out))), "samples": int(len(y))}
+    for name, out in (("keras", keras_out), ("export", exported_out)):
+        right = np.asarray(task.decode(cfg, out)).reshape(y.shape) == y
+        per_example = right.reshape(len(y), -1)
+        result[name] = {"accuracy": float(per_example.mean()), "exact_match": float(per_example.all(1).mean())}
+    return result
+
+
+def calibration_inputs(task, cfg, count=convert.CALIBRATION_SAMPLES):
+    """Representative inputs for int8 calibration, drawn from the task's validation pipeline."""
+    batches = []
+    for x, _ in task.build_inputs(cfg, "val").unbatch().batch(count).take(1):
+        batches.append(x.numpy())
+    return batches[0]
+
+
+def export_tflite(task, cfg, model, args, out_dir, x):
+    """Convert, write model.tflite, and return (metadata extras, LiteRT outputs on `x`)."""
+    steps = None
+    if args.quantize == "int8" and convert.is_recurrent(model):
+        steps = x.shape[1]  # full-integer calibration cannot run through a WHILE loop: unroll a fixed length
+    twin = convert.inference_twin(model, steps)
+    calibration = calibration_inputs(task, cfg) if args.quantize == "int8" else None
+    if calibration is not None and steps is not None and calibration.shape[1] != steps:
+        calibration = _fit_width(calibration, steps)
+    data = convert.to_tflite(twin, args.quantize, calibration)
+    path = os.path.join(out_dir, "model.tflite")
+    artifacts.atomic_write(path, lambda temp: open(temp, "wb").write(data))
+    shape = twin.inputs[0].shape
+    metadata = convert.metadata_for(task, cfg, shape, twin.inputs[0].dtype, "model.tflite",
+                                    {"format": "tflite", "quantize": args.quantize, "bytes": len(data),
+                                     "ops": sorted(convert.builtin_ops(data))})
+    write(out_dir, metadata, artifacts.write_text)
+    lite = LiteModel(path)
+    return metadata, np.concatenate([lite.run(x[i: i + 1]) for i in range(len(x))])
+
+
+def _fit_width(tokens, width):
+    """Pad (with 0) or cut token rows to `width` columns."""
+    out = np.zeros((len(tokens), width, *tokens.shape[2:]), dtype=tokens.dtype)
+    out[:, : min(width, tokens.shape[1])] = tokens[:, :width]
+    return out
+
+
+def export_saved_model(task, cfg, model, out_dir, x):
+    """Write saved_model/ with a `serve` signature, and return (metadata, its outputs on `x`)."""
+    twin = convert.inference_twin(model, batch=None)
+    path = os.path.join(out_dir, "saved_model")
+    artifacts.atomic_dir(path, lambda temp: convert.save_saved_model(twin, temp))
+    metadata = convert.metadata_for(task, cfg, twin.inputs[0].shape, twin.inputs[0].dtype, "saved_model",
+                                    {"format": "saved_model", "signature": "serve"})
+    write(out_dir, metadata, artifacts.write_text)
+    loaded = tf.saved_model.load(path)  # keep the object alive: its signature references its variables
+    return metadata, np.concatenate([loaded.serve(tf.constant(x[i: i + 1])).numpy() for i in range(len(x))])
+
+
+def run(args):
+    """Export RUN as asked; returns the metadata written."""
+    cfg, task, model = open_run(args.run)
+    if args.format == "saved_model" and args.quantize != "none":
+        raise UsageError("--quantize applies to --format tflite only")
+    model = convert.as_keras(model, cfg)
+    suffix = f"-{args.quantize}" if args.format == "tflite" and args.quantize != "none" else ""
+    out_dir = artifacts.prepare_run_dir(args.out or os.path.join(args.run, f"export-{args.format}{suffix}"))
+    x, y = task.held_out(cfg, args.check_samples)
+    try:
+        if args.format == "tflite":
+            metadata, exported = export_tflite(task, cfg, model, args, out_dir, x)
+        else:
+            metadata, exported = export_saved_model(task, cfg, model, out_dir, x)
+    except convert.FlexOpsError as error:
+        raise UsageError(str(error)) from None
+    metadata["check"] = agreement(task, cfg, y, model.predict(x, verbose=0, batch_size=256), exported)
+    write(out_dir, metadata, artifacts.write_text)
+    report(metadata, out_dir)
+    return metadata
+
+
+def report(metadata, out_dir):
+    """Print what was written and how it compares with the Keras model."""
+    check = metadata["check"]
+    size = f", {metadata['bytes'] / 1024:.1f} KiB" if "bytes" in metadata else ""
+    print(f"exported {metadata['task']} as {metadata['format']} ({metadata.get('quantize', 'float')}{size}) "
+          f"to {out_dir}/{metadata['model_file']} with {METADATA_FILE}")
+    print(f"check on {check['samples']} held-out examples: max |export - keras| = {check['max_abs_diff']:.3g}")
+    for name in ("keras", "export"):
+        print(f"  {name:<7} accuracy {check[name]['accuracy']:.4f}  exact match {check[name]['exact_match']:.4f}")
+
+
+def main(argv=None):
+    """CLI entry point: 0 on success, 2 on bad input."""
+    def body(argv):
+        run(build_parser().parse_args(argv))
+        return 0
+    return cli.run_main(PROG, body, sys.argv[1:] if argv is None else argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Keras model → builtins-only TFLite (float, dynamic, float16, int8) or a SavedModel with a serving signature.
+
+Keras 3 recurrent layers do not convert with `TFLiteConverter.from_keras_model` (TensorListReserve), and
+`model.export(format="litert")` needs the Flex delegate. What converts to builtins only: trace the model as a
+concrete function with a static batch of 1, freeze its variables, and convert that graph — the recurrent
+layers become TFLite WHILE loops, and a free time axis (`None`) stays free, to be resized per input.
+"""
+import copy
+import warnings
+
+import rnnkit  # noqa: F401  (first: it imports TensorFlow with the start-up banner parked)
+import keras
+import numpy as np
+import tensorflow as tf
+from tensorflow.lite.tools import flatbuffer_utils
+from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+from rnnkit import __version__
+from rnnkit.models import build_mlp
+from rnnkit.numpy_mlp import NumpyMLP
+from export.metadata import FORMAT_VERSION
+from export.quiet import parked_stderr
+
+QUANTIZE = ("none", "dynamic", "float16", "int8")
+RECURRENT = ("SimpleRNN", "LSTM", "GRU")
+CALIBRATION_SAMPLES = 200
+
+
+class FlexOpsError(RuntimeError):
+    """The converted model needs ops outside TFLite's builtins."""
+
+
+def as_keras(model, cfg):
+    """A Keras model for `model`; rnnkit's NumPy MLP becomes the identical Keras MLP (same weights)."""
+    if not isinstance(model, NumpyMLP):
+        return model
+    keras_model = build_mlp(name=cfg.task, input_shape=(model.sizes[0],), hidden=model.sizes[1:-1],
+                            num_classes=model.sizes[-1])
+    keras_model.set_weights([p.astype(np.float32) for p in model.params])
+    return keras_model
+
+
+def is_recurrent(model):
+    """Whether any layer (bidirectional wrappers included) is recurrent."""
+    config = keras.saving.serialize_keras_object(model)
+    return any(node.get("class_name") in RECURRENT for node in _dicts(config))
+
+
+def _dicts(tree):
+    """Every dict nested anywhere in a serialized config."""
+    if isinstance(tree, dict):
+        yield tree
+        for value in tree.values():
+            yield from _dicts(value)
+    elif isinstance(tree, list):
+        for value in tree:
+            yield from _dicts(value)
+
+
+def inference_twin(model, steps=None, batch=1):
+    """The same network rebuilt for inference: static `batch`, no dropout, no cuDNN, optionally unrolled.
+
+    Dropout's seed state would otherwise be traced into the graph, and a model traced on a GPU would
+    carry cuDNN-only ops. With `steps`, the time axis is fixed to that many steps and recurrent layers are
+    unrolled (no WHILE loop: what full-integer calibration needs). Weights are copied unchanged.
+    """
+    config = copy.deepcopy(keras.saving.serialize_keras_object(model))
+    config.pop("compile_config", None)
+    for node in _dicts(config):
+        if node.get("class_name") in RECURRENT:
+            node["config"].update(dropout=0.0, recurrent_dropout=0.0, unroll=steps is not None)
+        elif node.get("class_name") == "InputLayer":
+            shape = list(node["config"]["batch_shape"])
+            shape[0] = batch
+            if steps is not None and len(shape) > 1 and shape[1] is None:
+                shape[1] = steps
+            node["config"]["batch_shape"] = shape
+    twin = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    twin.set_weights(model.get_weights())
+    for layer in _all_layers(twin):
+        if hasattr(layer, "use_cudnn"):
+            layer.use_cudnn = False
+    return twin
+
+
+def _all_layers(model):
+    """Layers of the model, with the forward and backward layers inside Bidirectional wrappers."""
+    for layer in model.layers:
+        yield layer
+        for inner in ("forward_layer", "backward_layer"):
+            if hasattr(layer, inner):
+                yield getattr(layer, inner)
+
+
+def input_spec(twin):
+    """The twin's single input as a TensorSpec (batch 1; free axes stay None)."""
+    tensor = twin.inputs[0]
+    return tf.TensorSpec(tensor.shape, tensor.dtype, name=tensor.name)
+
+
+def to_tflite(twin, quantize="none", calibration=None):
+    """TFLite flatbuffer bytes of `twin`, builtins only, tensor names stripped.
+
+    quantize: none (float32); dynamic (int8 weights, float activations); float16 (float16 weights);
+    int8 (int8 weights and activations calibrated on `calibration`, float input and output).
+    """
+    with parked_stderr(quiet_for=FlexOpsError), warnings.catch_warnings():  # freezing, converting log pages
+        warnings.simplefilter("ignore")
+        data = _convert(twin, quantize, calibration)
+    ops = builtin_ops(data)
+    foreign = sorted(op for op in ops if op.startswith("Flex") or op in ("CUSTOM", "DELEGATE"))
+    if foreign:
+        raise FlexOpsError(f"the converted model needs non-builtin ops: {', '.join(foreign)}")
+    return strip_names(data)
+
+
+def _convert(twin, quantize, calibration):
+    """The converter run itself (see `to_tflite`)."""
+    function = tf.function(lambda x: twin(x, training=False)).get_concrete_function(input_spec(twin))
+    frozen = convert_variables_to_constants_v2(function)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantize != "none":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if quantize == "int8":
+        samples = np.asarray(calibration)
+        converter.representative_dataset = lambda: ([samples[i: i + 1]] for i in range(len(samples)))
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    try:
+        return converter.convert()
+    except Exception as error:  # the converter raises ConverterError and friends with long logs
+        raise FlexOpsError(f"TFLite conversion failed with builtin ops only: {_first_line(error)}") from None
+
+
+def _first_line(error):
+    """The first informative line of a converter error."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0][:300] if lines else error.__class__.__name__
+
+
+def builtin_ops(data):
+    """The set of op names in a TFLite flatbuffer (Flex ops show as `Flex…`, custom ops as CUSTOM)."""
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    names = set()
+    for subgraph in model.subgraphs:
+        for op in subgraph.operators:
+            code = model.operatorCodes[op.opcodeIndex]
+            builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+            if code.customCode:
+                names.add(code.customCode.decode() if isinstance(code.customCode, bytes) else str(code.customCode))
+            else:
+                names.add(_BUILTIN_NAMES.get(builtin, f"BUILTIN_{builtin}"))
+    return names
+
+
+def _builtin_names():
+    """Builtin op code → name, from the TFLite schema module."""
+    from tensorflow.lite.python import schema_py_generated as schema
+    return {value: name for name, value in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
+
+
+_BUILTIN_NAMES = _builtin_names()
+
+
+def strip_names(data):
+    """Drop tensor and signature names (debug strings): a third of a small recurrent model's file."""
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    flatbuffer_utils.strip_strings(model)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def save_saved_model(twin, path):
+    """A SavedModel whose `serve` signature takes the twin's input (build it with batch=None for any batch)."""
+    archive = keras.export.ExportArchive()
+    archive.track(twin)
+    archive.add_endpoint("serve", lambda x: twin(x, training=False), input_signature=[input_spec(twin)])
+    archive.write_out(path, verbose=False)
+
+
+def metadata_for(task, cfg, input_shape, input_dtype, model_file, extra):
+    """The export folder's metadata: task, codec, input shape (-1 = free), labels, config and `extra`."""
+    info = task.codec_info(cfg)
+    codec, labels = info.pop("codec"), info.pop("labels")
+    shape = [-1 if d is None else int(d) for d in input_shape]
+    return {"format_version": FORMAT_VERSION, "task": cfg.task, "codec": codec, "model_file": model_file,
+            "input": {"shape": shape, "dtype": input_dtype, **info}, "labels": [str(label) for label in labels],
+            "rnnkit_version": __version__, "config": cfg.to_dict(), **extra}
