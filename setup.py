@@ -25,6 +25,8 @@ setup(
         "tensorflow-datasets>=4.9,<5",
         # On-device-style inference of exported models (python -m export.predict) needs only these.
         "ai-edge-litert>=2.0,<3",
+        # Hyperparameter search and the seed-report grids (python -m tuning.search / tuning.report).
+        "keras-tuner>=1.4.7,<2",
         "pillow>=10,<14",
     ],
     extras_require={

@@ -126,10 +126,9 @@ def report(metadata, out_dir):
 
 def main(argv=None):
     """CLI entry point: 0 on success, 2 on bad input."""
-    def body(argv):
-        run(build_parser().parse_args(argv))
-        return 0
-    return cli.run_main(PROG, body, sys.argv[1:] if argv is None else argv)
+    def body(args):
+        run(build_parser().parse_args(args))
+    return cli.run_main(PROG, body, argv)
 
 
 if __name__ == "__main__":

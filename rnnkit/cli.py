@@ -20,10 +20,13 @@ def fail(prog, message):
     raise SystemExit(2)
 
 
-def run_main(prog, body, argv):
-    """Run `body(argv)`, turning UsageError (and Ctrl-C) into one line on stderr."""
+def run_main(prog, body, argv=None):
+    """Run `body(argv)` (default: the command line), turning UsageError (and Ctrl-C) into one line on stderr.
+
+    Returns body's exit status (None counts as 0).
+    """
     try:
-        return body(argv)
+        return body(sys.argv[1:] if argv is None else argv) or 0
     except (UsageError, BadInput) as error:
         fail(prog, str(error))
     except KeyboardInterrupt:

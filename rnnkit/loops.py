@@ -9,22 +9,27 @@ from rnnkit import steps
 LOOPS = ("fit", "eager", "function")
 
 
-def train(model, train_ds, val_ds, loop, epochs, steps_per_epoch, callbacks):
-    """Train `model` (compiled) for `epochs` × `steps_per_epoch` with the named loop; returns the History dict."""
+def train(model, train_ds, val_ds, loop, epochs, steps_per_epoch, callbacks, verbose=None):
+    """Train `model` (compiled) for `epochs` × `steps_per_epoch` with the named loop; returns the History dict.
+
+    verbose: Keras' progress setting (None: a bar on a terminal, one line per epoch otherwise; 0: silent).
+    """
+    verbose = _verbosity() if verbose is None else verbose
     if loop == "fit":
         history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                            callbacks=callbacks, shuffle=False, verbose=_verbosity())
+                            callbacks=callbacks, shuffle=False, verbose=verbose)
         return history.history
-    return custom_loop(model, train_ds, val_ds, epochs, steps_per_epoch, callbacks, compiled=loop == "function")
+    return custom_loop(model, train_ds, val_ds, epochs, steps_per_epoch, callbacks, compiled=loop == "function",
+                       verbose=verbose)
 
 
-def custom_loop(model, train_ds, val_ds, epochs, steps_per_epoch, callbacks, compiled):
+def custom_loop(model, train_ds, val_ds, epochs, steps_per_epoch, callbacks, compiled, verbose=None):
     """A hand-written epoch loop that drives the same Keras callbacks (progress bar, CSV, TensorBoard…)."""
     step = lambda batch: steps.train_step(model, batch)  # noqa: E731
     if compiled:
         step = tf.function(step, reduce_retracing=True)
     callback_list = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=True,
-                                                 model=model, verbose=_verbosity(), epochs=epochs, steps=steps_per_epoch)
+                                                 model=model, verbose=_verbosity() if verbose is None else verbose, epochs=epochs, steps=steps_per_epoch)
     iterator = iter(train_ds)  # like fit with steps_per_epoch: one iterator across epochs
     model.stop_training = False
     callback_list.on_train_begin()

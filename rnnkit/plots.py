@@ -107,3 +107,37 @@ def plot_decision_boundary(probability_of_one, train, test, path, title, resolut
     axis.scatter(test[0][:, 0], test[0][:, 1], c=test[1], cmap="coolwarm", s=10, edgecolors="black", linewidths=0.3)
     axis.set_title(title)
     _save(figure, path)
+
+
+def plot_overlaid_histories(histories, path, title):
+    """Validation loss and accuracy (exact match where present) per epoch, one line per configuration."""
+    panels = ["val_loss", "val_accuracy"]
+    if any("val_exact_match" in h and h.get("val_exact_match") != h.get("val_accuracy") for h in histories.values()):
+        panels.append("val_exact_match")
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.6), squeeze=False)
+    for axis, name in zip(axes[0], panels):
+        for label, history in histories.items():
+            if history.get(name):
+                axis.plot(range(1, len(history[name]) + 1), history[name], marker=".", label=label)
+        axis.set_xlabel("epoch")
+        axis.set_title(name.replace("_", " "))
+        axis.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="best")
+    figure.suptitle(title, y=1.04)
+    _save(figure, path)
+
+
+def plot_overlaid_by_length(by_lengths, path, title):
+    """Exact match against evaluated length, one line per configuration (numeric lengths only)."""
+    figure, axis = plt.subplots(figsize=(6.5, 3.8))
+    for label, by_length in by_lengths.items():
+        points = sorted((int(k), v["exact_match"]) for k, v in by_length.items() if k.isdigit())
+        axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
+    axis.set_xscale("log")
+    axis.set_xlabel("sequence length")
+    axis.set_ylabel("exact match")
+    axis.set_ylim(-0.02, 1.02)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=7)
+    axis.set_title(title)
+    _save(figure, path)

@@ -41,8 +41,7 @@ def main(argv=None):
         cfg, task, model = open_run(args.run)
         for line in predict_lines(cfg, task, model, args.inputs):
             print(line)
-        return 0
-    return cli.run_main(PROG, body, sys.argv[1:] if argv is None else argv)
+    return cli.run_main(PROG, body, argv)
 
 
 if __name__ == "__main__":

@@ -79,7 +79,12 @@ def build_parser():
 
 def config_from_args(argv):
     """Parse `argv` into a validated Config (UsageError or exit 2 on bad input)."""
-    values = vars(build_parser().parse_args(argv))
+    return config_from_values(vars(build_parser().parse_args(argv)))
+
+
+def config_from_values(values):
+    """A validated Config from parsed flag values (only the flags given; the task's defaults fill the rest)."""
+    values = dict(values)
     task = get_task(values.pop("task"))
     for field, flag in TASK_FLAGS.items():
         if field in values and field not in task.flags:
@@ -106,17 +111,25 @@ def build_callbacks(cfg, run_dir):
     return callbacks
 
 
+def compiled_model(cfg):
+    """The task's model for `cfg`, compiled with the config's optimizer, the task's loss and metrics."""
+    task = get_task(cfg.task)
+    model = task.build_model(cfg)
+    if isinstance(model, keras.Model):
+        model.compile(optimizer=build_optimizer(cfg), loss=task.loss(cfg), metrics=task.metrics(cfg))
+    return model
+
+
 def fit_model(cfg, callbacks=()):
     """Seed everything, build and compile the task's model, and train it with `cfg.loop`."""
     task = get_task(cfg.task)
     keras.utils.set_random_seed(cfg.seed)
-    model = task.build_model(cfg)
+    model = compiled_model(cfg)
     train_ds, val_ds = task.build_inputs(cfg, "train"), task.build_inputs(cfg, "val")
     if not isinstance(model, keras.Model):  # rnnkit's NumPy MLP trains itself with plain SGD
         callbacks = [c for c in callbacks if not isinstance(c, keras.callbacks.TensorBoard)]
         history = model.fit(train_ds, val_ds, cfg.epochs, task.epoch_steps(cfg), cfg.lr, cfg.momentum, callbacks)
         return model, history
-    model.compile(optimizer=build_optimizer(cfg), loss=task.loss(cfg), metrics=task.metrics(cfg))
     history = loops.train(model, train_ds, val_ds, cfg.loop, cfg.epochs, task.epoch_steps(cfg), list(callbacks))
     return model, history
 
@@ -161,7 +174,7 @@ def main(argv=None):
         metrics = run(config_from_args(args))
         return 3 if metrics["status"] == "diverged" else 0
 
-    return cli.run_main("python -m rnnkit.train", body, sys.argv[1:] if argv is None else argv)
+    return cli.run_main("python -m rnnkit.train", body, argv)
 
 
 if __name__ == "__main__":

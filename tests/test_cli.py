@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from rnnkit.tasks import TASKS
 from rnnkit.train import main
+from tests.clitools import call
 
 TINY = ["--units", "4", "--embed-dim", "2", "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "8",
         "--val-samples", "16", "--test-samples", "32", "--eval-samples", "16", "--show-samples", "2"]
@@ -20,13 +21,7 @@ TINY = ["--units", "4", "--embed-dim", "2", "--epochs", "2", "--steps-per-epoch"
 
 def run_cli(argv):
     """(exit status, stdout, stderr) of `python -m rnnkit.train argv`, in process."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = main(argv)
-        except SystemExit as exit_:
-            status = exit_.code
-    return status, out.getvalue(), err.getvalue()
+    return call(main, argv)
 
 
 class BadInputTest(tf.test.TestCase):

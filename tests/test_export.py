@@ -1,7 +1,5 @@
 """Export: every model family converts to builtins-only TFLite with float parity; quantized exports, the
 SavedModel signature, and the two predict CLIs agree with the Keras model."""
-import contextlib
-import io
 import json
 import os
 import subprocess
@@ -21,20 +19,10 @@ from export.litert import LiteModel
 from rnnkit import predict as rnnkit_predict
 from rnnkit import train
 from rnnkit.models import build_cnn8, build_mlp, build_recurrent_model
+from tests.clitools import call
 
 TINY = ["--epochs", "2", "--steps-per-epoch", "20", "--batch-size", "16", "--val-samples", "32",
         "--test-samples", "64", "--eval-samples", "16", "--show-samples", "0"]
-
-
-def call(main, argv):
-    """(status, stdout, stderr) of a CLI main run in process."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = main(argv)
-        except SystemExit as exit_:
-            status = exit_.code
-    return status, out.getvalue(), err.getvalue()
 
 
 def run_tflite(data, x):

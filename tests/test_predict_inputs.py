@@ -17,7 +17,8 @@ from rnnkit import predict as rnnkit_predict
 from rnnkit import train
 from rnnkit.config import make_config
 from rnnkit.tasks import get_task
-from tests.test_export import TINY, call
+from tests.clitools import call
+from tests.test_export import TINY
 
 
 def metadata(task_name, shape, dtype="int32", **overrides):

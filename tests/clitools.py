@@ -1,0 +1,14 @@
+"""Run a CLI's main in process and capture what it prints."""
+import contextlib
+import io
+
+
+def call(main, argv):
+    """(exit status, stdout, stderr) of `main(argv)`, SystemExit included."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(argv)
+        except SystemExit as exit_:
+            status = exit_.code
+    return status, out.getvalue(), err.getvalue()

@@ -1,0 +1,93 @@
+"""KerasTuner search (resumable, tables, best run folder) and seed-report grids."""
+import csv
+import os
+import tempfile
+
+import tensorflow as tf
+
+from tests.clitools import call
+from tuning import report, search
+from tuning.space import parse_space
+
+TINY_SEARCH = ["--task", "recall", "--epochs", "2", "--steps-per-epoch", "5", "--val-samples", "32",
+               "--test-samples", "64", "--eval-samples", "16", "--show-samples", "0", "--embed-dim", "2",
+               "--space", "units=4,6", "layers=1", "cell=gru", "bidirectional=false", "dropout=0", "batch_size=16",
+               "lr=0.01", "optimizer=adam",
+               "--max-trials", "2", "--tuner", "random"]
+
+
+class SearchTest(tf.test.TestCase):
+    def test_two_trials_write_tables_and_a_run_folder_then_resume_without_new_trials(self):
+        folder = tempfile.mkdtemp()
+        status, out, err = call(search.main, [*TINY_SEARCH, "--dir", folder])
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out.count("\ntrial "), 2, out)
+        with open(os.path.join(folder, "results.csv")) as handle:
+            rows = list(csv.DictReader(handle))
+        self.assertLen(rows, 2)
+        self.assertEqual({row["status"] for row in rows}, {"COMPLETED"})
+        self.assertEqual({row["units"] for row in rows}, {"4", "6"})  # random over two values, two trials
+        scores = [float(row["val_accuracy"]) for row in rows]
+        self.assertEqual(scores, sorted(scores, reverse=True))  # best first
+        best = [name for name in os.listdir(folder) if name.startswith("best-trial-")]
+        self.assertLen(best, 1)
+        self.assertTrue(os.path.isfile(os.path.join(folder, best[0], "model.keras")))
+        trial_dirs = sorted(os.listdir(os.path.join(folder, "tuner")))
+        status, out, err = call(search.main, [*TINY_SEARCH, "--dir", folder])
+        self.assertEqual(status, 0, err)
+        self.assertIn("2 finished trials found", out)
+        self.assertNotIn("\ntrial ", out)  # no trial ran again
+        self.assertEqual(sorted(os.listdir(os.path.join(folder, "tuner"))), trial_dirs)
+        with open(os.path.join(folder, "results.md")) as handle:
+            self.assertLen([line for line in handle if line.startswith("| ") and "COMPLETED" in line], 2)
+
+    def test_space_parsing(self):
+        self.assertEqual(parse_space(["cell=lstm,gru", "units=32,64", "bidirectional=true,no", "lr=1e-3"]),
+                         {"cell": ["lstm", "gru"], "units": [32, 64], "bidirectional": [True, False], "lr": [1e-3]})
+
+    def test_bad_search_and_report_input_is_one_line_and_exit_2(self):
+        folder = tempfile.mkdtemp()
+        base = ["--task", "recall", "--dir", folder]
+        cases = [(search.main, [*base, "--space", "cell"], "name=value"),
+                 (search.main, [*base, "--space", "cell="], "name=value"),
+                 (search.main, [*base, "--space", "=lstm"], "name=value"),
+                 (search.main, [*base, "--space", "colour=red"], "unknown hyperparameter"),
+                 (search.main, [*base, "--space", "cell=transformer"], "not one of"),
+                 (search.main, [*base, "--space", "units=0"], "outside"),
+                 (search.main, [*base, "--space", "units=abc"], "not a valid value"),
+                 (search.main, [*base, "--space", "lr=1e-3", "lr=1e-2"], "twice"),
+                 (search.main, [*base, "--space", "loss=mse"], "does not apply"),
+                 (search.main, [*base, "--tuner", "genetic"], "--tuner"),
+                 (search.main, [*base, "--max-trials", "0"], "--max-trials"),
+                 (search.main, ["--task", "moons", "--backend", "numpy", "--dir", folder], "--backend keras"),
+                 (report.main, ["no-such-report"], "invalid choice"),
+                 (report.main, ["recall-hidden", "--seed", "-1"], "--seed"),
+                 (report.main, ["cifar-optimizers", "--quick"], "--data-dir")]
+        for main, argv, message in cases:
+            with self.subTest(argv=argv):
+                status, _, err = call(main, argv)
+                self.assertEqual(status, 2, err)
+                self.assertEqual(len(err.strip().splitlines()), 1, err)
+                self.assertIn(message, err)
+        self.assertEqual(os.listdir(folder), [])
+
+
+class ReportTest(tf.test.TestCase):
+    def test_a_tiny_grid_report_writes_its_table_plots_and_run_folders(self):
+        tiny = report.Report("recall", {"units": [2, 5]}, dict(embed_dim=4), dict(epochs=2, steps_per_epoch=10,
+                             val_samples=32, test_samples=64, eval_samples=16), "H = 2 fails; H >= 5 solves")
+        report.REPORTS["tiny-recall"] = tiny
+        self.addCleanup(report.REPORTS.pop, "tiny-recall")
+        folder = tempfile.mkdtemp()
+        status, out, err = call(report.main, ["tiny-recall", "--quick", "--out", folder])
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out.count("\ntrial "), 2, out)
+        with open(os.path.join(folder, "report.md")) as handle:
+            text = handle.read()
+        self.assertIn("| units=2 |", text)
+        self.assertIn("| units=5 |", text)
+        self.assertTrue(os.path.getsize(os.path.join(folder, "curves.png")) > 1000)
+        self.assertTrue(os.path.isfile(os.path.join(folder, "runs", "units_5", "metrics.json")))
+        status, out, err = call(report.main, ["tiny-recall", "--quick", "--out", folder])
+        self.assertEqual(status, 0, err)
+        self.assertNotIn("\ntrial ", out)  # resumed: both cells were done

@@ -1,0 +1,138 @@
+"""`python -m tuning.search --task T [task and training flags] --tuner random|hyperband|bayesian|grid ...`
+
+A KerasTuner search over the task's model, built from rnnkit's registry and builders. Running the same command
+again continues the same search (finished trials are never repeated); --overwrite starts afresh. Writes the
+tuner's folder, results.csv and results.md (one row per trial, best first), and retrains the best
+hyperparameters as a normal run folder, so `python -m export` and `python -m rnnkit.predict` work on it.
+"""
+import csv
+import io
+import os
+import sys
+
+import keras_tuner
+
+from rnnkit import artifacts, cli, train
+from rnnkit.errors import UsageError
+from rnnkit.tasks import get_task
+from tuning import space as spaces
+from tuning.hypermodel import OneLinePerTrial, RnnkitHyperModel, objective_for
+
+PROG = "python -m tuning.search"
+TUNERS = {"random": keras_tuner.RandomSearch, "hyperband": keras_tuner.Hyperband,
+          "bayesian": keras_tuner.BayesianOptimization, "grid": keras_tuner.GridSearch}
+SEARCH_FLAGS = ("tuner", "max_trials", "space", "dir", "overwrite", "retrain")
+
+
+def build_parser():
+    """rnnkit.train's flags (task, model, training) plus the search's own."""
+    parser = train.build_parser()
+    parser.prog, parser.description = PROG, __doc__
+    search = parser.add_argument_group("search")
+    search.add_argument("--tuner", choices=list(TUNERS), default="random", help="KerasTuner search algorithm")
+    search.add_argument("--max-trials", type=cli.bounded_int(1, 10_000), default=10,
+                        help="trials in all (hyperband: its max epochs per trial come from --epochs)")
+    search.add_argument("--space", nargs="+", metavar="NAME=V,V", default=[],
+                        help=f"override the search space, e.g. cell=lstm,gru units=32,64; names: "
+                             f"{', '.join(spaces.PARSERS)}")
+    search.add_argument("--dir", metavar="DIR", help="search folder (default tuning-runs/<task>-<tuner>)")
+    search.add_argument("--overwrite", action="store_true", help="start the search afresh")
+    search.add_argument("--no-retrain", dest="retrain", action="store_false",
+                        help="skip retraining the best trial as a run folder")
+    return parser
+
+
+def parse(argv):
+    """(Config, search options) from the command line."""
+    values = vars(build_parser().parse_args(argv))
+    options = {key: values.pop(key) for key in SEARCH_FLAGS if key in values}
+    cfg = train.config_from_values(values)
+    space = spaces.default_space(get_task(cfg.task), cfg)
+    space.update(spaces.parse_space(options.get("space", [])))
+    if cfg.backend == "numpy":
+        raise UsageError("tuning.search trains Keras models: use --backend keras (tuning.report compares backends)")
+    spaces.check_applies(get_task(cfg.task), space)
+    return cfg, space, options
+
+
+def make_tuner(cfg, space, options):
+    """The KerasTuner tuner for these options (resuming an existing search unless --overwrite)."""
+    objective = objective_for(get_task(cfg.task), cfg)
+    hypermodel = RnnkitHyperModel(cfg, space, objective)
+    kind = options.get("tuner", "random")
+    tuner_class = type(f"Rnnkit{TUNERS[kind].__name__}", (OneLinePerTrial, TUNERS[kind]), {})
+    declared = keras_tuner.HyperParameters()  # the whole space up front, so trial 1 is drawn from it too
+    for name, values in space.items():
+        declared.Choice(name, values)
+    common = dict(hypermodel=hypermodel, objective=objective, directory=options["dir"], project_name="tuner",
+                  overwrite=options.get("overwrite", False), seed=cfg.seed, hyperparameters=declared)
+    if kind == "hyperband":
+        return tuner_class(max_epochs=cfg.epochs, factor=3, **common)
+    return tuner_class(max_trials=options.get("max_trials", 10), **common)
+
+
+def results_rows(tuner):
+    """One dict per trial, best first: trial id, status, score, hyperparameter values."""
+    trials = list(tuner.oracle.trials.values())
+    sign = -1 if tuner.oracle.objective.direction == "max" else 1
+    trials.sort(key=lambda t: (t.score is None, sign * (t.score or 0.0), t.trial_id))
+    return [{"trial": t.trial_id, "status": t.status, tuner.oracle.objective.name: t.score,
+             **t.hyperparameters.values} for t in trials]
+
+
+def write_results(rows, folder):
+    """results.csv and results.md in `folder` (atomic)."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    text = io.StringIO()
+    writer = csv.DictWriter(text, columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    artifacts.write_text(os.path.join(folder, "results.csv"), text.getvalue())
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(row.get(c)) for c in columns) + " |")
+    artifacts.write_text(os.path.join(folder, "results.md"), "\n".join(lines) + "\n")
+
+
+def _cell(value):
+    """A table cell: floats to 4 decimals, missing as empty."""
+    if value is None:
+        return ""
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def search(argv):
+    """Run or resume the search (writes the tables and the best run folder)."""
+    cfg, space, options = parse(argv)
+    options["dir"] = options.get("dir") or os.path.join("tuning-runs", f"{cfg.task}-{options.get('tuner', 'random')}")
+    os.makedirs(options["dir"], exist_ok=True)
+    tuner = make_tuner(cfg, space, options)
+    done = sum(1 for t in tuner.oracle.trials.values() if t.status == "COMPLETED")
+    print(f"tuning.search: {cfg.task}, {options.get('tuner', 'random')} tuner, objective "
+          f"{tuner.oracle.objective.name}; {done} finished trials found in {options['dir']}", flush=True)
+    tuner.search(verbose=0)
+    rows = results_rows(tuner)
+    write_results(rows, options["dir"])
+    finished = [row for row in rows if row[tuner.oracle.objective.name] is not None]
+    if not finished:
+        raise UsageError("no trial finished; see the messages above")
+    best = finished[0]
+    print(f"\n{len(rows)} trials; best trial {best['trial']}: {tuner.oracle.objective.name} "
+          f"{best[tuner.oracle.objective.name]:.4f}  "
+          + "  ".join(f"{k}={best[k]}" for k in space) + f"\nresults in {options['dir']}/results.md", flush=True)
+    best_dir = None
+    if options.get("retrain", True):
+        best_dir = os.path.join(options["dir"], f"best-trial-{best['trial']}")
+        if os.path.isdir(best_dir) and os.listdir(best_dir):
+            print(f"the best trial's run folder already exists: {best_dir}")
+        else:
+            train.run(spaces.apply(cfg, {k: best[k] for k in space}).replace(out=best_dir))
+
+
+def main(argv=None):
+    """CLI entry point: 0 on success, 2 on bad input."""
+    return cli.run_main(PROG, search, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Search spaces: which config fields a search may vary, their defaults per task, and `--space` parsing."""
+from rnnkit.errors import UsageError
+
+# Hyperparameter → how one value is read from `--space` text. `layers` and `units` together make the
+# config's per-layer `units` tuple; every other name is the config field of the same name.
+PARSERS = {
+    "cell": str, "units": int, "layers": int, "bidirectional": lambda t: _boolean(t), "dropout": float,
+    "lr": float, "optimizer": str, "batch_size": int, "loss": str, "length": int, "backend": str, "epochs": int,
+}
+TASK_FIELDS = ("loss", "length", "backend")
+CHOICES = {"cell": ("rnn", "lstm", "gru"), "optimizer": ("adam", "sgd", "rmsprop", "adagrad"),
+           "loss": ("mse", "bce", "ce"), "backend": ("keras", "numpy")}
+RANGES = {"units": (1, 4096), "layers": (1, 8), "dropout": (0.0, 0.95), "lr": (1e-6, 10.0), "batch_size": (1, 65536),
+          "length": (1, 100_000), "epochs": (1, 10_000)}
+RECURRENT_SPACE = {"cell": ["rnn", "lstm", "gru"], "units": [16, 32, 64, 128], "layers": [1, 2],
+                   "bidirectional": [False, True], "dropout": [0.0, 0.2], "lr": [1e-3, 3e-3, 1e-2],
+                   "optimizer": ["adam", "rmsprop"], "batch_size": [32, 64, 128]}
+MLP_SPACE = {"units": [8, 20, 64], "layers": [1, 2], "lr": [0.01, 0.03, 0.1], "optimizer": ["sgd", "adam"],
+             "batch_size": [16, 32, 64]}
+CNN_SPACE = {"lr": [1e-3, 3e-3, 1e-2], "optimizer": ["adam", "sgd", "adagrad"], "batch_size": [64, 128]}
+
+
+def default_space(task, cfg):
+    """The search space a task gets when `--space` does not override it."""
+    if cfg.task in ("moons", "circles", "classification"):
+        return dict(MLP_SPACE)
+    if cfg.task == "cifar10":
+        return dict(CNN_SPACE) if cfg.arch == "cnn" else {**CNN_SPACE, "units": [256, 512], "layers": [1, 2]}
+    return dict(RECURRENT_SPACE)
+
+
+def check_applies(task, space):
+    """Refuse task-specific hyperparameters (loss, length, backend) for a task that does not take them."""
+    for name in space:
+        if name in TASK_FIELDS and name not in task.flags:
+            raise UsageError(f"hyperparameter {name!r} does not apply to task {task.name}")
+
+
+def _boolean(text):
+    """`true/false/yes/no/1/0` → bool."""
+    value = text.strip().lower()
+    if value in ("true", "yes", "1"):
+        return True
+    if value in ("false", "no", "0"):
+        return False
+    raise ValueError(text)
+
+
+def parse_space(tokens):
+    """`["cell=lstm,gru", "units=32,64"]` → {"cell": ["lstm", "gru"], "units": [32, 64]} (UsageError if bad)."""
+    space = {}
+    for token in tokens:
+        name, equals, values = token.partition("=")
+        name = name.strip()
+        if not equals or not name or not values.strip():
+            raise UsageError(f"--space entries look like name=value,value (e.g. cell=lstm,gru), got {token!r}")
+        if name not in PARSERS:
+            raise UsageError(f"unknown hyperparameter {name!r} in --space: choose from {', '.join(PARSERS)}")
+        if name in space:
+            raise UsageError(f"--space names {name!r} twice")
+        space[name] = [_value(name, text) for text in values.split(",")]
+    return space
+
+
+def _value(name, text):
+    """One checked value of hyperparameter `name`."""
+    try:
+        value = PARSERS[name](text.strip())
+    except ValueError:
+        raise UsageError(f"--space {name}: {text.strip()!r} is not a valid value") from None
+    if name in CHOICES and value not in CHOICES[name]:
+        raise UsageError(f"--space {name}: {value!r} is not one of {', '.join(CHOICES[name])}")
+    if name in RANGES and not RANGES[name][0] <= value <= RANGES[name][1]:
+        raise UsageError(f"--space {name}: {value} is outside [{RANGES[name][0]}, {RANGES[name][1]}]")
+    return value
+
+
+def apply(cfg, values):
+    """`cfg` with a trial's hyperparameter values applied (layers × units → the units tuple)."""
+    values = dict(values)
+    layers = values.pop("layers", None)
+    units = values.pop("units", None)
+    if units is not None or layers is not None:
+        size = units if units is not None else cfg.units[0]
+        values["units"] = (size,) * (layers if layers is not None else len(cfg.units))
+    return cfg.replace(**values)
