@@ -1,4 +1,5 @@
 """The run folder: atomic file writes, saved model, metrics and plots."""
+import csv
 import datetime
 import json
 import os
@@ -82,3 +83,14 @@ def write_json(path, data):
 def save_model(model, path):
     """Save a `.keras` file atomically (a half-written model never looks finished)."""
     atomic_write(path, lambda temp: model.save(temp))
+
+
+def read_history(path):
+    """history.csv → {column: [floats]} ({} when the file is missing or empty)."""
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            records = list(csv.DictReader(handle))
+    except FileNotFoundError:
+        return {}
+    return {key: [float(r[key]) for r in records if r.get(key) not in ("", None)]
+            for key in (records[0] if records else {}) if key != "epoch"}

@@ -35,7 +35,9 @@ def run_main(prog, body, argv=None):
 
 
 def _number(text, kind, what):
-    """Parse `text` as `kind` or raise a readable ArgumentTypeError."""
+    """Parse `text` (ASCII only: Python would also read other scripts' digits) as `kind`."""
+    if not text.isascii():
+        raise argparse.ArgumentTypeError(f"expected {what} in ASCII digits, got {text!r}")
     try:
         return kind(text)
     except (TypeError, ValueError):

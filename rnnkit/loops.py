@@ -34,7 +34,7 @@ def custom_loop(model, train_ds, val_ds, epochs, steps_per_epoch, callbacks, com
     model.stop_training = False
     callback_list.on_train_begin()
     logs = {}
-    for epoch in range(epochs):
+    for epoch in range(getattr(model, "_initial_epoch", None) or 0, epochs):  # set by BackupAndRestore
         model.reset_metrics()
         callback_list.on_epoch_begin(epoch)
         for index in range(steps_per_epoch):

@@ -105,6 +105,14 @@ class NumpyMLP:
             seen += len(y)
         return {"loss": total_loss / seen, "accuracy": correct / seen, "exact_match": correct / seen}
 
+    def get_weights(self):
+        """Copies of the parameters (Keras' get_weights)."""
+        return [p.copy() for p in self.params]
+
+    def set_weights(self, weights):
+        """Replace the parameters (Keras' set_weights)."""
+        self.params = [np.array(w, dtype=p.dtype) for w, p in zip(weights, self.params)]
+
     def save(self, path):
         """Weights to an .npz archive (arrays only: it loads with allow_pickle=False)."""
         with open(path, "wb") as handle:

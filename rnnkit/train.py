@@ -7,11 +7,12 @@ import time
 
 import keras
 
-from rnnkit import artifacts, cli, loops, plots
+from rnnkit import artifacts, cli, loops, plots, resilience
 from rnnkit.config import make_config
 from rnnkit.device import describe_device
 from rnnkit.errors import UsageError
 from rnnkit.models import build_optimizer
+from rnnkit.run_folder import read_config
 from rnnkit.tasks import TASKS, get_task
 
 MAX_LEN = 100_000
@@ -28,7 +29,9 @@ def build_parser():
         + ", ".join(f"{key}={value}" for key, value in task.defaults.items()) for name, task in TASKS.items())
     parser = cli.Parser(prog="python -m rnnkit.train", description=__doc__, epilog=epilog, allow_abbrev=False,
                         argument_default=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--task", required=True, choices=list(TASKS), help="which task to train")
+    parser.add_argument("--task", choices=list(TASKS), help="which task to train")
+    parser.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last epoch backup "
+                                                        "(takes no other flag: the run's config.json rules)")
     task = parser.add_argument_group("task")
     task.add_argument("--len", dest="length", metavar="N", type=cli.bounded_int(1, MAX_LEN),
                       help="digits per operand (adder, binary_add test length) or palindrome length")
@@ -78,8 +81,18 @@ def build_parser():
 
 
 def config_from_args(argv):
-    """Parse `argv` into a validated Config (UsageError or exit 2 on bad input)."""
-    return config_from_values(vars(build_parser().parse_args(argv)))
+    """Parse `argv` into (validated Config, resume?) (UsageError or exit 2 on bad input)."""
+    values = vars(build_parser().parse_args(argv))
+    if "resume" in values:
+        run_dir = values.pop("resume")
+        if values:
+            raise UsageError(f"--resume takes no other flags (got --{next(iter(values)).replace('_', '-')}); "
+                             "the run continues with its own config.json")
+        resilience.check_resumable(run_dir)
+        return read_config(run_dir).replace(out=run_dir), True
+    if "task" not in values:
+        raise UsageError("the following arguments are required: --task (or --resume RUN)")
+    return config_from_values(values), False
 
 
 def config_from_values(values):
@@ -98,10 +111,13 @@ def config_from_values(values):
     return cfg
 
 
-def build_callbacks(cfg, run_dir):
-    """Keras callbacks every loop uses: CSV history, TensorBoard, NaN guard, optional LR schedule."""
+def build_callbacks(cfg, run_dir, resume=False):
+    """Keras callbacks every loop uses: epoch backups, CSV history, TensorBoard, NaN guard, optional LR schedule."""
+    # The CSV row is written before the backup: a kill between the two leaves one row too many, which a resume
+    # trims (resilience.trim_history); the other order would lose a row for good.
     callbacks = [
-        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv")),
+        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=resume),
+        resilience.backup_callback(run_dir),
         keras.callbacks.TensorBoard(log_dir=os.path.join(run_dir, "tensorboard"), write_graph=False),
         keras.callbacks.TerminateOnNaN(),
     ]
@@ -120,40 +136,59 @@ def compiled_model(cfg):
     return model
 
 
-def fit_model(cfg, callbacks=()):
-    """Seed everything, build and compile the task's model, and train it with `cfg.loop`."""
+def fit_model(cfg, callbacks=(), done_epochs=0):
+    """Seed everything, build and compile the task's model, and train it with `cfg.loop`.
+
+    `done_epochs` (from a backup being resumed) skips the training batches those epochs used, so a resumed
+    run sees exactly the stream an uninterrupted one would.
+    """
     task = get_task(cfg.task)
     keras.utils.set_random_seed(cfg.seed)
     model = compiled_model(cfg)
     train_ds, val_ds = task.build_inputs(cfg, "train"), task.build_inputs(cfg, "val")
-    if not isinstance(model, keras.Model):  # rnnkit's NumPy MLP trains itself with plain SGD
-        callbacks = [c for c in callbacks if not isinstance(c, keras.callbacks.TensorBoard)]
+    if done_epochs:
+        train_ds = train_ds.skip(done_epochs * task.epoch_steps(cfg))
+    if not isinstance(model, keras.Model):  # rnnkit's NumPy MLP trains itself with plain SGD (in seconds: no backup)
+        callbacks = [c for c in callbacks
+                     if not isinstance(c, (keras.callbacks.TensorBoard, keras.callbacks.BackupAndRestore))]
         history = model.fit(train_ds, val_ds, cfg.epochs, task.epoch_steps(cfg), cfg.lr, cfg.momentum, callbacks)
         return model, history
     history = loops.train(model, train_ds, val_ds, cfg.loop, cfg.epochs, task.epoch_steps(cfg), list(callbacks))
     return model, history
 
 
-def run(cfg):
-    """Train and evaluate `cfg`; writes the run folder and returns the metrics dict."""
+def run(cfg, resume=False):
+    """Train and evaluate `cfg` (or resume its interrupted run folder); returns the metrics dict."""
     task = get_task(cfg.task)
-    run_dir = artifacts.prepare_run_dir(cfg.out or artifacts.default_run_dir(cfg.task))
-    cfg = cfg.replace(out=run_dir)
-    artifacts.write_text(os.path.join(run_dir, "config.json"), cfg.to_json())
+    if resume:
+        run_dir, done = cfg.out, resilience.resumed_epochs(cfg.out)
+        resilience.trim_history(os.path.join(run_dir, "history.csv"), done)
+    else:
+        run_dir, done = artifacts.prepare_run_dir(cfg.out or artifacts.default_run_dir(cfg.task)), 0
+        cfg = cfg.replace(out=run_dir)
+        artifacts.write_text(os.path.join(run_dir, "config.json"), cfg.to_json())
     device = describe_device()
-    print(f"rnnkit: task {cfg.task} on {device}; run folder {run_dir}", flush=True)
+    print(f"rnnkit: task {cfg.task} on {device}; run folder {run_dir}"
+          + (f"; resuming after epoch {done}" if resume else ""), flush=True)
 
+    keeper = resilience.KeepLastGood()
     start = time.perf_counter()
-    model, history = fit_model(cfg, build_callbacks(cfg, run_dir))
+    model, history = fit_model(cfg, [*build_callbacks(cfg, run_dir, resume), keeper], done)
     train_seconds = time.perf_counter() - start
-    diverged = any(not math.isfinite(v) for v in history.get("loss", []))
-    artifacts.save_model(model, os.path.join(run_dir, getattr(model, "file_name", "model.keras")))
+    history = artifacts.read_history(os.path.join(run_dir, "history.csv")) or history
+    diverged = any(not math.isfinite(v) for v in history.get("loss", []) + history.get("val_loss", []))
+    model_path = os.path.join(run_dir, getattr(model, "file_name", "model.keras"))
+    if diverged and not keeper.restore(model):
+        return _no_good_model(cfg, run_dir, history, train_seconds, device)
+    artifacts.save_model(model, model_path)
 
     results = task.evaluate(model, cfg)
     samples = task.sample_lines(model, cfg)
     metrics = {"task": cfg.task, **results, "train_seconds": round(train_seconds, 3),
                "epochs_run": len(history.get("loss", [])), "device": device,
                "status": "diverged" if diverged else "completed"}
+    if diverged:
+        metrics["model_epoch"] = keeper.epoch + done  # the saved model is the last epoch with finite numbers
     artifacts.write_json(os.path.join(run_dir, "metrics.json"), metrics)
     plots.plot_history(history, os.path.join(run_dir, "curves.png"), f"{cfg.task}: training curves")
     task.write_plots(model, cfg, results, run_dir)
@@ -163,7 +198,20 @@ def run(cfg):
         print("\nverification samples:\n" + "\n".join(f"  {line}" for line in samples))
     print(f"\nartifacts in {run_dir}")
     if diverged:
-        print("rnnkit.train: the loss became NaN or infinite; try a lower --lr or a --clipnorm", file=sys.stderr)
+        print(f"rnnkit.train: the loss became NaN or infinite; {model_path} holds the model after epoch "
+              f"{metrics['model_epoch']}, the last with finite numbers; try a lower --lr or a --clipnorm",
+              file=sys.stderr)
+    return metrics
+
+
+def _no_good_model(cfg, run_dir, history, train_seconds, device):
+    """metrics.json for a run that diverged before any epoch ended with finite numbers: no model is saved."""
+    metrics = {"task": cfg.task, "status": "diverged", "test": None, "model_epoch": 0,
+               "epochs_run": len(history.get("loss", [])), "train_seconds": round(train_seconds, 3),
+               "device": device}
+    artifacts.write_json(os.path.join(run_dir, "metrics.json"), metrics)
+    print("rnnkit.train: the loss became NaN or infinite in the first epoch, so no model was saved; "
+          "try a lower --lr or a --clipnorm", file=sys.stderr)
     return metrics
 
 
@@ -171,7 +219,7 @@ def main(argv=None):
     """CLI entry point: exit 0 on success, 2 on bad input, 3 when training diverged."""
 
     def body(args):
-        metrics = run(config_from_args(args))
+        metrics = run(*config_from_args(args))
         return 3 if metrics["status"] == "diverged" else 0
 
     return cli.run_main("python -m rnnkit.train", body, argv)

@@ -31,6 +31,11 @@ class BadInputTest(tf.test.TestCase):
         os.makedirs(self.existing)
         with open(os.path.join(self.existing, "metrics.json"), "w") as handle:
             handle.write("precious")
+        self.finished = os.path.join(self.folder, "finished")
+        os.makedirs(self.finished)
+        for name in ("config.json", "metrics.json"):
+            with open(os.path.join(self.finished, name), "w") as handle:
+                handle.write("{}")
         self.a_file = os.path.join(self.folder, "a-file")
         with open(self.a_file, "w") as handle:
             handle.write("x")
@@ -65,6 +70,14 @@ class BadInputTest(tf.test.TestCase):
             (["--task", "adder", "--out", self.existing], "already exists"),
             (["--task", "adder", "--out", os.path.join(self.a_file, "run")], "cannot create"),
             (["--task", "adder", "--out", self.a_file], "not a folder"),
+            (["--task", "addér"], "invalid choice"),
+            (["--task", "adder", "--len", "9" * 40], "--len"),
+            (["--task", "adder", "--units", "٦٤"], "--units"),
+            (["--task", "adder", "--out", os.path.join(self.folder, "x" * 300)], "cannot create"),
+            (["--resume", self.existing, "--task", "adder"], "takes no other flags"),
+            (["--resume", self.existing, "--epochs", "3"], "takes no other flags"),
+            (["--resume", os.path.join(self.folder, "missing")], "not a run folder"),
+            (["--resume", self.finished], "already finished"),
         ]
         for argv, expected in cases:
             status, stdout, stderr = run_cli(argv)
@@ -159,7 +172,10 @@ class RunFolderTest(tf.test.TestCase):
         with open(os.path.join(out, "metrics.json")) as handle:
             saved = json.load(handle, parse_constant=no_nan)
         self.assertEqual(saved["status"], "diverged")
-        self.assertIsNone(saved["test"]["loss"])
+        self.assertEqual(saved["model_epoch"], 0)
+        self.assertIsNone(saved["test"])  # no epoch ended with finite numbers: nothing to evaluate
+        self.assertFalse(os.path.exists(os.path.join(out, "model.keras")), "a NaN model is never saved")
+        self.assertIn("no model was saved", err.getvalue())
 
     def test_every_task_and_loop_runs_end_to_end(self):
         for name, loop in (("binary_add", "eager"), ("recall", "function"), ("palindrome", "fit")):

@@ -55,6 +55,7 @@ class SearchTest(tf.test.TestCase):
                  (search.main, [*base, "--space", "cell=transformer"], "not one of"),
                  (search.main, [*base, "--space", "units=0"], "outside"),
                  (search.main, [*base, "--space", "units=abc"], "not a valid value"),
+                 (search.main, [*base, "--space", "units=٦٤"], "not a valid value"),
                  (search.main, [*base, "--space", "lr=1e-3", "lr=1e-2"], "twice"),
                  (search.main, [*base, "--space", "loss=mse"], "does not apply"),
                  (search.main, [*base, "--tuner", "genetic"], "--tuner"),

@@ -6,7 +6,6 @@ overlaid curves. Running it again resumes: finished cells are not run again.
 """
 import collections
 import contextlib
-import csv
 import json
 import os
 import sys
@@ -105,7 +104,7 @@ class GridRuns(OneLinePerTrial, keras_tuner.Tuner):
             with open(os.path.join(run_dir, "..", f"{os.path.basename(run_dir)}.log"), "w") as log, \
                     contextlib.redirect_stdout(log):
                 metrics = train.run(cfg.replace(out=run_dir, show_samples=0))
-        return {"test_score": float(metrics["test"][metric_name(cfg)] or 0.0)}
+        return {"test_score": float((metrics.get("test") or {}).get(metric_name(cfg)) or 0.0)}
 
 
 def finished_metrics(run_dir):
@@ -130,11 +129,11 @@ def write_report(name, report, options, folder):
         with open(os.path.join(runs, run, "config.json"), encoding="utf-8") as handle:
             cfg = json.load(handle)
         label = run.replace("_", "=").replace("-", " ")
-        test = metrics["test"]
+        test = metrics.get("test") or {"accuracy": float("nan"), "exact_match": float("nan")}  # diverged at once
         rows.append({"cell": label, "accuracy": test["accuracy"], "exact_match": test["exact_match"],
                      "train_seconds": metrics["train_seconds"], "epochs": metrics["epochs_run"],
                      "run_folder": f"runs/{run}", "task": cfg["task"]})
-        histories[label] = _read_history(os.path.join(runs, run, "history.csv"))
+        histories[label] = artifacts.read_history(os.path.join(runs, run, "history.csv"))
         if len(metrics.get("by_length", {})) > 1:
             by_length[label] = metrics["by_length"]
     plots.plot_overlaid_histories(histories, os.path.join(folder, "curves.png"), f"{name}: validation curves")
@@ -154,13 +153,6 @@ def write_report(name, report, options, folder):
         lines.append("![exact match by length](accuracy_by_length.png)")
     artifacts.write_text(os.path.join(folder, "report.md"), "\n".join(lines) + "\n")
     return rows
-
-
-def _read_history(path):
-    """history.csv → {column: [floats]}."""
-    with open(path, encoding="utf-8") as handle:
-        records = list(csv.DictReader(handle))
-    return {key: [float(r[key]) for r in records if r[key] != ""] for key in (records[0] if records else {})}
 
 
 def run_report(argv):

@@ -65,6 +65,8 @@ def parse_space(tokens):
 def _value(name, text):
     """One checked value of hyperparameter `name`."""
     try:
+        if not text.isascii():
+            raise ValueError(text)
         value = PARSERS[name](text.strip())
     except ValueError:
         raise UsageError(f"--space {name}: {text.strip()!r} is not a valid value") from None

@@ -1,0 +1,99 @@
+"""A killed run resumes to the same result; a diverging run keeps its last good model."""
+import contextlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from unittest import mock
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from rnnkit import train
+from rnnkit.config import make_config
+from rnnkit.tasks import TASKS
+
+FLAGS = ["--task", "adder", "--len", "8", "--units", "16", "--embed-dim", "4", "--epochs", "6",
+         "--steps-per-epoch", "200", "--val-samples", "64", "--test-samples", "500", "--eval-samples", "100",
+         "--show-samples", "0"]
+
+
+def backed_up_epochs(run_dir):
+    """Epochs in the run's backup (0 while there is none)."""
+    try:
+        with open(os.path.join(run_dir, "backup", "training_metadata.json")) as handle:
+            return json.load(handle)["epoch"]
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def read(run_dir, name):
+    with open(os.path.join(run_dir, name)) as handle:
+        return handle.read()
+
+
+class ResumeTest(tf.test.TestCase):
+    def test_kill_9_mid_run_then_resume_matches_an_uninterrupted_run(self):
+        root = tempfile.mkdtemp()
+        killed, whole = os.path.join(root, "killed"), os.path.join(root, "whole")
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        process = subprocess.Popen([sys.executable, "-m", "rnnkit.train", *FLAGS, "--out", killed], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 240
+            while backed_up_epochs(killed) < 2 and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            process.send_signal(signal.SIGKILL)  # mid-epoch 3: two epochs are backed up
+        finally:
+            process.wait(timeout=60)
+        self.assertEqual(process.returncode, -signal.SIGKILL)
+        self.assertFalse(os.path.exists(os.path.join(killed, "metrics.json")), "the run was killed too late")
+        done = backed_up_epochs(killed)
+        self.assertBetween(done, 2, 5)
+        resumed = subprocess.run([sys.executable, "-m", "rnnkit.train", "--resume", killed], env=env,
+                                 capture_output=True, text=True, timeout=600)
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        self.assertIn(f"resuming after epoch {done}", resumed.stdout)
+        self.assertNotIn(f"Epoch {done}/6", resumed.stdout)  # at most the epoch in flight is redone
+        self.assertIn(f"Epoch {done + 1}/6", resumed.stdout)
+        self.assertFalse(os.path.exists(os.path.join(killed, "backup")), "a finished run removes its backup")
+        uninterrupted = subprocess.run([sys.executable, "-m", "rnnkit.train", *FLAGS, "--out", whole], env=env,
+                                       capture_output=True, text=True, timeout=600)
+        self.assertEqual(uninterrupted.returncode, 0, uninterrupted.stderr)
+        a, b = json.loads(read(killed, "metrics.json")), json.loads(read(whole, "metrics.json"))
+        self.assertEqual(a["test"], b["test"])
+        self.assertEqual(a["by_length"], b["by_length"])
+        self.assertEqual(a["epochs_run"], 6)
+        self.assertEqual(read(killed, "history.csv"), read(whole, "history.csv"))
+
+
+class DivergenceTest(tf.test.TestCase):
+    def test_divergence_after_good_epochs_keeps_the_last_good_model(self):
+        class ExplodeAtEpoch3(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                if epoch == 2:
+                    self.model.optimizer.learning_rate.assign(1e30)
+
+        out = os.path.join(tempfile.mkdtemp(), "run")
+        cfg = make_config(TASKS["binary_add"], dict(length=4, train_len=(4, 4), units=(4,), loss="mse", l2=1.0,
+                                                    optimizer="sgd", lr=0.05, epochs=5, steps_per_epoch=5,
+                                                    batch_size=8, val_samples=16, test_samples=16, eval_lens=(),
+                                                    show_samples=0, out=out))
+        original = train.build_callbacks
+        err = io.StringIO()
+        with mock.patch.object(train, "build_callbacks", lambda *a: [*original(*a), ExplodeAtEpoch3()]), \
+                contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            metrics = train.run(cfg)
+        self.assertEqual(metrics["status"], "diverged")
+        self.assertEqual(metrics["model_epoch"], 2)
+        self.assertEqual(metrics["epochs_run"], 3)
+        self.assertIn("after epoch 2", err.getvalue())
+        self.assertIn("try a lower --lr or a --clipnorm", err.getvalue())
+        model = keras.saving.load_model(os.path.join(out, "model.keras"), safe_mode=True)
+        self.assertTrue(all(np.isfinite(w).all() for w in model.get_weights()))
+        self.assertTrue(np.isfinite(metrics["test"]["loss"]))
