@@ -33,6 +33,7 @@ class Config:
     unroll: bool = False
     # Training.
     loop: str = "fit"
+    strategy: str = "default"  # tf.distribute: default, mirrored or multiworker (TF_CONFIG)
     optimizer: str = "adam"
     lr: float = 1e-3
     momentum: float = 0.0

@@ -4,15 +4,17 @@ import sys
 import keras
 import tensorflow as tf
 
-from rnnkit import steps
+from rnnkit import distribute, steps
 
 LOOPS = ("fit", "eager", "function")
 
 
-def train(model, train_ds, val_ds, loop, epochs, steps_per_epoch, callbacks, verbose=None):
+def train(model, train_ds, val_ds, loop, epochs, steps_per_epoch, callbacks, verbose=None, strategy=None):
     """Train `model` (compiled) for `epochs` × `steps_per_epoch` with the named loop; returns the History dict.
 
     verbose: Keras' progress setting (None: a bar on a terminal, one line per epoch otherwise; 0: silent).
+    strategy: a tf.distribute strategy the model was built under (fit handles it itself; the custom loops run
+    the shared step on every replica).
     """
     verbose = _verbosity() if verbose is None else verbose
     if loop == "fit":
@@ -20,13 +22,15 @@ def train(model, train_ds, val_ds, loop, epochs, steps_per_epoch, callbacks, ver
                             callbacks=callbacks, shuffle=False, verbose=verbose)
         return history.history
     return custom_loop(model, train_ds, val_ds, epochs, steps_per_epoch, callbacks, compiled=loop == "function",
-                       verbose=verbose)
+                       verbose=verbose, strategy=strategy)
 
 
-def custom_loop(model, train_ds, val_ds, epochs, steps_per_epoch, callbacks, compiled, verbose=None):
+def custom_loop(model, train_ds, val_ds, epochs, steps_per_epoch, callbacks, compiled, verbose=None, strategy=None):
     """A hand-written epoch loop that drives the same Keras callbacks (progress bar, CSV, TensorBoard…)."""
     step = lambda batch: steps.train_step(model, batch)  # noqa: E731
-    if compiled:
+    if strategy is not None:  # one step per replica; batch logs come from the aggregated metrics at epoch end
+        step, train_ds = distribute.train_step_fn(model, strategy), strategy.experimental_distribute_dataset(train_ds)
+    elif compiled:
         step = tf.function(step, reduce_retracing=True)
     callback_list = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=True,
                                                  model=model, verbose=_verbosity() if verbose is None else verbose, epochs=epochs, steps=steps_per_epoch)
@@ -40,11 +44,15 @@ def custom_loop(model, train_ds, val_ds, epochs, steps_per_epoch, callbacks, com
         for index in range(steps_per_epoch):
             callback_list.on_train_batch_begin(index)
             logs = step(next(iterator))
-            callback_list.on_train_batch_end(index, logs)
+            callback_list.on_train_batch_end(index, logs if strategy is None else {})
             if model.stop_training:
                 break
-        logs = {name: float(value) for name, value in logs.items()}
-        val_logs = model.evaluate(val_ds, verbose=0, return_dict=True)
+        if strategy is None:
+            logs = {name: float(value) for name, value in logs.items()}
+            val_logs = model.evaluate(val_ds, verbose=0, return_dict=True)
+        else:
+            logs = distribute.metric_results(model)
+            val_logs = distribute.evaluate(model, val_ds, strategy)
         logs.update({f"val_{name}": value for name, value in val_logs.items()})
         callback_list.on_epoch_end(epoch, logs)
         if model.stop_training:

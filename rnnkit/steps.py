@@ -5,14 +5,18 @@ import tensorflow as tf
 def train_step(model, batch):
     """One optimisation step on `batch` = (x, y): forward, loss (+ regularizers), gradients, update.
 
-    Returns the logs dict of running metric values, exactly as `model.fit` reports them.
+    Returns the logs dict of running metric values, exactly as `model.fit` reports them. Like Keras' own
+    step, it works inside `strategy.run`: `compute_loss` divides by the replicas in sync, the tracker records
+    the unscaled loss, the optimizer's loss scale (mixed precision) is applied and gradients are all-reduced.
     """
     x, y = batch
     with tf.GradientTape() as tape:
         y_pred = model(x, training=True)
         loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
-    gradients = tape.gradient(loss, model.trainable_variables)
+        # Keras keeps the running mean of the loss in this tracker; fit's progress bar and History read it.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        model._loss_tracker.update_state(loss * replicas, sample_weight=tf.shape(x)[0])
+        scaled = model.optimizer.scale_loss(loss)
+    gradients = tape.gradient(scaled, model.trainable_variables)
     model.optimizer.apply(gradients, model.trainable_variables)
-    # Keras keeps the running mean of the loss in this tracker; fit's progress bar and History read it.
-    model._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
     return model.compute_metrics(x, y, y_pred)

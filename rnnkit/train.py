@@ -3,11 +3,12 @@ import argparse
 import math
 import os
 import sys
+import tempfile
 import time
 
 import keras
 
-from rnnkit import artifacts, cli, loops, plots, resilience
+from rnnkit import artifacts, cli, distribute, loops, plots, resilience
 from rnnkit.config import make_config
 from rnnkit.device import describe_device
 from rnnkit.errors import UsageError
@@ -58,6 +59,9 @@ def build_parser():
     model.add_argument("--unroll", action="store_true", help="unroll recurrent layers (short fixed lengths only)")
     train = parser.add_argument_group("training")
     train.add_argument("--loop", choices=loops.LOOPS, help="model.fit, an eager GradientTape loop, or tf.function")
+    train.add_argument("--strategy", choices=distribute.STRATEGIES,
+                       help="tf.distribute: mirrored (this host's GPUs) or multiworker (hosts in TF_CONFIG; "
+                            "--loop function); --batch-size is the global batch")
     train.add_argument("--optimizer", choices=("adam", "sgd", "rmsprop", "adagrad"), help="optimizer")
     train.add_argument("--lr", type=cli.bounded_float(0.0, 100.0, low_open=True), help="learning rate")
     train.add_argument("--momentum", type=cli.bounded_float(0.0, 0.999), help="momentum (sgd, rmsprop)")
@@ -108,6 +112,7 @@ def config_from_values(values):
         raise UsageError(f"--train-len may span at most {MAX_TRAIN_LENGTHS} lengths, got "
                          f"{cfg.train_len[0]}-{cfg.train_len[1]}")
     task.validate(cfg)
+    distribute.check(cfg.strategy, cfg.loop)
     return cfg
 
 
@@ -144,10 +149,16 @@ def fit_model(cfg, callbacks=(), done_epochs=0):
     """
     task = get_task(cfg.task)
     keras.utils.set_random_seed(cfg.seed)
-    model = compiled_model(cfg)
+    strategy = distribute.make_strategy(cfg.strategy)
+    with strategy.scope():
+        model = compiled_model(cfg)
+        if isinstance(model, keras.Model):  # slot variables must exist before a replica step would create them
+            model.optimizer.build(model.trainable_variables)
     train_ds, val_ds = task.build_inputs(cfg, "train"), task.build_inputs(cfg, "val")
     if done_epochs:
         train_ds = train_ds.skip(done_epochs * task.epoch_steps(cfg))
+    if cfg.strategy != "default":
+        return _fit_distributed(cfg, task, strategy, model, train_ds, val_ds, callbacks)
     if not isinstance(model, keras.Model):  # rnnkit's NumPy MLP trains itself with plain SGD (in seconds: no backup)
         callbacks = [c for c in callbacks
                      if not isinstance(c, (keras.callbacks.TensorBoard, keras.callbacks.BackupAndRestore))]
@@ -157,9 +168,28 @@ def fit_model(cfg, callbacks=(), done_epochs=0):
     return model, history
 
 
+def _fit_distributed(cfg, task, strategy, model, train_ds, val_ds, callbacks):
+    """Train under `strategy`, then copy the weights into a plain single-device model (what is saved)."""
+    replicas = strategy.num_replicas_in_sync
+    if cfg.batch_size % replicas:
+        raise UsageError(f"--batch-size {cfg.batch_size} (the global batch) must divide evenly over {replicas} "
+                         "replicas")
+    if cfg.strategy == "multiworker":  # Keras' backups assume model.fit's distributed paths
+        callbacks = [c for c in callbacks if not isinstance(c, keras.callbacks.BackupAndRestore)]
+    print(f"rnnkit: {cfg.strategy} strategy, {replicas} replicas, {cfg.batch_size // replicas} examples each per "
+          "step", flush=True)
+    history = loops.train(model, distribute.shard(train_ds), distribute.shard(val_ds), cfg.loop, cfg.epochs,
+                          task.epoch_steps(cfg), list(callbacks), strategy=strategy)
+    plain = compiled_model(cfg)
+    plain.set_weights(model.get_weights())
+    return plain, history
+
+
 def run(cfg, resume=False):
     """Train and evaluate `cfg` (or resume its interrupted run folder); returns the metrics dict."""
     task = get_task(cfg.task)
+    if not distribute.is_chief():
+        return _run_worker(cfg)
     if resume:
         run_dir, done = cfg.out, resilience.resumed_epochs(cfg.out)
         resilience.trim_history(os.path.join(run_dir, "history.csv"), done)
@@ -202,6 +232,15 @@ def run(cfg, resume=False):
               f"{metrics['model_epoch']}, the last with finite numbers; try a lower --lr or a --clipnorm",
               file=sys.stderr)
     return metrics
+
+
+def _run_worker(cfg):
+    """A non-chief worker trains in lock-step with the chief; its logs go to a temporary folder, then away."""
+    index = distribute.tf_config()["task"].get("index", 0)
+    print(f"rnnkit: worker {index} of a {cfg.strategy} cluster; the chief writes the run folder", flush=True)
+    with tempfile.TemporaryDirectory(prefix="rnnkit-worker-") as scratch:
+        _, history = fit_model(cfg.replace(out=scratch), build_callbacks(cfg, scratch))
+    return {"task": cfg.task, "status": "worker", "epochs_run": len(history.get("loss", []))}
 
 
 def _no_good_model(cfg, run_dir, history, train_seconds, device):

@@ -54,7 +54,10 @@ class OneLinePerTrial:
         """Print `trial N  name=value …  → objective score (seconds)`."""
         super().on_trial_end(trial)
         values = "  ".join(f"{k}={v}" for k, v in trial.hyperparameters.values.items())
-        score = "failed" if trial.score is None else f"{trial.score:.4f}"
+        score = trial.score
+        if score is None and trial.metrics.exists(self.oracle.objective.name):  # a worker: the chief keeps scores
+            score = trial.metrics.get_last_value(self.oracle.objective.name)
+        score = "no score" if score is None else f"{score:.4f}"
         seconds = time.perf_counter() - getattr(self, "_trial_started", time.perf_counter())
         print(f"trial {trial.trial_id}  {values}  → {self.oracle.objective.name} {score} ({seconds:.1f} s)",
               flush=True)

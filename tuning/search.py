@@ -21,7 +21,7 @@ from tuning.hypermodel import OneLinePerTrial, RnnkitHyperModel, objective_for
 PROG = "python -m tuning.search"
 TUNERS = {"random": keras_tuner.RandomSearch, "hyperband": keras_tuner.Hyperband,
           "bayesian": keras_tuner.BayesianOptimization, "grid": keras_tuner.GridSearch}
-SEARCH_FLAGS = ("tuner", "max_trials", "space", "dir", "overwrite", "retrain")
+SEARCH_FLAGS = ("tuner", "max_trials", "space", "dir", "overwrite", "retrain", "distributed", "oracle", "tuner_id")
 
 
 def build_parser():
@@ -39,7 +39,29 @@ def build_parser():
     search.add_argument("--overwrite", action="store_true", help="start the search afresh")
     search.add_argument("--no-retrain", dest="retrain", action="store_false",
                         help="skip retraining the best trial as a run folder")
+    search.add_argument("--distributed", choices=("chief", "worker"),
+                        help="parallel trials: one chief (the oracle) and any number of workers, same flags")
+    search.add_argument("--oracle", metavar="HOST:PORT", help="the chief's address (default 127.0.0.1:8000, or "
+                                                             "KERASTUNER_ORACLE_IP / _PORT)")
+    search.add_argument("--tuner-id", metavar="ID", help="a worker's name (default worker-<pid>); a worker "
+                                                         "restarted with the same ID resumes its trial")
     return parser
+
+
+def set_distribution(options):
+    """Export KerasTuner's own variables for --distributed (they may also be set directly)."""
+    role = options.get("distributed")
+    if role is None:
+        return
+    address = options.get("oracle") or (f"{os.environ.get('KERASTUNER_ORACLE_IP', '127.0.0.1')}:"
+                                        f"{os.environ.get('KERASTUNER_ORACLE_PORT', '8000')}")
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--oracle must be HOST:PORT, got {address!r}")
+    tuner_id = "chief" if role == "chief" else options.get("tuner_id") or f"worker-{os.getpid()}"
+    if role == "worker" and tuner_id == "chief":
+        raise UsageError("--tuner-id chief is reserved for the chief")
+    os.environ.update(KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP=host, KERASTUNER_ORACLE_PORT=port)
 
 
 def parse(argv):
@@ -105,10 +127,18 @@ def search(argv):
     """Run or resume the search (writes the tables and the best run folder)."""
     cfg, space, options = parse(argv)
     options["dir"] = options.get("dir") or os.path.join("tuning-runs", f"{cfg.task}-{options.get('tuner', 'random')}")
+    set_distribution(options)
     os.makedirs(options["dir"], exist_ok=True)
     tuner = make_tuner(cfg, space, options)
+    role = options.get("distributed") or "single process"
+    if role == "worker":
+        print(f"tuning.search: worker {os.environ['KERASTUNER_TUNER_ID']} of the oracle at "
+              f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}", flush=True)
+        tuner.search(verbose=0)
+        print("tuning.search: the oracle has no more trials; the chief writes the results", flush=True)
+        return
     done = sum(1 for t in tuner.oracle.trials.values() if t.status == "COMPLETED")
-    print(f"tuning.search: {cfg.task}, {options.get('tuner', 'random')} tuner, objective "
+    print(f"tuning.search: {cfg.task}, {options.get('tuner', 'random')} tuner ({role}), objective "
           f"{tuner.oracle.objective.name}; {done} finished trials found in {options['dir']}", flush=True)
     tuner.search(verbose=0)
     rows = results_rows(tuner)
