@@ -57,20 +57,32 @@ def rnnkit_steptime(cell, length, batch, count):
     return 1000 * statistics.median(times)
 
 
-def rnnkit_time_to_target(cell, length, max_steps=3000):
-    """Seconds of training (evaluation included, as in the reference) until >= 99.9% exact on 1 000 sums."""
-    cfg = make_config(TASKS["adder"], dict(cell=cell, length=length, val_samples=1000))
+def rnnkit_time_to_target(cell, length, train_len=None, max_steps=3000):
+    """Seconds from a compiled model to >= 99.9% exact on 1 000 held-out sums of `length` digits.
+
+    Tracing, training and the evaluation every 20 steps are all on the clock, as in the reference. The
+    training length is the task's default (a curriculum: min(length, 20) digits) unless `train_len` is given;
+    the evaluation is always at `length`.
+    """
+    cfg = make_config(TASKS["adder"], dict(cell=cell, length=length, val_samples=1000,
+                                           train_len=None if train_len is None else (train_len, train_len)))
     model = compiled_adder(cfg)
     task = TASKS["adder"]
     iterator = iter(task.build_inputs(cfg, "train"))
-    val = task.build_inputs(cfg, "val")
+    x_val, y_val = (tf.constant(a) for a in task.make_arrays(cfg, np.random.default_rng(1), 1000, length))
+
+    @tf.function
+    def exact_match():
+        predicted = tf.argmax(model(x_val, training=False), axis=-1, output_type=tf.int32)
+        return tf.reduce_mean(tf.cast(tf.reduce_all(predicted == y_val, axis=-1), tf.float32))
+
     step = tf.function(lambda data: steps.train_step(model, data), reduce_retracing=True)
     start, done, exact = time.perf_counter(), 0, 0.0
     while done < max_steps:
         for _ in range(20):
             step(next(iterator))
         done += 20
-        exact = model.evaluate(val, verbose=0, return_dict=True)["exact_match"]
+        exact = float(exact_match())
         if exact >= 0.999:
             break
     return time.perf_counter() - start, done, exact
@@ -107,17 +119,20 @@ def main():
                                                             str(args.len + 1), "--steps", str(args.steps)],
                                      r"([\d.]+) ms/step")
         print(f"{cell:<6}{ours:>10.1f}{theirs:>10.1f}{ours / theirs:>8.2f}", flush=True)
-    print(f"\ntime to 99.9% exact match, adder --len {args.len} (train + periodic evaluation)")
-    print(f"{'cell':<6}{'rnnkit s':>10}{'steps':>7}{'pytorch s':>11}{'steps':>7}{'ratio':>8}")
+    print(f"\ntime to 99.9% exact match on 1 000 held-out sums of {args.len} digits (tracing, training and "
+          "evaluation every 20 steps); rnnkit's default path trains on 20-digit sums, 'plain' on the full length")
+    print(f"{'cell':<6}{'rnnkit s':>10}{'steps':>7}{'plain s':>9}{'steps':>7}{'pytorch s':>11}{'steps':>7}"
+          f"{'ratio':>8}{'plain ratio':>13}")
     for cell in cells:
         seconds, done, _ = rnnkit_time_to_target(cell, args.len)
+        plain, plain_done, _ = rnnkit_time_to_target(cell, args.len, train_len=args.len)
         theirs, their_steps = float("nan"), "-"
         if use_torch:
             theirs, text = torch_figure(args.torch_reference, ["adder", "--len", str(args.len), "--cell", cell],
                                         r"TIME_TO_TARGET ([\d.]+)")
             their_steps = re.search(r"steps=(\d+)", text).group(1)
-        print(f"{cell:<6}{seconds:>10.1f}{done:>7}{theirs:>11.1f}{their_steps:>7}{seconds / theirs:>8.2f}",
-              flush=True)
+        print(f"{cell:<6}{seconds:>10.2f}{done:>7}{plain:>9.2f}{plain_done:>7}{theirs:>11.2f}{their_steps:>7}"
+              f"{seconds / theirs:>8.2f}{plain / theirs:>13.2f}", flush=True)
 
 
 if __name__ == "__main__":

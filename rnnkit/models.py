@@ -46,18 +46,22 @@ def recurrent_stack(x, *, cell, units, bidirectional=False, dropout=0.0, l2=0.0,
 
 def build_recurrent_model(*, name, cell, units, num_classes, output_activation="softmax", vocab_size=None,
                           embed_dim=32, operands=1, features=None, mask_zero=False, bidirectional=False,
-                          dropout=0.0, l2=0.0, return_sequences=True, unroll=False, length=None):
+                          dropout=0.0, l2=0.0, return_sequences=True, unroll=False, length=None,
+                          embeddings_initializer="uniform"):
     """Inputs → (shared Embedding | raw features) → recurrent stack → Dense head, as an RnnkitModel.
 
     With `vocab_size`, inputs are integer tokens: `(batch, time)` for one operand, or
     `(batch, time, operands)` where one Embedding is shared by the operands and their vectors are
     concatenated per position. Without it, inputs are float `(batch, time, features)`.
-    `length=None` leaves the time axis free so one model serves every length.
+    `length=None` leaves the time axis free so one model serves every length. `embeddings_initializer`
+    "normal" draws N(0, 1) vectors as PyTorch's nn.Embedding does (Keras' default is U(±0.05)).
     """
     if vocab_size:
         shape = (length,) if operands == 1 else (length, operands)
         inputs = keras.Input(shape=shape, dtype="int32", name="tokens")
-        x = keras.layers.Embedding(vocab_size, embed_dim, mask_zero=mask_zero, name="embedding")(inputs)
+        initializer = keras.initializers.RandomNormal(stddev=1.0) if embeddings_initializer == "normal" else "uniform"
+        x = keras.layers.Embedding(vocab_size, embed_dim, mask_zero=mask_zero, embeddings_initializer=initializer,
+                                   name="embedding")(inputs)
         if operands > 1:
             x = keras.layers.Reshape((-1 if length is None else length, operands * embed_dim), name="concat")(x)
     else:

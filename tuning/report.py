@@ -38,7 +38,7 @@ REPORTS = {
     "adder-length": Report("adder", {"length": [10, 50, 100, 200]}, {}, dict(QUICK_SEQ, epochs=4),
                            "one model class adds at every length; longer sums need no more steps"),
     "names-size-batch": Report("names", {"layers": [1, 2], "units": [64, 128, 256], "batch_size": [32, 256]},
-                               dict(bidirectional=False), dict(epochs=4),
+                               dict(bidirectional=False), dict(epochs=2),
                                "bigger LSTMs fit better; batch 256 trains as well as small batches, far faster"),
     "cifar-optimizers": Report("cifar10", {"optimizer": ["adam", "sgd", "adagrad"], "lr": [1e-3, 1e-2, 1e-1]},
                                dict(epochs=30), dict(epochs=1, steps_per_epoch=20),
@@ -128,7 +128,7 @@ def write_report(name, report, options, folder):
             continue
         with open(os.path.join(runs, run, "config.json"), encoding="utf-8") as handle:
             cfg = json.load(handle)
-        label = run.replace("_", "=").replace("-", " ")
+        label = " ".join("=".join(part.rsplit("_", 1)) for part in run.split("-"))
         test = metrics.get("test") or {"accuracy": float("nan"), "exact_match": float("nan")}  # diverged at once
         rows.append({"cell": label, "accuracy": test["accuracy"], "exact_match": test["exact_match"],
                      "train_seconds": metrics["train_seconds"], "epochs": metrics["epochs_run"],
