@@ -16,7 +16,7 @@ class Names(ArrayTask):
     name = "names"
     summary = "a surname → its language (embedded Faker lists, or --source folder --data-dir DIR)"
     defaults = dict(source="embedded", cell="lstm", units=(128,), bidirectional=True, embed_dim=32,
-                    optimizer="adam", lr=1e-2, epochs=40, steps_per_epoch=None, batch_size=256)
+                    optimizer="adam", lr=1e-2, epochs=40, steps_per_epoch=None, batch_size=256, lr_schedule="plateau")
     flags = ("source", "data_dir")
     codec, example_input = "names", "Nguyen"
 
