@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from rnnkit import steps
 from rnnkit.config import make_config
-from rnnkit.models import build_optimizer
+from rnnkit.models import build_optimizer, build_recurrent_model
 from rnnkit.tasks import TASKS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,10 +39,20 @@ def compiled_adder(cfg):
     return model
 
 
-def rnnkit_steptime(cell, length, batch, count):
-    """Median ms of rnnkit's shared train step (as `fit` runs it: under tf.function) at `length` digits."""
+def rnnkit_steptime(cell, length, batch, count, unroll=False):
+    """Median ms of rnnkit's shared train step (as `fit` runs it: under tf.function) at `length` digits.
+
+    unroll: the same model with a fixed time axis and unrolled recurrent layers (`--unroll`): no WHILE loop,
+    but a graph that takes seconds to trace, so it pays off only for long fixed-length training.
+    """
     cfg = make_config(TASKS["adder"], dict(cell=cell, length=length, lr=1e-3, batch_size=batch))
     model = compiled_adder(cfg)
+    if unroll:
+        model = build_recurrent_model(name="adder", cell=cell, units=cfg.units, num_classes=10, vocab_size=10,
+                                      embed_dim=cfg.embed_dim, operands=2, unroll=True, length=length + 1,
+                                      embeddings_initializer="normal")
+        model.compile(optimizer=build_optimizer(cfg), loss=TASKS["adder"].loss(cfg),
+                      metrics=TASKS["adder"].metrics(cfg))
     x, y = TASKS["adder"].make_arrays(cfg, np.random.default_rng(0), batch, length)
     step = tf.function(lambda data: steps.train_step(model, data), reduce_retracing=True)
     data = (tf.constant(x), tf.constant(y))
@@ -110,15 +120,17 @@ def main():
           f"devices {[d.name for d in tf.config.list_physical_devices()]}")
     print(f"\nms per training step: adder model (Embedding 32, 2 x 64 units), {args.len + 1} positions, batch 64, "
           f"median of {args.steps}")
-    print(f"{'cell':<6}{'rnnkit':>10}{'pytorch':>10}{'ratio':>8}")
+    print(f"{'cell':<6}{'rnnkit':>10}{'unrolled':>10}{'pytorch':>10}{'ratio':>8}{'unrolled ratio':>16}")
     for cell in cells:
         ours = rnnkit_steptime(cell, args.len, 64, args.steps)
+        unrolled = rnnkit_steptime(cell, args.len, 64, args.steps, unroll=True)
         theirs = float("nan")
         if use_torch:
             theirs, _ = torch_figure(args.torch_reference, ["steptime", "--cell", cell, "--seq-len",
                                                             str(args.len + 1), "--steps", str(args.steps)],
                                      r"([\d.]+) ms/step")
-        print(f"{cell:<6}{ours:>10.1f}{theirs:>10.1f}{ours / theirs:>8.2f}", flush=True)
+        print(f"{cell:<6}{ours:>10.1f}{unrolled:>10.1f}{theirs:>10.1f}{ours / theirs:>8.2f}{unrolled / theirs:>16.2f}",
+              flush=True)
     print(f"\ntime to 99.9% exact match on 1 000 held-out sums of {args.len} digits (tracing, training and "
           "evaluation every 20 steps); rnnkit's default path trains on 20-digit sums, 'plain' on the full length")
     print(f"{'cell':<6}{'rnnkit s':>10}{'steps':>7}{'plain s':>9}{'steps':>7}{'pytorch s':>11}{'steps':>7}"
