@@ -19,6 +19,7 @@ import time
 import tensorflow as tf
 
 from export import __main__ as export_cli
+from export.__main__ import fit_width
 from export import convert
 from export.litert import LiteModel
 from rnnkit.run_folder import open_run
@@ -56,19 +57,11 @@ def bench_run(run_dir, repeats, check_samples):
             with open(os.path.join(out, "rnnkit_export.json")) as handle:
                 metadata = json.load(handle)
             lite = LiteModel(os.path.join(out, "model.tflite"), num_threads=1)
-            sample = x if quantize != "int8" or not convert.is_recurrent(model) else _fit(x, metadata)
+            steps = metadata["input"]["shape"][1]
+            sample = fit_width(x, steps) if quantize == "int8" and convert.is_recurrent(model) else x
             rows.append((f"LiteRT {quantize}", median_ms(lite.run, sample, repeats), metadata["bytes"] / 1024,
                          metadata["check"]))
     return cfg.task, rows
-
-
-def _fit(x, metadata):
-    """Pad a token batch to the fixed time axis of an unrolled export."""
-    import numpy as np
-    steps = metadata["input"]["shape"][1]
-    out = np.zeros((1, steps, *x.shape[2:]), dtype=x.dtype)
-    out[:, : x.shape[1]] = x[:, :steps]
-    return out
 
 
 def main():

@@ -45,10 +45,8 @@ def agreement(task, cfg, y, keras_out, exported_out):
 
 def calibration_inputs(task, cfg, count=convert.CALIBRATION_SAMPLES):
     """Representative inputs for int8 calibration, drawn from the task's validation pipeline."""
-    batches = []
-    for x, _ in task.build_inputs(cfg, "val").unbatch().batch(count).take(1):
-        batches.append(x.numpy())
-    return batches[0]
+    x, _ = next(iter(task.build_inputs(cfg, "val").unbatch().batch(count)))
+    return x.numpy()
 
 
 def export_tflite(task, cfg, model, args, out_dir, x):
@@ -59,7 +57,7 @@ def export_tflite(task, cfg, model, args, out_dir, x):
     twin = convert.inference_twin(model, steps)
     calibration = calibration_inputs(task, cfg) if args.quantize == "int8" else None
     if calibration is not None and steps is not None and calibration.shape[1] != steps:
-        calibration = _fit_width(calibration, steps)
+        calibration = fit_width(calibration, steps)
     data = convert.to_tflite(twin, args.quantize, calibration)
     path = os.path.join(out_dir, "model.tflite")
     artifacts.atomic_write(path, lambda temp: open(temp, "wb").write(data))
@@ -72,8 +70,8 @@ def export_tflite(task, cfg, model, args, out_dir, x):
     return metadata, np.concatenate([lite.run(x[i: i + 1]) for i in range(len(x))])
 
 
-def _fit_width(tokens, width):
-    """Pad (with 0) or cut token rows to `width` columns."""
+def fit_width(tokens, width):
+    """Pad (with 0) or cut rows to `width` time steps (for exports unrolled at a fixed length)."""
     out = np.zeros((len(tokens), width, *tokens.shape[2:]), dtype=tokens.dtype)
     out[:, : min(width, tokens.shape[1])] = tokens[:, :width]
     return out

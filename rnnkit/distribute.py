@@ -50,7 +50,7 @@ def make_strategy(name):
 
 def is_chief():
     """Whether this process writes the run folder: no cluster, the chief, or worker 0 of a chief-less one."""
-    config = tf_config() if os.environ.get("TF_CONFIG") else {}
+    config = tf_config()
     if not config:
         return True
     task = config["task"]

@@ -25,15 +25,15 @@ def train(model, train_ds, val_ds, loop, epochs, steps_per_epoch, callbacks, ver
                        verbose=verbose, strategy=strategy)
 
 
-def custom_loop(model, train_ds, val_ds, epochs, steps_per_epoch, callbacks, compiled, verbose=None, strategy=None):
+def custom_loop(model, train_ds, val_ds, epochs, steps_per_epoch, callbacks, compiled, verbose, strategy=None):
     """A hand-written epoch loop that drives the same Keras callbacks (progress bar, CSV, TensorBoard…)."""
     step = lambda batch: steps.train_step(model, batch)  # noqa: E731
     if strategy is not None:  # one step per replica; batch logs come from the aggregated metrics at epoch end
         step, train_ds = distribute.train_step_fn(model, strategy), strategy.experimental_distribute_dataset(train_ds)
     elif compiled:
         step = tf.function(step, reduce_retracing=True)
-    callback_list = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=True,
-                                                 model=model, verbose=_verbosity() if verbose is None else verbose, epochs=epochs, steps=steps_per_epoch)
+    callback_list = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=True, model=model,
+                                                 verbose=verbose, epochs=epochs, steps=steps_per_epoch)
     iterator = iter(train_ds)  # like fit with steps_per_epoch: one iterator across epochs
     model.stop_training = False
     callback_list.on_train_begin()

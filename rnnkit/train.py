@@ -249,8 +249,8 @@ def _no_good_model(cfg, run_dir, history, train_seconds, device):
                "epochs_run": len(history.get("loss", [])), "train_seconds": round(train_seconds, 3),
                "device": device}
     artifacts.write_json(os.path.join(run_dir, "metrics.json"), metrics)
-    print("rnnkit.train: the loss became NaN or infinite in the first epoch, so no model was saved; "
-          "try a lower --lr or a --clipnorm", file=sys.stderr)
+    print("rnnkit.train: the loss became NaN or infinite before any epoch of this run ended with finite numbers, "
+          "so no model was saved; try a lower --lr or a --clipnorm", file=sys.stderr)
     return metrics
 
 

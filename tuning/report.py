@@ -159,8 +159,8 @@ def run_report(argv):
     """Run (or resume) the named report and write its folder."""
     options = build_parser().parse_args(argv)
     report = REPORTS[options.name]
-    for values in [dict(zip(report.grid, combo)) for combo in [tuple(v[0] for v in report.grid.values())]]:
-        cell_config(report, values, options.quick, options.data_dir, options.seed)  # bad settings fail early
+    first_cell = {name: values[0] for name, values in report.grid.items()}
+    cell_config(report, first_cell, options.quick, options.data_dir, options.seed)  # bad settings fail early
     folder = options.out or os.path.join("reports", options.name + ("-quick" if options.quick else ""))
     os.makedirs(os.path.join(folder, "runs"), exist_ok=True)
     tuner = GridRuns(report, options, folder)
