@@ -1,7 +1,7 @@
 """ms per training step and time to 99.9% exact match for the adder, side by side with the PyTorch reference.
 
     python benchmarks/adder_speed.py [--cells rnn,lstm,gru] [--steps 40] [--len 100]
-        [--torch-reference ../shared/bench/torch_reference.py] [--skip-torch]
+        [--torch-reference ../shared/bench/torch_reference.py] [--skip-torch] [--breakdown]
 
 Runs both frameworks in this one invocation (absolute times drift between sittings; quote the ratios).
 Protocol for time to target, identical on both sides: batch 64, Adam lr 1e-2, evaluate every 20 steps on
@@ -54,8 +54,9 @@ def rnnkit_steptime(cell, length, batch, count, unroll=False):
         model.compile(optimizer=build_optimizer(cfg), loss=TASKS["adder"].loss(cfg),
                       metrics=TASKS["adder"].metrics(cfg))
     x, y = TASKS["adder"].make_arrays(cfg, np.random.default_rng(0), batch, length)
-    step = tf.function(lambda data: steps.train_step(model, data), reduce_retracing=True)
     data = (tf.constant(x), tf.constant(y))
+    steps.build_step_state(model, data)
+    step = tf.function(lambda data: steps.train_step(model, data), reduce_retracing=True)
     for _ in range(5):
         step(data)
     times = []
@@ -71,14 +72,15 @@ def rnnkit_time_to_target(cell, length, train_len=None, max_steps=3000):
     """Seconds from a compiled model to >= 99.9% exact on 1 000 held-out sums of `length` digits.
 
     Tracing, training and the evaluation every 20 steps are all on the clock, as in the reference. The
-    training length is the task's default (a curriculum: min(length, 20) digits) unless `train_len` is given;
-    the evaluation is always at `length`.
+    training length is the task's default (a curriculum: min(length, 20) digits for rnn and lstm,
+    min(length, 100) for gru) unless `train_len` is given; the evaluation is always at `length`.
     """
     cfg = make_config(TASKS["adder"], dict(cell=cell, length=length, val_samples=1000,
                                            train_len=None if train_len is None else (train_len, train_len)))
     model = compiled_adder(cfg)
     task = TASKS["adder"]
-    iterator = iter(task.build_inputs(cfg, "train"))
+    dataset = task.build_inputs(cfg, "train")
+    iterator = iter(dataset)
     x_val, y_val = (tf.constant(a) for a in task.make_arrays(cfg, np.random.default_rng(1), 1000, length))
 
     @tf.function
@@ -86,8 +88,9 @@ def rnnkit_time_to_target(cell, length, train_len=None, max_steps=3000):
         predicted = tf.argmax(model(x_val, training=False), axis=-1, output_type=tf.int32)
         return tf.reduce_mean(tf.cast(tf.reduce_all(predicted == y_val, axis=-1), tf.float32))
 
-    step = tf.function(lambda data: steps.train_step(model, data), reduce_retracing=True)
     start, done, exact = time.perf_counter(), 0, 0.0
+    steps.build_step_state(model, dataset.element_spec)  # as rnnkit's loops do: one trace, not two
+    step = tf.function(lambda data: steps.train_step(model, data), reduce_retracing=True)
     while done < max_steps:
         for _ in range(20):
             step(next(iterator))
@@ -96,6 +99,28 @@ def rnnkit_time_to_target(cell, length, train_len=None, max_steps=3000):
         if exact >= 0.999:
             break
     return time.perf_counter() - start, done, exact
+
+
+def fixed_costs(cell, length):
+    """Seconds of the parts of `rnnkit_time_to_target` that do not depend on how many steps training takes."""
+    start = time.perf_counter()
+    cfg = make_config(TASKS["adder"], dict(cell=cell, length=length, val_samples=1000))
+    model = compiled_adder(cfg)
+    dataset = TASKS["adder"].build_inputs(cfg, "train")
+    steps.build_step_state(model, dataset.element_spec)
+    iterator = iter(dataset)
+    x_val = tf.constant(TASKS["adder"].make_arrays(cfg, np.random.default_rng(1), 1000, length)[0])
+    predict = tf.function(lambda: tf.argmax(model(x_val, training=False), axis=-1))
+    step = tf.function(lambda data: steps.train_step(model, data), reduce_retracing=True)
+    marks = [time.perf_counter()]
+    for _ in range(2):  # the first call traces and optimises the graph
+        float(step(next(iterator))["loss"])
+        marks.append(time.perf_counter())
+    for _ in range(2):
+        predict().numpy()
+        marks.append(time.perf_counter())
+    return dict(build=marks[0] - start, first_step=marks[1] - marks[0], step=marks[2] - marks[1],
+                first_eval=marks[3] - marks[2], eval=marks[4] - marks[3])
 
 
 def torch_figure(reference, args, pattern):
@@ -112,6 +137,7 @@ def main():
     parser.add_argument("--steps", type=int, default=40, help="timed steps per cell (median reported)")
     parser.add_argument("--torch-reference", default=DEFAULT_REFERENCE)
     parser.add_argument("--skip-torch", action="store_true")
+    parser.add_argument("--breakdown", action="store_true", help="also print rnnkit's fixed costs per cell")
     args = parser.parse_args()
     cells = args.cells.split(",")
     use_torch = not args.skip_torch and os.path.exists(args.torch_reference)
@@ -132,7 +158,7 @@ def main():
         print(f"{cell:<6}{ours:>10.1f}{unrolled:>10.1f}{theirs:>10.1f}{ours / theirs:>8.2f}{unrolled / theirs:>16.2f}",
               flush=True)
     print(f"\ntime to 99.9% exact match on 1 000 held-out sums of {args.len} digits (tracing, training and "
-          "evaluation every 20 steps); rnnkit's default path trains on 20-digit sums, 'plain' on the full length")
+          "evaluation every 20 steps); rnnkit's default path trains on 20-digit sums (gru: 100), 'plain' on the full length")
     print(f"{'cell':<6}{'rnnkit s':>10}{'steps':>7}{'plain s':>9}{'steps':>7}{'pytorch s':>11}{'steps':>7}"
           f"{'ratio':>8}{'plain ratio':>13}")
     for cell in cells:
@@ -145,6 +171,13 @@ def main():
             their_steps = re.search(r"steps=(\d+)", text).group(1)
         print(f"{cell:<6}{seconds:>10.2f}{done:>7}{plain:>9.2f}{plain_done:>7}{theirs:>11.2f}{their_steps:>7}"
               f"{seconds / theirs:>8.2f}{plain / theirs:>13.2f}", flush=True)
+    if args.breakdown:
+        print("\nrnnkit's costs that do not depend on the number of steps (seconds; eval: 1 000 sums)")
+        print(f"{'cell':<6}{'build':>8}{'1st step':>10}{'step':>8}{'1st eval':>10}{'eval':>8}")
+        for cell in cells:
+            costs = fixed_costs(cell, args.len)
+            print(f"{cell:<6}" + "".join(f"{costs[k]:>{w}.3f}" for k, w in
+                                        (("build", 8), ("first_step", 10), ("step", 8), ("first_eval", 10), ("eval", 8))))
 
 
 if __name__ == "__main__":

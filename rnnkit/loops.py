@@ -30,8 +30,9 @@ def custom_loop(model, train_ds, val_ds, epochs, steps_per_epoch, callbacks, com
     step = lambda batch: steps.train_step(model, batch)  # noqa: E731
     if strategy is not None:  # one step per replica; batch logs come from the aggregated metrics at epoch end
         step, train_ds = distribute.train_step_fn(model, strategy), strategy.experimental_distribute_dataset(train_ds)
-    elif compiled:
-        step = tf.function(step, reduce_retracing=True)
+    else:
+        steps.build_step_state(model, train_ds.element_spec)
+        step = tf.function(step, reduce_retracing=True) if compiled else step
     callback_list = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=True, model=model,
                                                  verbose=verbose, epochs=epochs, steps=steps_per_epoch)
     iterator = iter(train_ds)  # like fit with steps_per_epoch: one iterator across epochs

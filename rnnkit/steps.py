@@ -20,3 +20,15 @@ def train_step(model, batch):
     gradients = tape.gradient(scaled, model.trainable_variables)
     model.optimizer.apply(gradients, model.trainable_variables)
     return model.compute_metrics(x, y, y_pred)
+
+
+def build_step_state(model, element_spec):
+    """Create the metric, loss and optimizer variables `train_step` needs, from the dataset's element spec.
+
+    A tf.function whose first call creates variables is traced a second time (about 0.6 s for the adder's
+    LSTM); `fit` builds this state symbolically before tracing, and the custom loops do the same through this.
+    No batch is drawn, so the data stream stays that of `fit`.
+    """
+    model._symbolic_build(data_batch=element_spec)
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)

@@ -56,6 +56,20 @@ class BinaryAddDataTest(tf.test.TestCase):
         self.assertEqual(widths, {2, 3, 4, 5})
 
 
+class AdderCurriculumTest(tf.test.TestCase):
+    def test_default_training_length_depends_on_the_cell_and_never_exceeds_len(self):
+        task = TASKS["adder"]
+        got = {(cell, length): task.train_lengths(config("adder", cell=cell, length=length))
+               for cell in ("rnn", "lstm", "gru") for length in (5, 100, 1000)}
+        self.assertEqual(got, {("rnn", 5): [5], ("rnn", 100): [20], ("rnn", 1000): [20],
+                               ("lstm", 5): [5], ("lstm", 100): [20], ("lstm", 1000): [20],
+                               ("gru", 5): [5], ("gru", 100): [100], ("gru", 1000): [100]})
+        self.assertEqual(task.train_lengths(config("adder", cell="gru", length=100, train_len=(7, 8))), [7, 8])
+        cfg = config("adder", length=100, batch_size=4)
+        self.assertEqual({int(x.shape[1]) for x, _ in task.build_inputs(cfg, "train").take(3)}, {21})
+        self.assertEqual({int(x.shape[1]) for x, _ in task.build_inputs(cfg, "test", n=8)}, {101})
+
+
 class RecallDataTest(tf.test.TestCase):
     def test_label_is_kth_digit_and_padding_is_zero(self):
         task, cfg = TASKS["recall"], config("recall", k=3, min_len=3, max_len=9)

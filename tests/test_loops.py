@@ -1,9 +1,12 @@
 """The three loops share one step and give the same weights; a tiny adder really learns."""
+import keras
 import numpy as np
 import tensorflow as tf
 
+from rnnkit import steps
 from rnnkit.config import make_config
 from rnnkit.evaluate import evaluate
+from rnnkit.models import build_optimizer
 from rnnkit.tasks import TASKS
 from rnnkit.train import fit_model
 
@@ -20,6 +23,23 @@ class LoopEquivalenceTest(tf.test.TestCase):
                 self.assertAllClose(expected, got, atol=1e-6, rtol=1e-5, msg=loop)
             self.assertAllClose(reference_history["loss"], history["loss"], atol=1e-6, msg=loop)
             self.assertAllClose(reference_history["val_exact_match"], history["val_exact_match"], msg=loop)
+
+    def test_built_step_state_means_one_trace(self):
+        task = TASKS["adder"]
+        cfg = make_config(task, dict(length=3, units=(4,), embed_dim=2, batch_size=4))
+        counts = {}
+        for prebuilt in (False, True):
+            model = task.build_model(cfg)
+            model.compile(optimizer=build_optimizer(cfg), loss=task.loss(cfg), metrics=task.metrics(cfg))
+            dataset = task.build_inputs(cfg, "train")
+            if prebuilt:
+                steps.build_step_state(model, dataset.element_spec)
+            step = tf.function(lambda batch, model=model: steps.train_step(model, batch))
+            for batch in dataset.take(2):
+                step(batch)
+            counts[prebuilt] = step.experimental_get_tracing_count()
+            keras.backend.clear_session()
+        self.assertEqual(counts, {False: 2, True: 1})  # unbuilt: variables made on the first call force a retrace
 
     def test_different_seeds_give_different_weights(self):
         base = make_config(TASKS["adder"], dict(length=4, units=(6,), embed_dim=3, epochs=1, steps_per_epoch=2,
