@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from rnnkit import steps
 from rnnkit.config import make_config
-from rnnkit.models import build_optimizer, build_recurrent_model
+from rnnkit.models import build_optimizer
 from rnnkit.tasks import TASKS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -36,23 +36,18 @@ def compiled_adder(cfg):
     task = TASKS["adder"]
     model = task.build_model(cfg)
     model.compile(optimizer=build_optimizer(cfg), loss=task.loss(cfg), metrics=task.metrics(cfg))
+    model.unroll_training = cfg.unroll
     return model
 
 
 def rnnkit_steptime(cell, length, batch, count, unroll=False):
     """Median ms of rnnkit's shared train step (as `fit` runs it: under tf.function) at `length` digits.
 
-    unroll: the same model with a fixed time axis and unrolled recurrent layers (`--unroll`): no WHILE loop,
-    but a graph that takes seconds to trace, so it pays off only for long fixed-length training.
+    unroll: the step as `--unroll` runs it: the recurrent layers unrolled for the fixed-length batches, so no
+    WHILE loop, but a graph that takes seconds to trace; it pays off only for long fixed-length training.
     """
-    cfg = make_config(TASKS["adder"], dict(cell=cell, length=length, lr=1e-3, batch_size=batch))
+    cfg = make_config(TASKS["adder"], dict(cell=cell, length=length, lr=1e-3, batch_size=batch, unroll=unroll))
     model = compiled_adder(cfg)
-    if unroll:
-        model = build_recurrent_model(name="adder", cell=cell, units=cfg.units, num_classes=10, vocab_size=10,
-                                      embed_dim=cfg.embed_dim, operands=2, unroll=True, length=length + 1,
-                                      embeddings_initializer="normal")
-        model.compile(optimizer=build_optimizer(cfg), loss=TASKS["adder"].loss(cfg),
-                      metrics=TASKS["adder"].metrics(cfg))
     x, y = TASKS["adder"].make_arrays(cfg, np.random.default_rng(0), batch, length)
     data = (tf.constant(x), tf.constant(y))
     steps.build_step_state(model, data)

@@ -21,8 +21,7 @@ class RnnkitModel(keras.Model):
         return steps.train_step(self, data)
 
 
-def recurrent_stack(x, *, cell, units, bidirectional=False, dropout=0.0, l2=0.0, return_sequences=True,
-                    unroll=False):
+def recurrent_stack(x, *, cell, units, bidirectional=False, dropout=0.0, l2=0.0, return_sequences=True):
     """Stacked recurrent layers; all but the last return sequences, the last as asked."""
     if cell not in CELLS:
         raise ValueError(f"Could not interpret cell {cell!r}: expected one of {', '.join(CELLS)}")
@@ -35,7 +34,6 @@ def recurrent_stack(x, *, cell, units, bidirectional=False, dropout=0.0, l2=0.0,
             dropout=dropout,
             kernel_regularizer=regularizer,
             recurrent_regularizer=regularizer,
-            unroll=unroll,
             name=f"{cell}_{i + 1}",
         )
         if bidirectional:
@@ -46,7 +44,7 @@ def recurrent_stack(x, *, cell, units, bidirectional=False, dropout=0.0, l2=0.0,
 
 def build_recurrent_model(*, name, cell, units, num_classes, output_activation="softmax", vocab_size=None,
                           embed_dim=32, operands=1, features=None, mask_zero=False, bidirectional=False,
-                          dropout=0.0, l2=0.0, return_sequences=True, unroll=False, length=None,
+                          dropout=0.0, l2=0.0, return_sequences=True, length=None,
                           embeddings_initializer="uniform"):
     """Inputs → (shared Embedding | raw features) → recurrent stack → Dense head, as an RnnkitModel.
 
@@ -68,7 +66,7 @@ def build_recurrent_model(*, name, cell, units, num_classes, output_activation="
         inputs = keras.Input(shape=(length, features), dtype="float32", name="features")
         x = inputs
     x = recurrent_stack(x, cell=cell, units=units, bidirectional=bidirectional, dropout=dropout, l2=l2,
-                        return_sequences=return_sequences, unroll=unroll)
+                        return_sequences=return_sequences)
     regularizer = keras.regularizers.L2(l2) if l2 else None
     outputs = keras.layers.Dense(num_classes, activation=output_activation, kernel_regularizer=regularizer,
                                  name="head")(x)

@@ -1,16 +1,21 @@
 """The one training step shared by `model.fit`, the eager GradientTape loop and the tf.function loop."""
+import contextlib
+
+import keras
 import tensorflow as tf
 
 
 def train_step(model, batch):
     """One optimisation step on `batch` = (x, y): forward, loss (+ regularizers), gradients, update.
 
+    With `model.unroll_training` set (`--unroll`), the recurrent layers run unrolled here, so the traced training
+    graph has no WHILE loop; evaluation, prediction and the saved model still loop over any length.
     Returns the logs dict of running metric values, exactly as `model.fit` reports them. Like Keras' own
     step, it works inside `strategy.run`: `compute_loss` divides by the replicas in sync, the tracker records
     the unscaled loss, the optimizer's loss scale (mixed precision) is applied and gradients are all-reduced.
     """
     x, y = batch
-    with tf.GradientTape() as tape:
+    with tf.GradientTape() as tape, unrolled(model, getattr(model, "unroll_training", False)):
         y_pred = model(x, training=True)
         loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
         # Keras keeps the running mean of the loss in this tracker; fit's progress bar and History read it.
@@ -32,3 +37,21 @@ def build_step_state(model, element_spec):
     model._symbolic_build(data_batch=element_spec)
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
+
+
+@contextlib.contextmanager
+def unrolled(model, enabled=True):
+    """Within the block, `model`'s recurrent layers (those inside Bidirectional too) unroll when called.
+
+    Keras reads `unroll` when a layer is called, so a graph traced in the block has no WHILE loop; it needs a
+    static time axis (training batches of one length). The layers' own setting is restored on exit.
+    """
+    layers = [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, keras.layers.RNN)]
+    saved = [layer.unroll for layer in layers]
+    try:
+        for layer in layers:
+            layer.unroll = layer.unroll or enabled
+        yield
+    finally:
+        for layer, setting in zip(layers, saved):
+            layer.unroll = setting

@@ -56,7 +56,9 @@ def build_parser():
     model.add_argument("--dropout", type=cli.bounded_float(0.0, 0.95), help="input dropout of recurrent layers")
     model.add_argument("--l2", type=cli.bounded_float(0.0, 10.0), help="L2 weight penalty")
     model.add_argument("--embed-dim", type=cli.bounded_int(1, 4096), help="embedding size for token inputs")
-    model.add_argument("--unroll", action="store_true", help="unroll recurrent layers (short fixed lengths only)")
+    model.add_argument("--unroll", action="store_true",
+                       help="train with recurrent layers unrolled (no WHILE loop: faster steps, slower tracing); "
+                            "needs training batches of one length; evaluation and the saved model take any length")
     train = parser.add_argument_group("training")
     train.add_argument("--loop", choices=loops.LOOPS, help="model.fit, an eager GradientTape loop, or tf.function")
     train.add_argument("--strategy", choices=distribute.STRATEGIES,
@@ -113,7 +115,22 @@ def config_from_values(values):
                          f"{cfg.train_len[0]}-{cfg.train_len[1]}")
     task.validate(cfg)
     distribute.check(cfg.strategy, cfg.loop)
+    if cfg.unroll:
+        check_unrollable(task, cfg)
     return cfg
+
+
+def check_unrollable(task, cfg):
+    """--unroll needs a recurrent model and training batches whose time axis is the same for every batch."""
+    model = task.build_model(cfg)
+    if not isinstance(model, keras.Model) or not any(isinstance(layer, keras.layers.RNN)
+                                                     for layer in model._flatten_layers(include_self=False)):
+        raise UsageError(f"--unroll applies to recurrent models; this {task.name} model has no recurrent layer")
+    spec = task.build_inputs(cfg, "train").element_spec[0]
+    if spec.shape.rank is None or spec.shape.rank < 2 or spec.shape[1] is None:
+        lengths = "several lengths" if spec.shape.rank and spec.shape.rank >= 2 else "no time axis"
+        raise UsageError(f"--unroll needs training batches of one length, but {task.name} trains on {lengths} here"
+                         + (" (give --train-len N)" if "train_len" in task.flags else ""))
 
 
 def build_callbacks(cfg, run_dir, resume=False):
@@ -138,6 +155,7 @@ def compiled_model(cfg):
     model = task.build_model(cfg)
     if isinstance(model, keras.Model):
         model.compile(optimizer=build_optimizer(cfg), loss=task.loss(cfg), metrics=task.metrics(cfg))
+        model.unroll_training = cfg.unroll  # read by steps.train_step
     return model
 
 

@@ -65,6 +65,8 @@ class BadInputTest(tf.test.TestCase):
             (["--task", "recall", "--k", "5", "--min-len", "3"], "--k must be between"),
             (["--task", "recall", "--min-len", "9", "--max-len", "4"], "--min-len"),
             (["--task", "palindrome", "--len", "1"], "--len must be at least 2"),
+            (["--task", "binary_add", "--unroll"], "--unroll needs training batches of one length"),
+            (["--task", "moons", "--unroll"], "--unroll applies to recurrent models"),
             (["--task"], "--task"),
             ([], "--task"),
             (["--task", "adder", "--out", self.existing], "already exists"),

@@ -60,3 +60,44 @@ class LearningTest(tf.test.TestCase):
         self.assertLess(history["loss"][-1], history["loss"][0] / 10)
         # The same model, never trained at length 20, still adds there.
         self.assertGreaterEqual(evaluate(model, adder.build_inputs(cfg, "test", length=20, n=200))["accuracy"], 0.95)
+
+
+class UnrolledTrainingTest(tf.test.TestCase):
+    def _model(self, cfg):
+        task = TASKS["adder"]
+        keras.utils.set_random_seed(3)
+        model = task.build_model(cfg)
+        model.compile(optimizer=build_optimizer(cfg), loss=task.loss(cfg), metrics=task.metrics(cfg))
+        return model
+
+    def test_unrolled_step_has_no_loop_and_matches_the_looped_step(self):
+        task = TASKS["adder"]
+        cfg = make_config(task, dict(length=5, units=(4, 3), embed_dim=2, batch_size=8, bidirectional=True))
+        batch = next(iter(task.build_inputs(cfg, "train")))
+        results = {}
+        for unroll in (False, True):
+            model = self._model(cfg)
+            model.unroll_training = unroll
+            steps.build_step_state(model, batch)
+            step = tf.function(lambda data, model=model: steps.train_step(model, data))
+            ops = {op.type for op in step.get_concrete_function(batch).graph.get_operations()}
+            ops |= {node.op for f in step.get_concrete_function(batch).graph.as_graph_def().library.function
+                    for node in f.node_def}
+            logs = step(batch)
+            results[unroll] = (any("While" in op for op in ops), float(logs["loss"]), model.get_weights())
+            recurrent = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.RNN)]
+            self.assertLen(recurrent, 4)  # two bidirectional layers: forward and backward each
+            self.assertFalse(any(layer.unroll for layer in recurrent), "unroll is restored after the step")
+            self.assertFalse(model.get_config()["layers"][3]["config"]["layer"]["config"]["unroll"])
+        self.assertEqual((results[False][0], results[True][0]), (True, False))
+        self.assertAllClose(results[False][1], results[True][1], atol=1e-6)
+        for looped, unrolled in zip(results[False][2], results[True][2]):
+            self.assertAllClose(looped, unrolled, atol=1e-5)
+
+    def test_unroll_trains_short_and_evaluates_long(self):
+        cfg = make_config(TASKS["adder"], dict(length=12, train_len=(4, 4), units=(8,), embed_dim=4, epochs=1,
+                                               steps_per_epoch=3, batch_size=8, val_samples=16, unroll=True))
+        model, history = fit_model(cfg)
+        self.assertTrue(model.unroll_training)
+        self.assertEqual(len(history["val_exact_match"]), 1)  # validation ran at 13 positions, through the loop
+        self.assertEqual(model.predict(np.zeros((2, 40, 2), np.int32), verbose=0).shape, (2, 40, 10))

@@ -55,8 +55,7 @@ class BinaryAdd(SequenceTask):
         ce = cfg.loss == "ce"
         return build_recurrent_model(name="binary_add", cell=cfg.cell, units=cfg.units, features=2,
                                      num_classes=2 if ce else 1, output_activation="softmax" if ce else "sigmoid",
-                                     bidirectional=cfg.bidirectional, dropout=cfg.dropout, l2=cfg.l2,
-                                     unroll=cfg.unroll)
+                                     bidirectional=cfg.bidirectional, dropout=cfg.dropout, l2=cfg.l2)
 
     def loss(self, cfg):
         """Mean squared error, binary or categorical cross-entropy, per --loss."""

@@ -65,7 +65,7 @@ class Mnist(ArrayTask):
         """Rows → recurrent stack (last state) → Dense(10)."""
         return build_recurrent_model(name="mnist", cell=cfg.cell, units=cfg.units, features=28, length=28,
                                      num_classes=10, bidirectional=cfg.bidirectional, dropout=cfg.dropout,
-                                     l2=cfg.l2, return_sequences=False, unroll=cfg.unroll)
+                                     l2=cfg.l2, return_sequences=False)
 
     def class_labels(self, cfg):
         """The ten digits (known without loading the data)."""

@@ -30,7 +30,7 @@ class Palindrome(DigitClassificationTask):
         """Embedding → recurrent stack (last state) → Dense(10)."""
         return build_recurrent_model(name="palindrome", cell=cfg.cell, units=cfg.units, num_classes=10,
                                      vocab_size=10, embed_dim=cfg.embed_dim, bidirectional=cfg.bidirectional,
-                                     dropout=cfg.dropout, l2=cfg.l2, return_sequences=False, unroll=cfg.unroll)
+                                     dropout=cfg.dropout, l2=cfg.l2, return_sequences=False)
 
     def render(self, cfg, x, y_true, y_pred):
         """`3 1 4 4 1 ? → 3 ✓`."""
