@@ -138,7 +138,11 @@ class DistributedSearchTest(tf.test.TestCase):
                 path = os.path.join(folder, "tuner", name, "trial.json")
                 if os.path.isfile(path):
                     with open(path) as handle:
-                        done += json.load(handle).get("status") == "COMPLETED"
+                        text = handle.read()
+                    try:
+                        done += json.loads(text).get("status") == "COMPLETED"
+                    except json.JSONDecodeError:  # KerasTuner is writing it right now: count it on the next poll
+                        pass
             return done
 
         processes = []
