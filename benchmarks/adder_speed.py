@@ -153,7 +153,8 @@ def main():
         print(f"{cell:<6}{ours:>10.1f}{unrolled:>10.1f}{theirs:>10.1f}{ours / theirs:>8.2f}{unrolled / theirs:>16.2f}",
               flush=True)
     print(f"\ntime to 99.9% exact match on 1 000 held-out sums of {args.len} digits (tracing, training and "
-          "evaluation every 20 steps); rnnkit's default path trains on 20-digit sums (gru: 100), 'plain' on the full length")
+          "evaluation every 20 steps); rnnkit's default path trains on 20-digit sums (gru: 100), 'plain' on the "
+          "full length")
     print(f"{'cell':<6}{'rnnkit s':>10}{'steps':>7}{'plain s':>9}{'steps':>7}{'pytorch s':>11}{'steps':>7}"
           f"{'ratio':>8}{'plain ratio':>13}")
     for cell in cells:
@@ -171,8 +172,8 @@ def main():
         print(f"{'cell':<6}{'build':>8}{'1st step':>10}{'step':>8}{'1st eval':>10}{'eval':>8}")
         for cell in cells:
             costs = fixed_costs(cell, args.len)
-            print(f"{cell:<6}" + "".join(f"{costs[k]:>{w}.3f}" for k, w in
-                                        (("build", 8), ("first_step", 10), ("step", 8), ("first_eval", 10), ("eval", 8))))
+            widths = (("build", 8), ("first_step", 10), ("step", 8), ("first_eval", 10), ("eval", 8))
+            print(f"{cell:<6}" + "".join(f"{costs[key]:>{width}.3f}" for key, width in widths))
 
 
 if __name__ == "__main__":

@@ -50,8 +50,8 @@ class Adder(DigitClassificationTask):
     def build_model(self, cfg):
         """Shared digit Embedding, the operands concatenated per position, recurrent stack, Dense(10)."""
         return build_recurrent_model(name="adder", cell=cfg.cell, units=cfg.units, num_classes=10, vocab_size=10,
-                                     embed_dim=cfg.embed_dim, operands=2, embeddings_initializer="normal", bidirectional=cfg.bidirectional,
-                                     dropout=cfg.dropout, l2=cfg.l2)
+                                     embed_dim=cfg.embed_dim, operands=2, embeddings_initializer="normal",
+                                     bidirectional=cfg.bidirectional, dropout=cfg.dropout, l2=cfg.l2)
 
     def render(self, cfg, x, y_true, y_pred):
         """`a + b = predicted ✓` (or `✗ (true …)`), written most significant digit first."""
