@@ -25,6 +25,7 @@ from rnnkit.tasks import TASKS
 from rnnkit.tasks import names as names_task
 from rnnkit.tasks.names import decode
 from rnnkit.tasks.names_data import ALLOWED
+from rnnkit.train import plateau_callback
 
 
 class MaskedNgramFeatures(keras.layers.Layer):
@@ -117,7 +118,7 @@ def main():
     model = build(args, len(splits.class_names))
     loss = smoothed(args.label_smoothing) if args.label_smoothing else task.loss(cfg)
     model.compile(optimizer=build_optimizer(cfg), loss=loss, metrics=task.metrics(cfg))
-    callbacks = [keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3, min_lr=cfg.lr / 64),
+    callbacks = [plateau_callback(cfg, verbose=0),
                  keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=args.epochs,
                                                restore_best_weights=True)]
     start = time.perf_counter()

@@ -18,6 +18,7 @@ from tensorflow.python.framework.convert_to_constants import convert_variables_t
 from rnnkit import __version__
 from rnnkit.models import build_mlp
 from rnnkit.numpy_mlp import NumpyMLP
+from rnnkit.steps import recurrent_layers
 from export.metadata import FORMAT_VERSION
 from export.quiet import parked_stderr
 
@@ -42,8 +43,7 @@ def as_keras(model, cfg):
 
 def is_recurrent(model):
     """Whether any layer (bidirectional wrappers included) is recurrent."""
-    config = keras.saving.serialize_keras_object(model)
-    return any(node.get("class_name") in RECURRENT for node in _dicts(config))
+    return bool(recurrent_layers(model))
 
 
 def _dicts(tree):
@@ -77,19 +77,10 @@ def inference_twin(model, steps=None, batch=1):
             node["config"]["batch_shape"] = shape
     twin = keras.saving.deserialize_keras_object(config, safe_mode=True)
     twin.set_weights(model.get_weights())
-    for layer in _all_layers(twin):
+    for layer in recurrent_layers(twin):
         if hasattr(layer, "use_cudnn"):
             layer.use_cudnn = False
     return twin
-
-
-def _all_layers(model):
-    """Layers of the model, with the forward and backward layers inside Bidirectional wrappers."""
-    for layer in model.layers:
-        yield layer
-        for inner in ("forward_layer", "backward_layer"):
-            if hasattr(layer, inner):
-                yield getattr(layer, inner)
 
 
 def input_spec(twin):

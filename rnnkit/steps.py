@@ -46,12 +46,22 @@ def unrolled(model, enabled=True):
     Keras reads `unroll` when a layer is called, so a graph traced in the block has no WHILE loop; it needs a
     static time axis (training batches of one length). The layers' own setting is restored on exit.
     """
-    layers = [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, keras.layers.RNN)]
+    if not enabled:
+        yield
+        return
+    layers = recurrent_layers(model)
     saved = [layer.unroll for layer in layers]
     try:
         for layer in layers:
-            layer.unroll = layer.unroll or enabled
+            layer.unroll = True
         yield
     finally:
         for layer, setting in zip(layers, saved):
             layer.unroll = setting
+
+
+def recurrent_layers(model):
+    """The recurrent layers of a Keras model, those inside Bidirectional wrappers included ([] for other models)."""
+    if not isinstance(model, keras.Model):
+        return []
+    return [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, keras.layers.RNN)]

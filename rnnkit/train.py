@@ -8,7 +8,7 @@ import time
 
 import keras
 
-from rnnkit import artifacts, cli, distribute, loops, plots, resilience
+from rnnkit import artifacts, cli, distribute, loops, plots, resilience, steps
 from rnnkit.config import make_config
 from rnnkit.device import describe_device
 from rnnkit.errors import UsageError
@@ -122,15 +122,11 @@ def config_from_values(values):
 
 def check_unrollable(task, cfg):
     """--unroll needs a recurrent model and training batches whose time axis is the same for every batch."""
-    model = task.build_model(cfg)
-    if not isinstance(model, keras.Model) or not any(isinstance(layer, keras.layers.RNN)
-                                                     for layer in model._flatten_layers(include_self=False)):
+    if not steps.recurrent_layers(task.build_model(cfg)):
         raise UsageError(f"--unroll applies to recurrent models; this {task.name} model has no recurrent layer")
-    spec = task.build_inputs(cfg, "train").element_spec[0]
-    if spec.shape.rank is None or spec.shape.rank < 2 or spec.shape[1] is None:
-        lengths = "several lengths" if spec.shape.rank and spec.shape.rank >= 2 else "no time axis"
-        raise UsageError(f"--unroll needs training batches of one length, but {task.name} trains on {lengths} here"
-                         + (" (give --train-len N)" if "train_len" in task.flags else ""))
+    if task.build_inputs(cfg, "train").element_spec[0].shape[1] is None:  # recurrent inputs have a time axis
+        raise UsageError(f"--unroll needs training batches of one length, but {task.name} trains on several lengths "
+                         "here" + (" (give --train-len N)" if "train_len" in task.flags else ""))
 
 
 def build_callbacks(cfg, run_dir, resume=False):
@@ -144,9 +140,14 @@ def build_callbacks(cfg, run_dir, resume=False):
         keras.callbacks.TerminateOnNaN(),
     ]
     if cfg.lr_schedule == "plateau":
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3,
-                                                           min_lr=cfg.lr / 64, verbose=1))
+        callbacks.append(plateau_callback(cfg))
     return callbacks
+
+
+def plateau_callback(cfg, verbose=1):
+    """--lr-schedule plateau: halve the learning rate after 3 epochs without a better val_loss, down to lr / 64."""
+    return keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3, min_lr=cfg.lr / 64,
+                                             verbose=verbose)
 
 
 def compiled_model(cfg):

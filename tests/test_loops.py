@@ -6,9 +6,8 @@ import tensorflow as tf
 from rnnkit import steps
 from rnnkit.config import make_config
 from rnnkit.evaluate import evaluate
-from rnnkit.models import build_optimizer
 from rnnkit.tasks import TASKS
-from rnnkit.train import fit_model
+from rnnkit.train import compiled_model, fit_model
 
 
 class LoopEquivalenceTest(tf.test.TestCase):
@@ -29,8 +28,7 @@ class LoopEquivalenceTest(tf.test.TestCase):
         cfg = make_config(task, dict(length=3, units=(4,), embed_dim=2, batch_size=4))
         counts = {}
         for prebuilt in (False, True):
-            model = task.build_model(cfg)
-            model.compile(optimizer=build_optimizer(cfg), loss=task.loss(cfg), metrics=task.metrics(cfg))
+            model = compiled_model(cfg)
             dataset = task.build_inputs(cfg, "train")
             if prebuilt:
                 steps.build_step_state(model, dataset.element_spec)
@@ -63,21 +61,14 @@ class LearningTest(tf.test.TestCase):
 
 
 class UnrolledTrainingTest(tf.test.TestCase):
-    def _model(self, cfg):
-        task = TASKS["adder"]
-        keras.utils.set_random_seed(3)
-        model = task.build_model(cfg)
-        model.compile(optimizer=build_optimizer(cfg), loss=task.loss(cfg), metrics=task.metrics(cfg))
-        return model
-
     def test_unrolled_step_has_no_loop_and_matches_the_looped_step(self):
         task = TASKS["adder"]
         cfg = make_config(task, dict(length=5, units=(4, 3), embed_dim=2, batch_size=8, bidirectional=True))
         batch = next(iter(task.build_inputs(cfg, "train")))
         results = {}
         for unroll in (False, True):
-            model = self._model(cfg)
-            model.unroll_training = unroll
+            keras.utils.set_random_seed(3)
+            model = compiled_model(cfg.replace(unroll=unroll))
             steps.build_step_state(model, batch)
             step = tf.function(lambda data, model=model: steps.train_step(model, data))
             ops = {op.type for op in step.get_concrete_function(batch).graph.get_operations()}
@@ -85,7 +76,7 @@ class UnrolledTrainingTest(tf.test.TestCase):
                     for node in f.node_def}
             logs = step(batch)
             results[unroll] = (any("While" in op for op in ops), float(logs["loss"]), model.get_weights())
-            recurrent = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.RNN)]
+            recurrent = steps.recurrent_layers(model)
             self.assertLen(recurrent, 4)  # two bidirectional layers: forward and backward each
             self.assertFalse(any(layer.unroll for layer in recurrent), "unroll is restored after the step")
             self.assertFalse(model.get_config()["layers"][3]["config"]["layer"]["config"]["unroll"])
