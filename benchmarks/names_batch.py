@@ -2,8 +2,9 @@
 
     python benchmarks/names_batch.py [--batches 1,32,256] [--epochs 1:4,32:15,256:40] [--lrs 1:1e-3,32:3e-3,256:1e-2]
 
-Each batch size trains the task's default model (bi-LSTM 128 over a masked character Embedding) from the same
-seed on the embedded Faker names; an epoch is one pass over the training names.
+Each batch size trains the task's default model (bi-LSTM 128 over a masked character Embedding, beside a bag of
+hashed character n-grams) from the same seed on the embedded Faker names, with the task's plateau schedule and
+early stopping (the best validation epoch's weights are tested); an epoch is one pass over the training names.
 """
 import argparse
 import time
@@ -13,7 +14,7 @@ import keras
 
 from rnnkit.config import make_config
 from rnnkit.tasks import TASKS
-from rnnkit.train import fit_model
+from rnnkit.train import fit_model, schedule_callbacks
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -48,7 +49,7 @@ def main():
     for batch in map(int, args.batches.split(",")):
         cfg = make_config(task, dict(batch_size=batch, epochs=epochs[batch], lr=lrs[batch]))
         timer = EpochTimer()
-        model, _ = fit_model(cfg, [timer])
+        model, _ = fit_model(cfg, [timer, *schedule_callbacks(cfg, verbose=0)])
         accuracy = task.evaluate(model, cfg)["test"]["accuracy"]
         per_epoch = sorted(timer.seconds)[len(timer.seconds) // 2]
         rows[batch] = (per_epoch, accuracy)

@@ -30,6 +30,7 @@ class Config:
     dropout: float = 0.0
     l2: float = 0.0
     embed_dim: int = 32
+    ngrams: tuple = ()  # names: orders of the hashed character n-gram bag beside the recurrent state
     unroll: bool = False
     # Training.
     loop: str = "fit"
@@ -40,6 +41,7 @@ class Config:
     weight_decay: float = 0.0
     clipnorm: Optional[float] = None
     lr_schedule: str = "none"
+    patience: int = 0  # early stopping on the validation loss, keeping the best epoch's weights (0: off)
     epochs: int = 10
     steps_per_epoch: Optional[int] = 100  # None: one pass over a fixed training set
     batch_size: int = 64

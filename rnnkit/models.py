@@ -2,6 +2,7 @@
 import keras
 
 from rnnkit import steps
+from rnnkit.layers import HashedNgramBag
 
 CELLS = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 OPTIMIZERS = {
@@ -45,7 +46,7 @@ def recurrent_stack(x, *, cell, units, bidirectional=False, dropout=0.0, l2=0.0,
 def build_recurrent_model(*, name, cell, units, num_classes, output_activation="softmax", vocab_size=None,
                           embed_dim=32, operands=1, features=None, mask_zero=False, bidirectional=False,
                           dropout=0.0, l2=0.0, return_sequences=True, length=None,
-                          embeddings_initializer="uniform"):
+                          embeddings_initializer="uniform", ngram_orders=(), ngram_dim=64):
     """Inputs → (shared Embedding | raw features) → recurrent stack → Dense head, as an RnnkitModel.
 
     With `vocab_size`, inputs are integer tokens: `(batch, time)` for one operand, or
@@ -53,7 +54,11 @@ def build_recurrent_model(*, name, cell, units, num_classes, output_activation="
     concatenated per position. Without it, inputs are float `(batch, time, features)`.
     `length=None` leaves the time axis free so one model serves every length. `embeddings_initializer`
     "normal" draws N(0, 1) vectors as PyTorch's nn.Embedding does (Keras' default is U(±0.05)).
+    `ngram_orders` (one token operand, one output per sequence) adds a `HashedNgramBag` of those orders beside
+    the last recurrent state: a wide, memorising view next to the deep, sequential one.
     """
+    if ngram_orders and not (vocab_size and operands == 1 and not return_sequences):
+        raise ValueError("n-gram features need one token operand and one output per sequence")
     if vocab_size:
         shape = (length,) if operands == 1 else (length, operands)
         inputs = keras.Input(shape=shape, dtype="int32", name="tokens")
@@ -67,6 +72,9 @@ def build_recurrent_model(*, name, cell, units, num_classes, output_activation="
         x = inputs
     x = recurrent_stack(x, cell=cell, units=units, bidirectional=bidirectional, dropout=dropout, l2=l2,
                         return_sequences=return_sequences)
+    if ngram_orders:
+        bag = HashedNgramBag(vocab_size, ngram_orders, ngram_dim, name="ngram_bag")(inputs)
+        x = keras.layers.Concatenate(name="state_and_ngrams")([x, bag])
     regularizer = keras.regularizers.L2(l2) if l2 else None
     outputs = keras.layers.Dense(num_classes, activation=output_activation, kernel_regularizer=regularizer,
                                  name="head")(x)

@@ -20,7 +20,7 @@ MAX_LEN = 100_000
 MAX_TRAIN_LENGTHS = 1000
 TASK_FLAGS = {"length": "--len", "train_len": "--train-len", "min_len": "--min-len", "max_len": "--max-len",
               "k": "--k", "loss": "--loss", "source": "--source", "data_dir": "--data-dir", "augment": "--augment",
-              "backend": "--backend", "arch": "--model"}
+              "backend": "--backend", "arch": "--model", "ngrams": "--ngrams"}
 
 
 def build_parser():
@@ -56,6 +56,10 @@ def build_parser():
     model.add_argument("--dropout", type=cli.bounded_float(0.0, 0.95), help="input dropout of recurrent layers")
     model.add_argument("--l2", type=cli.bounded_float(0.0, 10.0), help="L2 weight penalty")
     model.add_argument("--embed-dim", type=cli.bounded_int(1, 4096), help="embedding size for token inputs")
+    model.add_argument("--ngrams", metavar="N[,N...]", type=cli.int_list(1, 5),
+                       help="names: also average hashed character n-grams of these orders, e.g. 1,2,3,4")
+    model.add_argument("--no-ngrams", dest="ngrams", action="store_const", const=(),
+                       help="names: the recurrent state alone")
     model.add_argument("--unroll", action="store_true",
                        help="train with recurrent layers unrolled (no WHILE loop: faster steps, slower tracing); "
                             "needs training batches of one length; evaluation and the saved model take any length")
@@ -71,6 +75,9 @@ def build_parser():
     train.add_argument("--clipnorm", type=cli.bounded_float(0.0, 1e6, low_open=True), help="clip gradients by norm")
     train.add_argument("--lr-schedule", choices=("none", "plateau"),
                        help="plateau: halve the lr after 3 epochs without a better val loss (down to lr/64)")
+    train.add_argument("--patience", metavar="N", type=cli.bounded_int(0, 100_000),
+                       help="stop after N epochs without a better val loss and keep the best epoch's weights "
+                            "(0: train every epoch, keep the last)")
     train.add_argument("--epochs", type=cli.bounded_int(1, 100_000), help="epochs")
     train.add_argument("--steps-per-epoch", type=cli.bounded_int(1, 1_000_000), help="training steps per epoch")
     train.add_argument("--batch-size", type=cli.bounded_int(1, 65_536), help="examples per step")
@@ -130,7 +137,7 @@ def check_unrollable(task, cfg):
 
 
 def build_callbacks(cfg, run_dir, resume=False):
-    """Keras callbacks every loop uses: epoch backups, CSV history, TensorBoard, NaN guard, optional LR schedule."""
+    """Callbacks every loop uses: epoch backups, CSV history, TensorBoard, NaN guard, then schedule_callbacks."""
     # The CSV row is written before the backup: a kill between the two leaves one row too many, which a resume
     # trims (resilience.trim_history); the other order would lose a row for good.
     callbacks = [
@@ -139,8 +146,15 @@ def build_callbacks(cfg, run_dir, resume=False):
         keras.callbacks.TensorBoard(log_dir=os.path.join(run_dir, "tensorboard"), write_graph=False),
         keras.callbacks.TerminateOnNaN(),
     ]
-    if cfg.lr_schedule == "plateau":
-        callbacks.append(plateau_callback(cfg))
+    return callbacks + schedule_callbacks(cfg)
+
+
+def schedule_callbacks(cfg, verbose=1):
+    """The callbacks that shape training rather than record it: --lr-schedule plateau and --patience."""
+    callbacks = [plateau_callback(cfg, verbose)] if cfg.lr_schedule == "plateau" else []
+    if cfg.patience:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience,
+                                                       restore_best_weights=True, verbose=verbose))
     return callbacks
 
 
@@ -221,8 +235,9 @@ def run(cfg, resume=False):
           + (f"; resuming after epoch {done}" if resume else ""), flush=True)
 
     keeper = resilience.KeepLastGood()
+    callbacks = [*build_callbacks(cfg, run_dir, resume), keeper]
     start = time.perf_counter()
-    model, history = fit_model(cfg, [*build_callbacks(cfg, run_dir, resume), keeper], done)
+    model, history = fit_model(cfg, callbacks, done)
     train_seconds = time.perf_counter() - start
     history = artifacts.read_history(os.path.join(run_dir, "history.csv")) or history
     diverged = any(not math.isfinite(v) for v in history.get("loss", []) + history.get("val_loss", []))
@@ -238,6 +253,8 @@ def run(cfg, resume=False):
                "status": "diverged" if diverged else "completed"}
     if diverged:
         metrics["model_epoch"] = keeper.epoch + done  # the saved model is the last epoch with finite numbers
+    elif cfg.patience:
+        metrics["model_epoch"] = best_epoch(callbacks)
     artifacts.write_json(os.path.join(run_dir, "metrics.json"), metrics)
     plots.plot_history(history, os.path.join(run_dir, "curves.png"), f"{cfg.task}: training curves")
     task.write_plots(model, cfg, results, run_dir)
@@ -251,6 +268,12 @@ def run(cfg, resume=False):
               f"{metrics['model_epoch']}, the last with finite numbers; try a lower --lr or a --clipnorm",
               file=sys.stderr)
     return metrics
+
+
+def best_epoch(callbacks):
+    """The 1-based epoch whose weights early stopping kept (None before any validation)."""
+    stopper = next(c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping))
+    return None if stopper.best_weights is None else stopper.best_epoch + 1
 
 
 def _run_worker(cfg):

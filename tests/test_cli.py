@@ -1,5 +1,6 @@
 """Bad input gets one clear line on stderr and exit status 2; a run folder holds every artifact."""
 import contextlib
+import csv
 import io
 import json
 import os
@@ -67,6 +68,9 @@ class BadInputTest(tf.test.TestCase):
             (["--task", "palindrome", "--len", "1"], "--len must be at least 2"),
             (["--task", "binary_add", "--unroll"], "--unroll needs training batches of one length"),
             (["--task", "moons", "--unroll"], "--unroll applies to recurrent models"),
+            (["--task", "adder", "--ngrams", "1,2"], "--ngrams does not apply to task adder"),
+            (["--task", "names", "--ngrams", "2,6"], "--ngrams"),
+            (["--task", "adder", "--patience", "-1"], "--patience"),
             (["--task"], "--task"),
             ([], "--task"),
             (["--task", "adder", "--out", self.existing], "already exists"),
@@ -178,6 +182,24 @@ class RunFolderTest(tf.test.TestCase):
         self.assertIsNone(saved["test"])  # no epoch ended with finite numbers: nothing to evaluate
         self.assertFalse(os.path.exists(os.path.join(out, "model.keras")), "a NaN model is never saved")
         self.assertIn("no model was saved", err.getvalue())
+
+    def test_patience_stops_and_keeps_the_best_epochs_weights(self):
+        out, stdout = self.run_task("recall", "--units", "8", "--epochs", "8", "--steps-per-epoch", "5",
+                                    "--batch-size", "16", "--lr", "0.2", "--patience", "2")
+        with open(os.path.join(out, "history.csv")) as handle:
+            val_loss = [float(row["val_loss"]) for row in csv.DictReader(handle)]
+        best = int(np.argmin(val_loss))
+        self.assertLess(best, len(val_loss) - 1, "this run's validation loss got worse after its best epoch")
+        self.assertLess(len(val_loss), 8, "stopped before the last epoch")
+        self.assertEqual(len(val_loss), best + 1 + 2, "2 epochs of patience after the best one")
+        metrics = json.load(open(os.path.join(out, "metrics.json")))
+        self.assertEqual(metrics["model_epoch"], best + 1)
+        from rnnkit.config import Config
+
+        cfg = Config.from_dict(json.load(open(os.path.join(out, "config.json"))))
+        model = keras.saving.load_model(os.path.join(out, "model.keras"), safe_mode=True)
+        saved_val_loss = model.evaluate(TASKS["recall"].build_inputs(cfg, "val"), verbose=0, return_dict=True)["loss"]
+        self.assertAllClose(saved_val_loss, val_loss[best], rtol=1e-4)
 
     def test_every_task_and_loop_runs_end_to_end(self):
         for name, loop in (("binary_add", "eager"), ("recall", "function"), ("palindrome", "fit")):

@@ -47,8 +47,9 @@ def family(cell, bidirectional, kind):
     if kind == "operands":  # adder-like: two token operands through one Embedding, output per step
         model = build_recurrent_model(vocab_size=10, embed_dim=3, operands=2, **common)
         return model, [rng.integers(0, 10, (7, 2)).astype(np.int32), rng.integers(0, 10, (13, 2)).astype(np.int32)]
-    if kind == "masked":  # recall / names-like: padded tokens, masked, last state only
-        model = build_recurrent_model(vocab_size=12, embed_dim=3, mask_zero=True, return_sequences=False, **common)
+    if kind in ("masked", "ngrams"):  # recall / names-like: padded tokens, masked, last state [+ n-gram bag]
+        model = build_recurrent_model(vocab_size=12, embed_dim=3, mask_zero=True, return_sequences=False,
+                                      ngram_orders=(1, 2, 3) if kind == "ngrams" else (), ngram_dim=4, **common)
         return model, [np.array([3, 4, 5, 0, 0], np.int32), np.array([1, 2, 3, 4, 5, 6, 7, 8], np.int32)]
     model = build_recurrent_model(features=3, **common)  # binary_add / mnist-like float features
     return model, [rng.normal(size=(9, 3)).astype(np.float32), rng.normal(size=(4, 3)).astype(np.float32)]
@@ -68,10 +69,13 @@ class FamilyConversionTest(tf.test.TestCase, parameterized.TestCase):
             self.assertAllClose(run_tflite(data, [x]), expected, atol=1e-5, rtol=0)
 
     def test_masked_padding_gives_the_unpadded_answer(self):
-        model, _ = family("gru", True, "masked")
-        data = convert.to_tflite(convert.inference_twin(model))
-        short, padded = np.array([3, 4, 5], np.int32), np.array([3, 4, 5, 0, 0, 0], np.int32)
-        self.assertAllClose(run_tflite(data, [short]), run_tflite(data, [padded]), atol=1e-6, rtol=0)
+        for kind in ("masked", "ngrams"):  # the n-gram bag (names) converts to builtins too
+            model, _ = family("gru", True, kind)
+            data = convert.to_tflite(convert.inference_twin(model))
+            self.assertFalse([op for op in convert.builtin_ops(data) if op.startswith("Flex") or op == "CUSTOM"])
+            short, padded = np.array([3, 4, 5], np.int32), np.array([3, 4, 5, 0, 0, 0], np.int32)
+            self.assertAllClose(run_tflite(data, [short]), model.predict(short[None], verbose=0), atol=1e-5, rtol=0)
+            self.assertAllClose(run_tflite(data, [short]), run_tflite(data, [padded]), atol=1e-6, rtol=0)
 
     def test_cnn8_and_mlp_are_builtins_only_with_float_parity(self):
         keras.utils.set_random_seed(2)

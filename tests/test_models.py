@@ -7,8 +7,10 @@ import numpy as np
 import tensorflow as tf
 
 from rnnkit.config import make_config
+from rnnkit.layers import HashedNgramBag
 from rnnkit.models import build_optimizer
 from rnnkit.tasks import TASKS
+from rnnkit.tasks.names import encode
 
 
 def compiled(name, **overrides):
@@ -62,3 +64,43 @@ class SaveLoadTest(tf.test.TestCase):
             model.save(path)
             loaded = keras.saving.load_model(path, safe_mode=True)
             np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+class NgramBagTest(tf.test.TestCase):
+    def test_bag_averages_the_table_rows_of_each_names_marked_ngrams(self):
+        layer = HashedNgramBag(vocab_size=5, orders=(1, 2), dim=3)  # tokens 1..4; 5 marks the start, 6 the end
+        out = layer(np.array([[1, 2, 0, 0], [3, 0, 0, 0]], np.int32)).numpy()
+        table = layer.table.embeddings.numpy()
+        bigram = lambda a, b: 7 + a + 7 * b  # noqa: E731  (after the 7 unigram rows, numbered in base 7)
+        first = [5, 1, 2, 6, bigram(5, 1), bigram(1, 2), bigram(2, 6)]  # ^ a b $ ^a ab b$
+        second = [5, 3, 6, bigram(5, 3), bigram(3, 6)]
+        self.assertAllClose(out, np.stack([table[first].mean(0), table[second].mean(0)]), atol=1e-6)
+
+    def test_orders_beyond_the_buckets_fold_into_them(self):
+        layer = HashedNgramBag(vocab_size=57, orders=(3, 4), dim=2, buckets=101)
+        self.assertEqual(layer.table.input_dim, 202)
+        x = encode(["Papadopoulos", "Li", "Nguyen"])
+        self.assertEqual(layer(x).shape, (3, 2))  # a code past 202 rows would fail the lookup
+        self.assertFalse(np.allclose(layer(x[:1]), layer(x[1:2])))
+
+    def test_ngram_dropout_acts_in_training_only(self):
+        keras.utils.set_random_seed(0)
+        layer = HashedNgramBag(vocab_size=57, orders=(1, 2, 3), dim=4, dropout=0.5, seed=1)
+        x = encode(["Papadopoulos", "Nguyen"])
+        plain = HashedNgramBag.from_config({**layer.get_config(), "dropout": 0.0})
+        layer.build(x.shape)
+        plain.build(x.shape)
+        plain.table.embeddings.assign(layer.table.embeddings)
+        self.assertAllClose(layer(x, training=False), plain(x))
+        self.assertNotAllClose(layer(x, training=True), plain(x))
+
+    def test_names_model_with_ngrams_reloads_and_predicts_the_same(self):
+        _, cfg, model = compiled("names", units=(5,), embed_dim=4, ngrams=(1, 2, 3))
+        self.assertEqual(model.get_layer("ngram_bag").orders, (1, 2, 3))
+        x = encode(["Li", "Nguyen", "Papadopoulos"])
+        path = os.path.join(tempfile.mkdtemp(), "model.keras")
+        model.save(path)
+        loaded = keras.saving.load_model(path, safe_mode=True)
+        np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+        _, _, plain = compiled("names", units=(5,), embed_dim=4, ngrams=())
+        self.assertNotIn("ngram_bag", [layer.name for layer in plain.layers])

@@ -118,13 +118,14 @@ class NamesTest(tf.test.TestCase):
         task = TASKS["names"]
         majority = np.bincount(task.splits(make_config(task, {})).val[1]).max() / len(task.splits(
             make_config(task, {})).val[1])
-        for batch, steps in ((1, 400), (32, 60), (256, 30)):
+        # The RNN alone, so no n-gram bag can hide a batching bug; then the default model with its bag.
+        for batch, steps, ngrams in ((1, 400, ()), (32, 60, ()), (256, 30, ()), (256, 30, (1, 2, 3, 4))):
             cfg = make_config(task, dict(units=(16,), embed_dim=8, epochs=1, steps_per_epoch=steps, batch_size=batch,
-                                         lr=3e-3 if batch == 1 else 1e-2))
+                                         lr=3e-3 if batch == 1 else 1e-2, ngrams=ngrams))
             model, history = fit_model(cfg)
             self.assertTrue(np.isfinite(history["loss"][-1]), batch)
             self.assertGreater(history["val_accuracy"][-1], majority + 0.1,
-                               f"batch {batch} learns well past the majority class ({majority:.2f})")
+                               f"batch {batch} (n-grams {ngrams}) learns well past the majority class ({majority:.2f})")
 
 
 class NumpyMLPTest(tf.test.TestCase):

@@ -16,8 +16,9 @@ class Names(ArrayTask):
     name = "names"
     summary = "a surname → its language (embedded Faker lists, or --source folder --data-dir DIR)"
     defaults = dict(source="embedded", cell="lstm", units=(128,), bidirectional=True, embed_dim=32,
-                    optimizer="adam", lr=1e-2, epochs=40, steps_per_epoch=None, batch_size=256, lr_schedule="plateau")
-    flags = ("source", "data_dir")
+                    ngrams=(1, 2, 3, 4), optimizer="adam", lr=1e-2, epochs=40, steps_per_epoch=None, batch_size=256,
+                    lr_schedule="plateau", patience=10)
+    flags = ("source", "data_dir", "ngrams")
     codec, example_input = "names", "Nguyen"
 
     def validate(self, cfg):
@@ -45,11 +46,12 @@ class Names(ArrayTask):
         return Splits((x[train], y[train]), (x[val], y[val]), (x[test], y[test]), languages, source)
 
     def build_model(self, cfg):
-        """Masked character Embedding → recurrent stack (state at each name's last letter) → softmax."""
+        """Masked character Embedding → recurrent stack (state at each name's last letter) [⊕ n-gram bag] → softmax."""
         return build_recurrent_model(name="names", cell=cfg.cell, units=cfg.units,
                                      num_classes=len(self.splits(cfg).class_names), vocab_size=len(ALLOWED) + 1,
                                      embed_dim=cfg.embed_dim, mask_zero=True, bidirectional=cfg.bidirectional,
-                                     dropout=cfg.dropout, l2=cfg.l2, return_sequences=False)
+                                     dropout=cfg.dropout, l2=cfg.l2, return_sequences=False,
+                                     ngram_orders=cfg.ngrams)
 
     def codec_info(self, cfg):
         """The character alphabet (token i + 1 is ALLOWED[i])."""

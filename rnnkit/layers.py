@@ -1,0 +1,67 @@
+"""Custom Keras layers shared by the model builders."""
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="rnnkit")
+class HashedNgramBag(keras.layers.Layer):
+    """fastText-style features: every character n-gram of `^name$` looked up in a table, averaged over the name.
+
+    Inputs are token ids `(batch, time)` with 0 as trailing padding, which is ignored, so a padded name gives
+    the same vector as the name alone. N-grams of order n are numbered in base `vocab_size + 2` (the two extra
+    symbols mark the start and end); orders with more n-grams than `buckets` are folded into `buckets` by a modulus
+    (integer ops only, so the layer converts to builtin TFLite ops). 16 381 (a prime) buckets hold the embedded
+    names' 8 770 distinct 3-grams and 26 769 4-grams with some sharing, at a quarter of 65 521 buckets' size and
+    the same accuracy (README, "Names").
+    """
+
+    def __init__(self, vocab_size, orders=(1, 2, 3, 4), dim=64, buckets=16381, dropout=0.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.dropout, self.seed = dropout, seed
+        self.seed_generator = keras.random.SeedGenerator(seed) if dropout else None
+        if not orders or min(orders) < 1 or (vocab_size + 2) ** max(orders) >= 2**31:
+            raise ValueError(f"n-gram orders must be ≥ 1 and fit int32 codes; got {orders} for vocab {vocab_size}")
+        self.vocab_size, self.orders, self.dim, self.buckets = vocab_size, tuple(orders), dim, buckets
+        self.base = vocab_size + 2
+        sizes = [min(self.base**n, buckets) for n in self.orders]
+        self.offsets = [sum(sizes[:i]) for i in range(len(sizes))]
+        self.table = keras.layers.Embedding(sum(sizes), dim, name="ngram_table")
+
+    def build(self, input_shape):
+        """Create the n-gram table."""
+        self.table.build((None, None))
+
+    def call(self, tokens, training=False):
+        """Tokens → the mean of their n-grams' vectors, `(batch, dim)`; training drops n-grams at `dropout`."""
+        tokens = ops.cast(tokens, "int32")
+        width = ops.shape(tokens)[1] + 2
+        length = ops.sum(ops.cast(tokens > 0, "int32"), axis=1)
+        edge = ops.zeros_like(tokens[:, :1])
+        marked = ops.concatenate([edge + self.base - 2, tokens, edge], axis=1)
+        is_end = ops.arange(width)[None, :] == (length + 1)[:, None]
+        marked = ops.where(is_end, self.base - 1, marked)
+        ids, present = [], []
+        for n, offset in zip(self.orders, self.offsets):
+            windows = [marked[:, k : width - n + 1 + k] for k in range(n)]
+            code = sum(window * self.base**k for k, window in enumerate(windows))
+            if self.base**n > self.buckets:
+                code = ops.mod(code, self.buckets)
+            ids.append(code + offset)
+            present.append(ops.all(ops.stack([window > 0 for window in windows], axis=-1), axis=-1))
+        present = ops.concatenate(present, axis=1)
+        ids = ops.where(present, ops.concatenate(ids, axis=1), 0)
+        if training and self.dropout:  # drop whole n-gram occurrences, so no single n-gram decides alone
+            kept = keras.random.uniform(ops.shape(present), seed=self.seed_generator) >= self.dropout
+            present = ops.logical_and(present, kept)
+        weights = ops.cast(present, self.compute_dtype)[..., None]
+        total = ops.sum(self.table(ids) * weights, axis=1)
+        return total / ops.maximum(ops.sum(weights, axis=1), 1.0)
+
+    def compute_output_shape(self, input_shape):
+        """`(batch, dim)`."""
+        return (input_shape[0], self.dim)
+
+    def get_config(self):
+        """Constructor arguments, for saving."""
+        return {**super().get_config(), "vocab_size": self.vocab_size, "orders": list(self.orders),
+                "dim": self.dim, "buckets": self.buckets, "dropout": self.dropout, "seed": self.seed}
