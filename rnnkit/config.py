@@ -23,6 +23,7 @@ class Config:
     backend: Optional[str] = None  # 2-D toy sets: 'keras' or 'numpy'
     arch: Optional[str] = None  # cifar10: 'cnn' or 'mlp'
     augment: bool = False
+    carry_mix: Optional[float] = None  # adder, binary_add: fraction of training sums given one long carry chain
     # Model.
     cell: str = "lstm"
     units: tuple = (64,)
@@ -32,6 +33,7 @@ class Config:
     embed_dim: int = 32
     ngrams: tuple = ()  # names: orders of the hashed character n-gram bag beside the recurrent state
     unroll: bool = False
+    chrono: bool = False  # palindrome: chrono initialisation of LSTM gate biases for lags up to --len
     # Training.
     loop: str = "fit"
     strategy: str = "default"  # tf.distribute: default, mirrored or multiworker (TF_CONFIG)
@@ -52,6 +54,7 @@ class Config:
     test_samples: int = 10000
     eval_samples: int = 1000
     show_samples: int = 5
+    stress_samples: int = 200  # algorithmic tasks: examples per stress family (0: no stress evaluation)
     # Where the run folder goes (None: runs/<task>-<timestamp>).
     out: Optional[str] = None
 
@@ -81,8 +84,9 @@ class Config:
 
 
 def make_config(task, overrides):
-    """Config for `task`: class defaults, then the task's defaults, then explicit `overrides`."""
+    """Config for `task`: class defaults, the task's defaults, its defaults for the chosen cell, then `overrides`."""
     values = dict(task.defaults)
+    values.update(task.cell_defaults.get(overrides.get("cell", values.get("cell")), {}))
     values.update(overrides)
     values["task"] = task.name
     return Config(**values)

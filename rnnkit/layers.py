@@ -65,3 +65,26 @@ class HashedNgramBag(keras.layers.Layer):
         """Constructor arguments, for saving."""
         return {**super().get_config(), "vocab_size": self.vocab_size, "orders": list(self.orders),
                 "dim": self.dim, "buckets": self.buckets, "dropout": self.dropout, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="rnnkit")
+class ChronoBias(keras.initializers.Initializer):
+    """Chrono initialisation of an LSTM bias (Tallec & Ollivier, 2018): forget gate log(U(1, max_lag - 1)).
+
+    The input gate gets the negative of it and the other gates zero (Keras' gate order: i, f, c, o). The forget
+    gates then start with time constants spread up to `max_lag` steps, so a signal from the first step still
+    reaches the last one, where Keras' forget bias of 1 halves it about every step.
+    """
+
+    def __init__(self, max_lag, seed=None, open_input=True):
+        self.max_lag, self.seed, self.open_input = max_lag, seed, open_input
+
+    def __call__(self, shape, dtype=None):
+        units = shape[0] // 4
+        forget = ops.log(keras.random.uniform((units,), 1.0, max(2.0, self.max_lag - 1.0), seed=self.seed))
+        zeros = ops.zeros((2 * units,))
+        return ops.cast(ops.concatenate([zeros[:units] if self.open_input else -forget, forget, zeros]), dtype or "float32")
+
+    def get_config(self):
+        """Round-trips through saving."""
+        return {"max_lag": self.max_lag, "seed": self.seed, "open_input": self.open_input}

@@ -2,7 +2,7 @@
 import keras
 
 from rnnkit import steps
-from rnnkit.layers import HashedNgramBag
+from rnnkit.layers import ChronoBias, HashedNgramBag
 
 CELLS = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 OPTIMIZERS = {
@@ -22,11 +22,16 @@ class RnnkitModel(keras.Model):
         return steps.train_step(self, data)
 
 
-def recurrent_stack(x, *, cell, units, bidirectional=False, dropout=0.0, l2=0.0, return_sequences=True):
-    """Stacked recurrent layers; all but the last return sequences, the last as asked."""
+def recurrent_stack(x, *, cell, units, bidirectional=False, dropout=0.0, l2=0.0, return_sequences=True,
+                    chrono=None):
+    """Stacked recurrent layers; all but the last return sequences, the last as asked.
+
+    `chrono` (a sequence length) gives LSTMs the chrono bias initialisation for lags up to that length.
+    """
     if cell not in CELLS:
         raise ValueError(f"Could not interpret cell {cell!r}: expected one of {', '.join(CELLS)}")
     regularizer = keras.regularizers.L2(l2) if l2 else None
+    gates = {"unit_forget_bias": False, "bias_initializer": ChronoBias(chrono)} if chrono and cell == "lstm" else {}
     for i, size in enumerate(units):
         last = i == len(units) - 1
         layer = CELLS[cell](
@@ -36,6 +41,7 @@ def recurrent_stack(x, *, cell, units, bidirectional=False, dropout=0.0, l2=0.0,
             kernel_regularizer=regularizer,
             recurrent_regularizer=regularizer,
             name=f"{cell}_{i + 1}",
+            **gates,
         )
         if bidirectional:
             layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{cell}_{i + 1}")
@@ -46,7 +52,7 @@ def recurrent_stack(x, *, cell, units, bidirectional=False, dropout=0.0, l2=0.0,
 def build_recurrent_model(*, name, cell, units, num_classes, output_activation="softmax", vocab_size=None,
                           embed_dim=32, operands=1, features=None, mask_zero=False, bidirectional=False,
                           dropout=0.0, l2=0.0, return_sequences=True, length=None,
-                          embeddings_initializer="uniform", ngram_orders=(), ngram_dim=64):
+                          embeddings_initializer="uniform", ngram_orders=(), ngram_dim=64, chrono=None):
     """Inputs → (shared Embedding | raw features) → recurrent stack → Dense head, as an RnnkitModel.
 
     With `vocab_size`, inputs are integer tokens: `(batch, time)` for one operand, or
@@ -55,7 +61,8 @@ def build_recurrent_model(*, name, cell, units, num_classes, output_activation="
     `length=None` leaves the time axis free so one model serves every length. `embeddings_initializer`
     "normal" draws N(0, 1) vectors as PyTorch's nn.Embedding does (Keras' default is U(±0.05)).
     `ngram_orders` (one token operand, one output per sequence) adds a `HashedNgramBag` of those orders beside
-    the last recurrent state: a wide, memorising view next to the deep, sequential one.
+    the last recurrent state: a wide, memorising view next to the deep, sequential one. `chrono` (a length)
+    initialises LSTM gates for lags up to that length (layers.ChronoBias).
     """
     if ngram_orders and not (vocab_size and operands == 1 and not return_sequences):
         raise ValueError("n-gram features need one token operand and one output per sequence")
@@ -71,7 +78,7 @@ def build_recurrent_model(*, name, cell, units, num_classes, output_activation="
         inputs = keras.Input(shape=(length, features), dtype="float32", name="features")
         x = inputs
     x = recurrent_stack(x, cell=cell, units=units, bidirectional=bidirectional, dropout=dropout, l2=l2,
-                        return_sequences=return_sequences)
+                        return_sequences=return_sequences, chrono=chrono)
     if ngram_orders:
         bag = HashedNgramBag(vocab_size, ngram_orders, ngram_dim, name="ngram_bag")(inputs)
         x = keras.layers.Concatenate(name="state_and_ngrams")([x, bag])
@@ -81,9 +88,14 @@ def build_recurrent_model(*, name, cell, units, num_classes, output_activation="
     return RnnkitModel(inputs, outputs, name=name)
 
 
-def build_optimizer(cfg):
-    """The optimizer named by `cfg.optimizer` with the config's learning rate, momentum, decay and clipping."""
+def build_optimizer(cfg, total_steps=None):
+    """The optimizer named by `cfg.optimizer` with the config's learning rate, momentum, decay and clipping.
+
+    With `--lr-schedule cosine` the rate follows a cosine from --lr down to --lr / 100 over `total_steps`.
+    """
     kwargs = {"learning_rate": cfg.lr}
+    if cfg.lr_schedule == "cosine":
+        kwargs["learning_rate"] = keras.optimizers.schedules.CosineDecay(cfg.lr, total_steps, alpha=0.01)
     if cfg.clipnorm:
         kwargs["clipnorm"] = cfg.clipnorm
     if cfg.weight_decay:

@@ -47,6 +47,29 @@ def plot_by_length(by_length, path, title):
     _save(figure, path)
 
 
+def plot_stress(stress, path, title):
+    """Exact match per stress family (rows) and evaluated length (columns) as an annotated heat map."""
+    lengths = list(stress)
+    families = list(dict.fromkeys(f for length in sorted(lengths, key=lambda k: -len(stress[k]))
+                                  for f in stress[length]))
+    values = np.full((len(families), len(lengths)), np.nan)
+    for j, length in enumerate(lengths):
+        for i, family in enumerate(families):
+            if family in stress[length] and stress[length][family]["exact_match"] is not None:
+                values[i, j] = stress[length][family]["exact_match"]
+    figure, axis = plt.subplots(figsize=(2.0 + 1.1 * len(lengths), 1.2 + 0.34 * len(families)))
+    image = axis.imshow(values, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+    axis.set_xticks(range(len(lengths)), [f"len {length}" for length in lengths])
+    axis.set_yticks(range(len(families)), families)
+    for i in range(len(families)):
+        for j in range(len(lengths)):
+            text = "-" if np.isnan(values[i, j]) else f"{values[i, j]:.3f}"
+            axis.text(j, i, text, ha="center", va="center", fontsize=7)
+    figure.colorbar(image, ax=axis, fraction=0.046, label="exact match")
+    axis.set_title(title)
+    _save(figure, path)
+
+
 def plot_confusion(confusion, class_names, path, title):
     """A row-normalised confusion matrix (true class down, predicted across)."""
     totals = confusion.sum(axis=1, keepdims=True)

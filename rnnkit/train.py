@@ -20,7 +20,8 @@ MAX_LEN = 100_000
 MAX_TRAIN_LENGTHS = 1000
 TASK_FLAGS = {"length": "--len", "train_len": "--train-len", "min_len": "--min-len", "max_len": "--max-len",
               "k": "--k", "loss": "--loss", "source": "--source", "data_dir": "--data-dir", "augment": "--augment",
-              "backend": "--backend", "arch": "--model", "ngrams": "--ngrams"}
+              "backend": "--backend", "arch": "--model", "ngrams": "--ngrams", "carry_mix": "--carry-mix",
+              "stress_samples": "--stress-samples", "chrono": "--chrono"}
 
 
 def build_parser():
@@ -42,6 +43,8 @@ def build_parser():
     task.add_argument("--max-len", type=cli.bounded_int(1, MAX_LEN), help="longest recall sequence")
     task.add_argument("--k", type=cli.bounded_int(1, MAX_LEN), help="recall: which item to answer (1-based)")
     task.add_argument("--loss", choices=("mse", "bce", "ce"), help="binary_add: the loss to compare")
+    task.add_argument("--carry-mix", metavar="F", type=cli.bounded_float(0.0, 1.0),
+                      help="adder, binary_add: fraction of training sums given one carry chain of random length")
     task.add_argument("--source", choices=("embedded", "tfds", "folder"),
                       help="real-data tasks: the embedded default, tensorflow-datasets, or a folder (names)")
     task.add_argument("--data-dir", metavar="DIR", help="where --source tfds / folder data lives")
@@ -60,6 +63,9 @@ def build_parser():
                        help="names: also average hashed character n-grams of these orders, e.g. 1,2,3,4")
     model.add_argument("--no-ngrams", dest="ngrams", action="store_const", const=(),
                        help="names: the recurrent state alone")
+    model.add_argument("--chrono", action="store_true",
+                       help="palindrome: chrono-initialise LSTM gate biases for lags up to --len")
+    model.add_argument("--no-chrono", dest="chrono", action="store_false", help="Keras' LSTM initialisation")
     model.add_argument("--unroll", action="store_true",
                        help="train with recurrent layers unrolled (no WHILE loop: faster steps, slower tracing); "
                             "needs training batches of one length; evaluation and the saved model take any length")
@@ -73,8 +79,9 @@ def build_parser():
     train.add_argument("--momentum", type=cli.bounded_float(0.0, 0.999), help="momentum (sgd, rmsprop)")
     train.add_argument("--weight-decay", type=cli.bounded_float(0.0, 1.0), help="decoupled weight decay")
     train.add_argument("--clipnorm", type=cli.bounded_float(0.0, 1e6, low_open=True), help="clip gradients by norm")
-    train.add_argument("--lr-schedule", choices=("none", "plateau"),
-                       help="plateau: halve the lr after 3 epochs without a better val loss (down to lr/64)")
+    train.add_argument("--lr-schedule", choices=("none", "plateau", "cosine"),
+                       help="plateau: halve the lr after 3 epochs without a better val loss (down to lr/64); "
+                            "cosine: decay from --lr to lr/100 over all training steps")
     train.add_argument("--patience", metavar="N", type=cli.bounded_int(0, 100_000),
                        help="stop after N epochs without a better val loss and keep the best epoch's weights "
                             "(0: train every epoch, keep the last)")
@@ -89,6 +96,11 @@ def build_parser():
     evaluation.add_argument("--test-samples", type=cli.bounded_int(1, 1_000_000), help="held-out test examples")
     evaluation.add_argument("--eval-samples", type=cli.bounded_int(1, 1_000_000),
                             help="examples per extra --eval-lens length")
+    evaluation.add_argument("--stress-samples", metavar="N", type=cli.bounded_int(1, 1_000_000),
+                            help="algorithmic tasks: examples per stress family (long carry chains, repeated "
+                                 "digits, ...), evaluated at --len and each --eval-lens length")
+    evaluation.add_argument("--no-stress", dest="stress_samples", action="store_const", const=0,
+                            help="skip the stress families")
     evaluation.add_argument("--show-samples", type=cli.bounded_int(0, 100), help="verification samples to print")
     return parser
 
@@ -169,7 +181,8 @@ def compiled_model(cfg):
     task = get_task(cfg.task)
     model = task.build_model(cfg)
     if isinstance(model, keras.Model):
-        model.compile(optimizer=build_optimizer(cfg), loss=task.loss(cfg), metrics=task.metrics(cfg))
+        total_steps = cfg.epochs * task.epoch_steps(cfg) if cfg.lr_schedule == "cosine" else None
+        model.compile(optimizer=build_optimizer(cfg, total_steps), loss=task.loss(cfg), metrics=task.metrics(cfg))
         model.unroll_training = cfg.unroll  # read by steps.train_step
     return model
 

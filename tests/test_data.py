@@ -65,8 +65,11 @@ class AdderCurriculumTest(tf.test.TestCase):
                                ("lstm", 5): [5], ("lstm", 100): [20], ("lstm", 1000): [20],
                                ("gru", 5): [5], ("gru", 100): [100], ("gru", 1000): [100]})
         self.assertEqual(task.train_lengths(config("adder", cell="gru", length=100, train_len=(7, 8))), [7, 8])
-        cfg = config("adder", length=100, batch_size=4)
+        cfg = config("adder", length=100, batch_size=4, cell="lstm")
         self.assertEqual({int(x.shape[1]) for x, _ in task.build_inputs(cfg, "train").take(3)}, {21})
+        self.assertEqual(config("adder").cell, "gru")  # the default cell trains at --len 100 itself
+        self.assertEqual({int(x.shape[1]) for x, _ in task.build_inputs(config("adder", batch_size=4), "train")
+                          .take(2)}, {101})
         self.assertEqual({int(x.shape[1]) for x, _ in task.build_inputs(cfg, "test", n=8)}, {101})
 
 

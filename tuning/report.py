@@ -65,6 +65,8 @@ def cell_config(report, values, quick, data_dir, seed):
     values = dict(values)
     task = get_task(values.pop("task", report.task))
     overrides = {**report.base, **(report.quick if quick else {}), "seed": seed}
+    if "cell" in values:  # the cell's own defaults (e.g. the palindrome LSTM's chrono gates) come with it
+        overrides["cell"] = values["cell"]
     if data_dir:
         overrides["data_dir"] = data_dir
     cfg = make_config(task, {k: v for k, v in overrides.items() if k in task.flags or k not in train.TASK_FLAGS})
@@ -130,7 +132,7 @@ def write_report(name, report, options, folder):
             cfg = json.load(handle)
         label = " ".join("=".join(part.rsplit("_", 1)) for part in run.split("-"))
         test = metrics.get("test") or {"accuracy": float("nan"), "exact_match": float("nan")}  # diverged at once
-        rows.append({"cell": label, "accuracy": test["accuracy"], "exact_match": test["exact_match"],
+        rows.append({"cell": label, "accuracy": test["accuracy"], "exact_match": test["exact_match"], "config": cfg,
                      "train_seconds": metrics["train_seconds"], "epochs": metrics["epochs_run"],
                      "run_folder": f"runs/{run}", "task": cfg["task"]})
         histories[label] = artifacts.read_history(os.path.join(runs, run, "history.csv"))
@@ -143,7 +145,7 @@ def write_report(name, report, options, folder):
     grid = ", ".join(f"{k} ∈ {{{', '.join(map(str, v))}}}" for k, v in report.grid.items())
     lines = [f"# Report `{name}`{' (quick)' if options.quick else ''}", "",
              f"Task `{report.task}`; grid: {grid}; seed {options.seed}.", "",
-             f"Seed report's finding: {report.finding}.", "",
+             f"Seed report's finding: {report.finding}.", "", verdict(name, rows), "",
              "| cell | test accuracy | test exact match | epochs | train s | run folder |", "|---|---|---|---|---|---|"]
     for row in rows:
         lines.append(f"| {row['cell']} | {row['accuracy']:.4f} | {row['exact_match']:.4f} | {row['epochs']} | "
@@ -153,6 +155,48 @@ def write_report(name, report, options, folder):
         lines.append("![exact match by length](accuracy_by_length.png)")
     artifacts.write_text(os.path.join(folder, "report.md"), "\n".join(lines) + "\n")
     return rows
+
+
+def verdict(name, rows):
+    """Whether this grid reproduces the seed's finding, and why, for the reports that have a check."""
+    check = VERDICTS.get(name)
+    if check is None or not rows:
+        return "Verdict: not checked automatically; compare the table with the finding."
+    reproduces, why = check({tuple(sorted((k, str(row["config"].get(k))) for k in ("cell", "length", "loss"))):
+                             row["exact_match"] for row in rows})
+    return f"Verdict: the finding {'reproduces' if reproduces else 'does not reproduce'}: {why}."
+
+
+def _palindrome_verdict(scores):
+    """The RNN's exact match falls with length sooner than the LSTM's (each cell with its own defaults)."""
+    by_cell = collections.defaultdict(dict)
+    for key, score in scores.items():
+        fields = dict(key)
+        by_cell[fields["cell"]][int(fields["length"])] = score
+    if not {"rnn", "lstm"} <= set(by_cell):
+        return False, "the grid needs both cells"
+    lengths = sorted(set(by_cell["rnn"]) & set(by_cell["lstm"]))
+    drop = {cell: by_cell[cell][lengths[0]] - by_cell[cell][lengths[-1]] for cell in ("rnn", "lstm")}
+    line = "; ".join(f"{cell}: " + ", ".join(f"{by_cell[cell][n]:.3f} at {n}" for n in lengths) for cell in by_cell)
+    reproduces = drop["rnn"] > drop["lstm"] + 0.01
+    reason = ("the LSTM, with chrono-initialised forget gates, holds the first digit longer"
+              if reproduces else "the RNN does not lose more with length than the LSTM here")
+    return reproduces, f"{reason} ({line})"
+
+
+def _binary_loss_verdict(scores):
+    """BCE and CE reach at least MSE's exact match."""
+    by_loss = {dict(key)["loss"]: score for key, score in scores.items()}
+    if "mse" not in by_loss:
+        return False, "the grid needs mse"
+    others = {loss: score for loss, score in by_loss.items() if loss != "mse"}
+    line = ", ".join(f"{loss} {score:.3f}" for loss, score in sorted(by_loss.items()))
+    if all(score >= by_loss["mse"] - 0.001 for score in others.values()):
+        return True, f"cross-entropy trains at least as well as MSE ({line})"
+    return False, f"MSE reaches a higher exact match than {', '.join(l for l, s in others.items() if s < by_loss['mse'] - 0.001)} ({line})"
+
+
+VERDICTS = {"palindrome-length": _palindrome_verdict, "binary-loss": _binary_loss_verdict}
 
 
 def run_report(argv):

@@ -17,6 +17,7 @@ class Task:
     name = ""
     summary = ""
     defaults = {}
+    cell_defaults = {}  # cell → defaults that apply when that cell is chosen (over `defaults`, under flags)
     flags = ()
     codec = ""  # how export/codecs.py reads a user's input and words the answer
     example_input = ""

@@ -15,7 +15,7 @@ class Recall(DigitClassificationTask):
     summary = "remember the --k-th digit of a variable-length sequence"
     defaults = dict(min_len=3, max_len=10, k=1, cell="lstm", units=(32,), embed_dim=16, optimizer="adam", lr=1e-2,
                     epochs=10, steps_per_epoch=100, batch_size=64, eval_lens=(20, 50))
-    flags = ("min_len", "max_len", "k")
+    flags = ("min_len", "max_len", "k", "stress_samples")
     codec, example_input = "recall", "3 5 8 6 8"
 
     def validate(self, cfg):
@@ -44,14 +44,33 @@ class Recall(DigitClassificationTask):
 
     def make_arrays(self, cfg, rng, n, length):
         """x: (n, width) tokens padded with 0; y: (n,) the k-th digit. length 0 means mixed lengths."""
-        if length:
-            lengths = np.full(n, length)
-        else:
-            lengths = rng.integers(cfg.min_len, cfg.max_len + 1, n)
+        lengths = self._lengths(cfg, rng, n, length)
+        return self._encode(cfg, rng.integers(0, 10, (n, int(lengths.max())), dtype=np.int32), lengths)
+
+    def stress_arrays(self, cfg, rng, n, length):
+        """The answer repeated in about half the other positions, all digits equal; on the mix also the
+        shortest and the longest sequences."""
+        lengths = self._lengths(cfg, rng, n, length)
         width = int(lengths.max())
-        digits = rng.integers(0, 10, (n, width), dtype=np.int32)
+        answer = rng.integers(0, 10, (n, 1))
+        repeated = np.where(rng.random((n, width)) < 0.5, answer, rng.integers(0, 10, (n, width)))
+        repeated[:, cfg.k - 1] = answer[:, 0]
+        families = {"answer_repeated": self._encode(cfg, repeated, lengths),
+                    "equal_digits": self._encode(cfg, np.repeat(answer, width, 1), lengths)}
+        if not length:
+            for label, size in (("min_length", cfg.min_len), ("max_length", cfg.max_len)):
+                families[label] = self.make_arrays(cfg, rng, n, size)
+        return families
+
+    def _lengths(self, cfg, rng, n, length):
+        """Every example `length` long, or (0) lengths drawn from --min-len..--max-len."""
+        return np.full(n, length) if length else rng.integers(cfg.min_len, cfg.max_len + 1, n)
+
+    def _encode(self, cfg, digits, lengths):
+        """Digits `(n, width)` cut to `lengths` → (tokens padded with 0, the k-th digit)."""
+        width = digits.shape[1]
         x = np.where(np.arange(width)[None, :] < lengths[:, None], digits + 1, PAD).astype(np.int32)
-        return x, digits[:, cfg.k - 1].copy()
+        return x, digits[:, cfg.k - 1].astype(np.int32)
 
     def build_model(self, cfg):
         """Masked Embedding → recurrent stack (last valid state) → Dense(10)."""

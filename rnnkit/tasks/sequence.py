@@ -6,10 +6,13 @@ import tensorflow as tf
 
 from rnnkit import plots
 from rnnkit.evaluate import evaluate, predict_labels
+from rnnkit.tasks import carries
 from rnnkit.tasks.base import SoftmaxClassifier, Task, format_table
 
 # Seeds for the three splits are derived from --seed so that they never share a random stream.
 SPLIT_OFFSETS = {"train": 0, "val": 1_000_003, "test": 2_000_029}
+# The stress families use one fixed stream per length, whatever --seed: every run is tested on the same cases.
+STRESS_SEED = 7_000_003
 TRAIN_POSITIONS = 20_000_000
 
 
@@ -36,6 +39,14 @@ class SequenceTask(Task):
         """`n` examples of the given length as NumPy `(x, y)`."""
         raise NotImplementedError
 
+    def train_arrays(self, cfg, rng, n, length):
+        """`n` training examples; the test distribution unless a task enriches its training data."""
+        return self.make_arrays(cfg, rng, n, length)
+
+    def stress_arrays(self, cfg, rng, n, length):
+        """{family: (x, y)}: the task's hard cases at `length` (none by default)."""
+        return {}
+
     def build_inputs(self, cfg, split, length=None, n=None):
         """A batched, prefetched tf.data pipeline for `split` ('train' repeats forever, shuffled)."""
         rng = np.random.default_rng(cfg.seed + SPLIT_OFFSETS[split])
@@ -52,7 +63,7 @@ class SequenceTask(Task):
         count = max(cfg.batch_size, min(wanted, TRAIN_POSITIONS // sum(widths)))
         per_length = []
         for length in lengths:
-            x, y = self.make_arrays(cfg, rng, count, length)
+            x, y = self.train_arrays(cfg, rng, count, length)
             ds = tf.data.Dataset.from_tensor_slices((x, y))
             ds = ds.shuffle(min(len(x), 20_000), seed=cfg.seed, reshuffle_each_iteration=True).repeat()
             per_length.append(ds.batch(cfg.batch_size, drop_remainder=True))
@@ -75,7 +86,32 @@ class SequenceTask(Task):
                 result = evaluate(model, self.build_inputs(cfg, "test", length=length, n=n))
             by_length[self.length_label(cfg, length)] = {"accuracy": result["accuracy"],
                                                          "exact_match": result["exact_match"], "samples": n}
-        return {"test": test, "by_length": by_length}
+        results = {"test": test, "by_length": by_length}
+        if cfg.stress_samples:
+            stress = {self.length_label(cfg, length): self.evaluate_stress(model, cfg, length)
+                      for length in self.eval_lengths(cfg) if self.stress_length(cfg, length)}
+            results["stress"] = {label: families for label, families in stress.items() if families}
+        return results
+
+    def stress_length(self, cfg, length):
+        """Whether the stress families are evaluated at `length` (the main length and each --eval-lens)."""
+        return length == self.main_length(cfg) or length in cfg.eval_lens
+
+    def evaluate_stress(self, model, cfg, length):
+        """{family: {exact_match, samples}} on the task's stress families at `length` (one predict per shape)."""
+        families = self.stress_arrays(cfg, np.random.default_rng([STRESS_SEED, length]), cfg.stress_samples, length)
+        out = {}
+        for shape in dict.fromkeys(x.shape[1:] for x, _ in families.values()):
+            group = {family: xy for family, xy in families.items() if xy[0].shape[1:] == shape}
+            x = np.concatenate([x for x, _ in group.values()])
+            y = np.concatenate([y for _, y in group.values()])
+            predicted = predict_labels(model, self, cfg, x, eval_batch_size(x.shape[1]))
+            exact = (predicted.reshape(len(y), -1) == y.reshape(len(y), -1)).all(axis=1)
+            start = 0
+            for family, (rows, _) in group.items():
+                out[family] = {"exact_match": float(exact[start:start + len(rows)].mean()), "samples": len(rows)}
+                start += len(rows)
+        return {family: out[family] for family in families}
 
     def held_out(self, cfg, n):
         """`n` fresh examples at the main length from the test stream."""
@@ -93,14 +129,20 @@ class SequenceTask(Task):
         return [self.render(cfg, x[i], y[i], predicted[i]) for i in range(len(x))]
 
     def write_plots(self, model, cfg, results, run_dir):
-        """Accuracy and exact match against length."""
+        """Accuracy and exact match against length, and exact match per stress family and length."""
         plots.plot_by_length(results["by_length"], os.path.join(run_dir, "accuracy_by_length.png"),
                              f"{self.name}: accuracy by length")
+        if results.get("stress"):
+            plots.plot_stress(results["stress"], os.path.join(run_dir, "stress.png"),
+                              f"{self.name}: exact match on the stress families")
 
     def results_table(self, results):
-        """The test row, then one row per length."""
-        return format_table([("test", results["test"])]
-                            + [(f"len {label}", r) for label, r in results["by_length"].items()])
+        """The test row, then one row per length, then the stress families (exact match) by length."""
+        table = format_table([("test", results["test"])]
+                             + [(f"len {label}", r) for label, r in results["by_length"].items()])
+        if results.get("stress"):
+            table += "\n\n" + stress_table(results["stress"])
+        return table
 
 
 class DigitClassificationTask(SoftmaxClassifier, SequenceTask):
@@ -109,6 +151,40 @@ class DigitClassificationTask(SoftmaxClassifier, SequenceTask):
     def class_labels(self, cfg):
         """The ten digits."""
         return tuple(str(d) for d in range(10))
+
+
+class AdditionTask(SequenceTask):
+    """Digit-by-digit addition in `base`: training enriched with carry chains, tested on carries.stress_operands."""
+
+    base = 10
+
+    def encode(self, cfg, a, b):
+        """LSB-first operand digit arrays `(n, L)` → the model's `(x, y)`."""
+        raise NotImplementedError
+
+    def make_arrays(self, cfg, rng, n, length):
+        """Uniformly random operands (the test distribution)."""
+        return self.encode(cfg, *carries.random_operands(rng, n, length, self.base))
+
+    def train_arrays(self, cfg, rng, n, length):
+        """Random operands, a --carry-mix fraction of them with one carry chain of random length injected."""
+        return self.encode(cfg, *carries.enriched_operands(rng, n, length, self.base, cfg.carry_mix or 0.0))
+
+    def stress_arrays(self, cfg, rng, n, length):
+        """Long carry chains, complements, all-max and zero operands (see carries.stress_operands)."""
+        return {family: self.encode(cfg, a, b)
+                for family, (a, b) in carries.stress_operands(rng, n, length, self.base).items()}
+
+
+def stress_table(stress):
+    """Exact match per stress family (rows) and length (columns) as a fixed-width table."""
+    labels = list(stress)
+    families = list(dict.fromkeys(f for label in sorted(labels, key=lambda k: -len(stress[k])) for f in stress[label]))
+    lines = [f"{'stress (exact match)':<22}" + "".join(f"{'len ' + label:>11}" for label in labels)]
+    for family in families:
+        cells = [stress[label].get(family) for label in labels]
+        lines.append(f"{family:<22}" + "".join(f"{c['exact_match']:>11.4f}" if c else f"{'-':>11}" for c in cells))
+    return "\n".join(lines)
 
 
 def eval_batch_size(length):
