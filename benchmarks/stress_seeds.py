@@ -38,7 +38,10 @@ def summary(metrics):
     for label, families in (metrics.get("stress") or {}).items():
         family, result = min(families.items(), key=lambda item: item[1]["exact_match"])
         worst.append(f"{label}: {family} {result['exact_match']:.4f}")
-    return f"{metrics['train_seconds']:6.1f} s | " + ", ".join(exact) + " | worst stress " + ", ".join(worst)
+    tries = metrics.get("restarts")
+    tries = f" ({len(tries['attempts'])} attempts, kept {tries['kept']})" if tries else ""
+    return (f"{metrics['train_seconds']:6.1f} s{tries} | " + ", ".join(exact) + " | worst stress "
+            + ", ".join(worst))
 
 
 def main():

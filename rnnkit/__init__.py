@@ -17,7 +17,11 @@ def _import_tensorflow_quietly():
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # RNNKIT_VERBOSE_TF=1 shows it all
     with parked_stderr():
-        import tensorflow  # noqa: F401
+        import tensorflow
+    if not os.environ.get("RNNKIT_VERBOSE_TF"):
+        # "N out of the last M calls ... triggered tf.function retracing": expected when one process evaluates
+        # many lengths or trains several --restarts models; it would add lines to every run's output.
+        tensorflow.get_logger().setLevel("ERROR")
 
 
 _import_tensorflow_quietly()

@@ -94,3 +94,13 @@ def read_history(path):
         return {}
     return {key: [float(r[key]) for r in records if r.get(key) not in ("", None)]
             for key in (records[0] if records else {}) if key != "epoch"}
+
+
+def write_history(path, history):
+    """{column: [floats]} → history.csv (epoch first, as Keras' CSVLogger writes it)."""
+    columns = sorted(history)
+    epochs = max((len(values) for values in history.values()), default=0)
+    lines = [",".join(["epoch", *columns])]
+    lines += [",".join([str(i), *(repr(history[c][i]) if i < len(history[c]) else "" for c in columns)])
+              for i in range(epochs)]
+    write_text(path, "\n".join(lines) + "\n")

@@ -48,6 +48,7 @@ class Config:
     steps_per_epoch: Optional[int] = 100  # None: one pass over a fixed training set
     batch_size: int = 64
     seed: int = 0
+    restarts: int = 1  # sequence tasks: train up to this many seeds, keep the best on validation
     # Evaluation.
     eval_lens: tuple = ()
     val_samples: int = 1000

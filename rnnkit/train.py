@@ -8,7 +8,7 @@ import time
 
 import keras
 
-from rnnkit import artifacts, cli, distribute, loops, plots, resilience, steps
+from rnnkit import artifacts, cli, distribute, loops, plots, resilience, restarts, steps
 from rnnkit.config import make_config
 from rnnkit.device import describe_device
 from rnnkit.errors import UsageError
@@ -21,7 +21,7 @@ MAX_TRAIN_LENGTHS = 1000
 TASK_FLAGS = {"length": "--len", "train_len": "--train-len", "min_len": "--min-len", "max_len": "--max-len",
               "k": "--k", "loss": "--loss", "source": "--source", "data_dir": "--data-dir", "augment": "--augment",
               "backend": "--backend", "arch": "--model", "ngrams": "--ngrams", "carry_mix": "--carry-mix",
-              "stress_samples": "--stress-samples", "chrono": "--chrono"}
+              "stress_samples": "--stress-samples", "chrono": "--chrono", "restarts": "--restarts"}
 
 
 def build_parser():
@@ -89,6 +89,9 @@ def build_parser():
     train.add_argument("--steps-per-epoch", type=cli.bounded_int(1, 1_000_000), help="training steps per epoch")
     train.add_argument("--batch-size", type=cli.bounded_int(1, 65_536), help="examples per step")
     train.add_argument("--seed", type=cli.bounded_int(0, 2**31 - 1), help="random seed (same seed, same metrics)")
+    train.add_argument("--restarts", metavar="N", type=cli.bounded_int(1, 100),
+                       help="algorithmic tasks: train up to N seeds (--seed, then derived ones), stop at the first "
+                            "exact on validation and stress draws at --len, else keep the best (binary_add: 5)")
     train.add_argument("--out", metavar="DIR", help="run folder to create (default runs/<task>-<timestamp>)")
     evaluation = parser.add_argument_group("evaluation")
     evaluation.add_argument("--eval-lens", metavar="N[,N...]", type=cli.int_list(1, MAX_LEN), help="also evaluate at these lengths")
@@ -114,7 +117,11 @@ def config_from_args(argv):
             raise UsageError(f"--resume takes no other flags (got --{next(iter(values)).replace('_', '-')}); "
                              "the run continues with its own config.json")
         resilience.check_resumable(run_dir)
-        return read_config(run_dir).replace(out=run_dir), True
+        cfg = read_config(run_dir).replace(out=run_dir)
+        if cfg.restarts > 1:
+            raise UsageError(f"{run_dir} was trained with --restarts {cfg.restarts}, which cannot be resumed; "
+                             "start it again (or train it with --restarts 1)")
+        return cfg, True
     if "task" not in values:
         raise UsageError("the following arguments are required: --task (or --resume RUN)")
     return config_from_values(values), False
@@ -148,14 +155,14 @@ def check_unrollable(task, cfg):
                          "here" + (" (give --train-len N)" if "train_len" in task.flags else ""))
 
 
-def build_callbacks(cfg, run_dir, resume=False):
+def build_callbacks(cfg, run_dir, resume=False, logs="tensorboard"):
     """Callbacks every loop uses: epoch backups, CSV history, TensorBoard, NaN guard, then schedule_callbacks."""
     # The CSV row is written before the backup: a kill between the two leaves one row too many, which a resume
     # trims (resilience.trim_history); the other order would lose a row for good.
     callbacks = [
         keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=resume),
         resilience.backup_callback(run_dir),
-        keras.callbacks.TensorBoard(log_dir=os.path.join(run_dir, "tensorboard"), write_graph=False),
+        keras.callbacks.TensorBoard(log_dir=os.path.join(run_dir, logs), write_graph=False),
         keras.callbacks.TerminateOnNaN(),
     ]
     return callbacks + schedule_callbacks(cfg)
@@ -247,16 +254,13 @@ def run(cfg, resume=False):
     print(f"rnnkit: task {cfg.task} on {device}; run folder {run_dir}"
           + (f"; resuming after epoch {done}" if resume else ""), flush=True)
 
-    keeper = resilience.KeepLastGood()
-    callbacks = [*build_callbacks(cfg, run_dir, resume), keeper]
     start = time.perf_counter()
-    model, history = fit_model(cfg, callbacks, done)
+    kept, attempts = train_attempts(cfg, run_dir, resume, done)
     train_seconds = time.perf_counter() - start
-    history = artifacts.read_history(os.path.join(run_dir, "history.csv")) or history
-    diverged = any(not math.isfinite(v) for v in history.get("loss", []) + history.get("val_loss", []))
-    model_path = os.path.join(run_dir, getattr(model, "file_name", "model.keras"))
-    if diverged and not keeper.restore(model):
+    model, history, diverged, callbacks = kept.model, kept.history, kept.diverged, kept.callbacks
+    if model is None:
         return _no_good_model(cfg, run_dir, history, train_seconds, device)
+    model_path = os.path.join(run_dir, getattr(model, "file_name", "model.keras"))
     artifacts.save_model(model, model_path)
 
     results = task.evaluate(model, cfg)
@@ -264,15 +268,19 @@ def run(cfg, resume=False):
     metrics = {"task": cfg.task, **results, "train_seconds": round(train_seconds, 3),
                "epochs_run": len(history.get("loss", [])), "device": device,
                "status": "diverged" if diverged else "completed"}
+    if len(attempts) > 1 or cfg.restarts > 1:
+        metrics["restarts"] = restarts.summary(kept, attempts)
     if diverged:
-        metrics["model_epoch"] = keeper.epoch + done  # the saved model is the last epoch with finite numbers
+        metrics["model_epoch"] = kept.keeper.epoch + done  # the saved model is the last epoch with finite numbers
     elif cfg.patience:
         metrics["model_epoch"] = best_epoch(callbacks)
     artifacts.write_json(os.path.join(run_dir, "metrics.json"), metrics)
     plots.plot_history(history, os.path.join(run_dir, "curves.png"), f"{cfg.task}: training curves")
     task.write_plots(model, cfg, results, run_dir)
 
-    print(f"\ntrained in {train_seconds:.1f} s\n" + task.results_table(results))
+    chosen = (f" ({len(attempts)} attempts; kept attempt {attempts.index(kept) + 1}, seed {kept.seed})"
+              if cfg.restarts > 1 else "")
+    print(f"\ntrained in {train_seconds:.1f} s{chosen}\n" + task.results_table(results))
     if samples:
         print("\nverification samples:\n" + "\n".join(f"  {line}" for line in samples))
     print(f"\nartifacts in {run_dir}")
@@ -281,6 +289,34 @@ def run(cfg, resume=False):
               f"{metrics['model_epoch']}, the last with finite numbers; try a lower --lr or a --clipnorm",
               file=sys.stderr)
     return metrics
+
+
+def train_attempts(cfg, run_dir, resume=False, done=0):
+    """Train once, or up to --restarts times keeping the best on validation; (kept Attempt, all Attempts).
+
+    history.csv ends up holding the kept attempt's epochs; with restarts each attempt logs TensorBoard events
+    to tensorboard/attempt-<i>.
+    """
+    history_path = os.path.join(run_dir, "history.csv")
+
+    def train_once(attempt_cfg, index):
+        keeper = resilience.KeepLastGood()
+        logs = "tensorboard" if cfg.restarts == 1 else os.path.join("tensorboard", f"attempt-{index + 1}")
+        callbacks = [*build_callbacks(attempt_cfg, run_dir, resume, logs), keeper]
+        model, history = fit_model(attempt_cfg, callbacks, done)
+        history = artifacts.read_history(history_path) or history
+        diverged = any(not math.isfinite(v) for v in history.get("loss", []) + history.get("val_loss", []))
+        if diverged and not keeper.restore(model):
+            model = None
+        return restarts.Attempt(attempt_cfg.seed, model, history, diverged, callbacks, keeper)
+
+    if cfg.restarts == 1:
+        attempt = train_once(cfg, 0)
+        return attempt, [attempt]
+    kept, attempts = restarts.best_of(cfg, get_task(cfg.task), train_once)
+    if kept is not attempts[-1]:
+        artifacts.write_history(history_path, kept.history)
+    return kept, attempts
 
 
 def best_epoch(callbacks):

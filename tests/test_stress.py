@@ -167,7 +167,8 @@ class StressReportTest(tf.test.TestCase):
         with open(os.path.join(out, "config.json")) as handle:
             self.assertEqual(json.load(handle)["carry_mix"], 0.5)
         for task in ("recall", "palindrome", "binary_add"):
-            _, _, metrics = self.run_cli("--task", task, "--stress-samples", "4")
+            once = ["--restarts", "1"]  # binary_add's default 5 attempts are tested in test_restarts.py
+            _, _, metrics = self.run_cli("--task", task, "--stress-samples", "4", *once)
             self.assertTrue(metrics["stress"], task)
 
     def test_no_stress_leaves_them_out(self):
@@ -199,6 +200,16 @@ class CellDefaultsTest(tf.test.TestCase):
         self.assertFalse(make_config(task, dict(cell="lstm", chrono=False)).chrono)
         self.assertFalse(make_config(task, {}).chrono)  # the seed's vanilla RNN
         self.assertEqual(make_config(task, {}).optimizer, "rmsprop")
+
+    def test_palindrome_lstm_trains_on_every_length_up_to_len_unless_told_otherwise(self):
+        task = TASKS["palindrome"]
+        self.assertEqual(task.train_lengths(make_config(task, dict(cell="lstm", length=6))), [2, 3, 4, 5, 6])
+        self.assertEqual(task.train_lengths(make_config(task, dict(cell="lstm", length=6, train_len=(6, 6)))), [6])
+        self.assertEqual(task.train_lengths(make_config(task, dict(length=6))), [6])  # the seed's vanilla RNN
+        cfg = make_config(task, dict(cell="lstm", length=6, batch_size=4))
+        lengths = {x.shape[1] for x, _ in task.build_inputs(cfg, "train").take(40)}
+        self.assertGreater(len(lengths), 1)
+        self.assertTrue(lengths <= {1, 2, 3, 4, 5})  # the visible digits of palindromes of length 2..6
 
     def test_chrono_bias_spreads_forget_gates_and_survives_saving(self):
         cfg = make_config(TASKS["palindrome"], dict(cell="lstm", length=40, units=(16,), embed_dim=4))

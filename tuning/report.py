@@ -64,7 +64,9 @@ def cell_config(report, values, quick, data_dir, seed):
     """The Config of one grid cell."""
     values = dict(values)
     task = get_task(values.pop("task", report.task))
-    overrides = {**report.base, **(report.quick if quick else {}), "seed": seed}
+    # One training run per cell, as the seed reports measured (binary_add's default --restarts would hide
+    # how often a set-up fails).
+    overrides = {**report.base, **(report.quick if quick else {}), "seed": seed, "restarts": 1}
     if "cell" in values:  # the cell's own defaults (e.g. the palindrome LSTM's chrono gates) come with it
         overrides["cell"] = values["cell"]
     if data_dir:

@@ -22,7 +22,7 @@ class Adder(AdditionTask, DigitClassificationTask):
     summary = "add two --len-digit decimal numbers digit by digit"
     defaults = dict(length=100, cell="gru", carry_mix=0.5, units=(64, 64), embed_dim=32, optimizer="adam", lr=1e-2,
                     epochs=10, steps_per_epoch=50, batch_size=64, eval_lens=(10, 1000))
-    flags = ("length", "train_len", "carry_mix", "stress_samples")
+    flags = ("length", "train_len", "carry_mix", "stress_samples", "restarts")
     codec, example_input = "adder", "31415+27182"
 
     def validate(self, cfg):

@@ -16,8 +16,8 @@ class BinaryAdd(AdditionTask):
     name = "binary_add"
     summary = "add two binary strings bit by bit (train on short, test on long)"
     defaults = dict(length=20, train_len=(1, 10), carry_mix=0.5, loss="bce", cell="rnn", units=(8,), optimizer="adam", lr=3e-2,
-                    epochs=30, steps_per_epoch=100, batch_size=64, eval_lens=(100, 1000))
-    flags = ("length", "train_len", "loss", "carry_mix", "stress_samples")
+                    epochs=30, steps_per_epoch=100, batch_size=64, eval_lens=(100, 1000), restarts=5)
+    flags = ("length", "train_len", "loss", "carry_mix", "stress_samples", "restarts")
     base = 2
     codec, example_input = "binary_add", "1011+110"
 

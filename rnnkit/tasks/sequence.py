@@ -13,6 +13,7 @@ from rnnkit.tasks.base import SoftmaxClassifier, Task, format_table
 SPLIT_OFFSETS = {"train": 0, "val": 1_000_003, "test": 2_000_029}
 # The stress families use one fixed stream per length, whatever --seed: every run is tested on the same cases.
 STRESS_SEED = 7_000_003
+VALIDATION_STRESS_SEED = 7_000_019  # --restarts picks a model on these draws, never on the reported ones
 TRAIN_POSITIONS = 20_000_000
 
 
@@ -97,9 +98,9 @@ class SequenceTask(Task):
         """Whether the stress families are evaluated at `length` (the main length and each --eval-lens)."""
         return length == self.main_length(cfg) or length in cfg.eval_lens
 
-    def evaluate_stress(self, model, cfg, length):
+    def evaluate_stress(self, model, cfg, length, seed=STRESS_SEED):
         """{family: {exact_match, samples}} on the task's stress families at `length` (one predict per shape)."""
-        families = self.stress_arrays(cfg, np.random.default_rng([STRESS_SEED, length]), cfg.stress_samples, length)
+        families = self.stress_arrays(cfg, np.random.default_rng([seed, length]), cfg.stress_samples, length)
         out = {}
         for shape in dict.fromkeys(x.shape[1:] for x, _ in families.values()):
             group = {family: xy for family, xy in families.items() if xy[0].shape[1:] == shape}
@@ -112,6 +113,16 @@ class SequenceTask(Task):
                 out[family] = {"exact_match": float(exact[start:start + len(rows)].mean()), "samples": len(rows)}
                 start += len(rows)
         return {family: out[family] for family in families}
+
+    def selection_score(self, model, cfg):
+        """(lowest exact match, its name) over the validation set and fresh stress draws at the main length."""
+        length = self.main_length(cfg)
+        scores = {"validation": evaluate(model, self.build_inputs(cfg, "val"))["exact_match"] or 0.0}
+        if cfg.stress_samples:
+            families = self.evaluate_stress(model, cfg, length, seed=VALIDATION_STRESS_SEED)
+            scores.update({family: r["exact_match"] for family, r in families.items()})
+        name = min(scores, key=scores.get)
+        return scores[name], f"{name} at {self.length_label(cfg, length)}"
 
     def held_out(self, cfg, n):
         """`n` fresh examples at the main length from the test stream."""
