@@ -268,7 +268,7 @@ def run(cfg, resume=False):
     metrics = {"task": cfg.task, **results, "train_seconds": round(train_seconds, 3),
                "epochs_run": len(history.get("loss", [])), "device": device,
                "status": "diverged" if diverged else "completed"}
-    if len(attempts) > 1 or cfg.restarts > 1:
+    if cfg.restarts > 1:
         metrics["restarts"] = restarts.summary(kept, attempts)
     if diverged:
         metrics["model_epoch"] = kept.keeper.epoch + done  # the saved model is the last epoch with finite numbers
