@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from rnnkit import steps
 from rnnkit.config import make_config
-from rnnkit.train import compiled_model
+from rnnkit.training import compiled_model
 from rnnkit.tasks import TASKS
 
 HERE = os.path.dirname(os.path.abspath(__file__))

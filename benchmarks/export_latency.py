@@ -22,6 +22,7 @@ from export import __main__ as export_cli
 from export.__main__ import fit_width
 from export import convert
 from export.litert import LiteModel
+from rnnkit.models import as_keras
 from rnnkit.run_folder import open_run
 
 
@@ -40,7 +41,7 @@ def median_ms(function, x, repeats):
 def bench_run(run_dir, repeats, check_samples):
     """Rows (variant, ms, KiB, accuracy, exact match) for one run folder."""
     cfg, task, model = open_run(run_dir)
-    model = convert.as_keras(model, cfg)
+    model = as_keras(model, cfg)
     x = task.held_out(cfg, 1)[0][:1]
     twin = convert.inference_twin(model)
     traced = tf.function(lambda batch: twin(batch, training=False))

@@ -14,7 +14,7 @@ import keras
 
 from rnnkit.config import make_config
 from rnnkit.tasks import TASKS
-from rnnkit.train import fit_model, schedule_callbacks
+from rnnkit.training import fit_model, schedule_callbacks
 
 
 class EpochTimer(keras.callbacks.Callback):

@@ -28,7 +28,7 @@ from rnnkit.tasks import TASKS
 from rnnkit.tasks import names as names_task
 from rnnkit.tasks.names import decode
 from rnnkit.tasks.names_data import ALLOWED
-from rnnkit.train import plateau_callback, schedule_callbacks
+from rnnkit.training import plateau_callback, schedule_callbacks
 
 
 class MaskedNgramFeatures(keras.layers.Layer):

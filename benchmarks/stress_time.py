@@ -25,7 +25,7 @@ from rnnkit import steps
 from rnnkit.config import make_config
 from rnnkit.tasks import TASKS
 from rnnkit.tasks.sequence import STRESS_SEED
-from rnnkit.train import compiled_model
+from rnnkit.training import compiled_model
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_REFERENCE = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "bench", "torch_reference.py"))

@@ -11,9 +11,10 @@ import numpy as np
 from export import convert  # first: imports TensorFlow quietly through rnnkit
 import tensorflow as tf  # noqa: E402
 from export.litert import LiteModel
-from export.metadata import METADATA_FILE, write
 from rnnkit import artifacts, cli
 from rnnkit.errors import UsageError
+from rnnkit.metadata import METADATA_FILE, metadata_for, write
+from rnnkit.models import as_keras
 from rnnkit.run_folder import open_run
 
 PROG = "python -m export"
@@ -62,7 +63,7 @@ def export_tflite(task, cfg, model, args, out_dir, x):
     path = os.path.join(out_dir, "model.tflite")
     artifacts.atomic_write(path, lambda temp: open(temp, "wb").write(data))
     shape = twin.inputs[0].shape
-    metadata = convert.metadata_for(task, cfg, shape, twin.inputs[0].dtype, "model.tflite",
+    metadata = metadata_for(task, cfg, shape, twin.inputs[0].dtype, "model.tflite",
                                     {"format": "tflite", "quantize": args.quantize, "bytes": len(data),
                                      "ops": sorted(convert.builtin_ops(data))})
     write(out_dir, metadata, artifacts.write_text)
@@ -82,7 +83,7 @@ def export_saved_model(task, cfg, model, out_dir, x):
     twin = convert.inference_twin(model, batch=None)
     path = os.path.join(out_dir, "saved_model")
     artifacts.atomic_dir(path, lambda temp: convert.save_saved_model(twin, temp))
-    metadata = convert.metadata_for(task, cfg, twin.inputs[0].shape, twin.inputs[0].dtype, "saved_model",
+    metadata = metadata_for(task, cfg, twin.inputs[0].shape, twin.inputs[0].dtype, "saved_model",
                                     {"format": "saved_model", "signature": "serve"})
     write(out_dir, metadata, artifacts.write_text)
     loaded = tf.saved_model.load(path)  # keep the object alive: its signature references its variables
@@ -94,7 +95,7 @@ def run(args):
     cfg, task, model = open_run(args.run)
     if args.format == "saved_model" and args.quantize != "none":
         raise UsageError("--quantize applies to --format tflite only")
-    model = convert.as_keras(model, cfg)
+    model = as_keras(model, cfg)
     suffix = f"-{args.quantize}" if args.format == "tflite" and args.quantize != "none" else ""
     out_dir = artifacts.prepare_run_dir(args.out or os.path.join(args.run, f"export-{args.format}{suffix}"))
     x, y = task.held_out(cfg, args.check_samples)

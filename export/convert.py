@@ -8,19 +8,15 @@ layers become TFLite WHILE loops, and a free time axis (`None`) stays free, to b
 import copy
 import warnings
 
-import rnnkit  # noqa: F401  (first: it imports TensorFlow with the start-up banner parked)
+import rnnkit  # noqa: F401  (first: its import hook parks TensorFlow's start-up banner)
 import keras
 import numpy as np
 import tensorflow as tf
 from tensorflow.lite.tools import flatbuffer_utils
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from rnnkit import __version__
-from rnnkit.models import build_mlp
-from rnnkit.numpy_mlp import NumpyMLP
+from rnnkit.quiet import parked_stderr
 from rnnkit.steps import recurrent_layers
-from export.metadata import FORMAT_VERSION
-from export.quiet import parked_stderr
 
 QUANTIZE = ("none", "dynamic", "float16", "int8")
 RECURRENT = ("SimpleRNN", "LSTM", "GRU")
@@ -29,16 +25,6 @@ CALIBRATION_SAMPLES = 200
 
 class FlexOpsError(RuntimeError):
     """The converted model needs ops outside TFLite's builtins."""
-
-
-def as_keras(model, cfg):
-    """A Keras model for `model`; rnnkit's NumPy MLP becomes the identical Keras MLP (same weights)."""
-    if not isinstance(model, NumpyMLP):
-        return model
-    keras_model = build_mlp(name=cfg.task, input_shape=(model.sizes[0],), hidden=model.sizes[1:-1],
-                            num_classes=model.sizes[-1])
-    keras_model.set_weights([p.astype(np.float32) for p in model.params])
-    return keras_model
 
 
 def is_recurrent(model):
@@ -169,12 +155,3 @@ def save_saved_model(twin, path):
     archive.add_endpoint("serve", lambda x: twin(x, training=False), input_signature=[input_spec(twin)])
     archive.write_out(path, verbose=False)
 
-
-def metadata_for(task, cfg, input_shape, input_dtype, model_file, extra):
-    """The export folder's metadata: task, codec, input shape (-1 = free), labels, config and `extra`."""
-    info = task.codec_info(cfg)
-    codec, labels = info.pop("codec"), info.pop("labels")
-    shape = [-1 if d is None else int(d) for d in input_shape]
-    return {"format_version": FORMAT_VERSION, "task": cfg.task, "codec": codec, "model_file": model_file,
-            "input": {"shape": shape, "dtype": input_dtype, **info}, "labels": [str(label) for label in labels],
-            "rnnkit_version": __version__, "config": cfg.to_dict(), **extra}

@@ -3,8 +3,9 @@ import os
 
 import numpy as np
 
-from export import metadata as meta
-from export.quiet import parked_stderr
+from rnnkit import metadata as meta
+from rnnkit.errors import UsageError
+from rnnkit.quiet import parked_stderr
 
 
 class LiteModel:
@@ -17,7 +18,7 @@ class LiteModel:
         self.interpreter = _load(path, num_threads)
         inputs, outputs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
         if len(inputs) != 1 or len(outputs) != 1:
-            raise meta.BadInput(f"{path!r} has {len(inputs)} inputs and {len(outputs)} outputs; expected 1 and 1")
+            raise UsageError(f"{path!r} has {len(inputs)} inputs and {len(outputs)} outputs; expected 1 and 1")
         self.input, self.output = inputs[0], outputs[0]
         meta.check_input_details(self.input, self.metadata)
         self.shape = None
@@ -29,7 +30,7 @@ class LiteModel:
             fixed = [d for d, free in zip(self.input["shape_signature"], x.shape) if d > 0]
             if len(x.shape) != len(self.input["shape"]) or any(
                     want > 0 and want != got for want, got in zip(self.input["shape_signature"], x.shape)):
-                raise meta.BadInput(f"input of shape {list(x.shape)} does not fit the model's "
+                raise UsageError(f"input of shape {list(x.shape)} does not fit the model's "
                                     f"{list(self.input['shape_signature'])} (fixed axes {fixed})")
             self.interpreter.resize_tensor_input(self.input["index"], list(x.shape), strict=True)
             self.interpreter.allocate_tensors()
@@ -61,4 +62,4 @@ def _load(path, num_threads):
         except (ValueError, RuntimeError) as failure:
             error = failure
     message = str(error).replace("failed to create XNNPACK runtime", "").strip().splitlines()
-    raise meta.BadInput(f"LiteRT cannot load {path!r}: {message[0][:200] if message else 'unknown error'}")
+    raise UsageError(f"LiteRT cannot load {path!r}: {message[0][:200] if message else 'unknown error'}")

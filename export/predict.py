@@ -7,19 +7,9 @@ names a surname; mnist and cifar10 an image file; moons / circles / classificati
 import argparse
 import sys
 
-from export import codecs
-from export.metadata import BadInput
+from rnnkit import cli, codecs
 
 PROG = "python -m export.predict"
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors and exit status 2."""
-
-    def error(self, message):
-        """Print `prog: error: message` and exit 2."""
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        raise SystemExit(2)
 
 
 def predict(model, texts):
@@ -33,20 +23,20 @@ def predict(model, texts):
 
 def main(argv=None):
     """CLI entry point: 0 on success, 2 on bad input (one line on stderr)."""
-    parser = _Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                        allow_abbrev=False)
     parser.add_argument("model", metavar="MODEL.tflite", help="a .tflite written by python -m export")
     parser.add_argument("inputs", metavar="INPUT", nargs="+", help="what to ask the model")
-    parser.add_argument("--threads", type=int, default=1, choices=range(1, 65), metavar="N",
+    parser.add_argument("--threads", type=cli.bounded_int(1, 64), default=1, metavar="N",
                         help="interpreter threads (1-64, default 1)")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    from export.litert import LiteModel
-    try:
+
+    def body(argv):
+        args = parser.parse_args(argv)
+        from export.litert import LiteModel  # ai_edge_litert loads only once the arguments are known good
         model = LiteModel(args.model, num_threads=args.threads)
         for line in predict(model, args.inputs):
             print(line)
-    except BadInput as error:
-        parser.error(str(error))
-    return 0
+    return cli.run_main(PROG, body, argv)
 
 
 if __name__ == "__main__":

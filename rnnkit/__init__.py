@@ -1,27 +1,20 @@
-"""rnnkit: train, tune and ship small sequence and vision models with TensorFlow / Keras 3."""
-import os
-import sys
+"""rnnkit: train, tune and ship small sequence and vision models with TensorFlow / Keras 3.
 
-from export.quiet import parked_stderr
+The library API (`configure`, `compiled_model`, `train_and_evaluate`) loads TensorFlow on first use; the
+TensorFlow-free modules (`rnnkit.cli`, `rnnkit.codecs`, `rnnkit.metadata`, `rnnkit.errors`, `rnnkit.quiet`)
+are what `export.predict` runs on with LiteRT alone.
+"""
+from rnnkit.quiet import import_tensorflow_quietly
 
 __version__ = "0.1.0"
+__all__ = ["configure", "compiled_model", "train_and_evaluate", "__version__"]
+
+import_tensorflow_quietly()
 
 
-def _import_tensorflow_quietly():
-    """Import TensorFlow with its C++ start-up banner (oneDNN, CUDA probes) kept off the terminal.
-
-    Those lines are written before TensorFlow reads TF_CPP_MIN_LOG_LEVEL, so the only way to keep a
-    CLI's output (and its one-line errors) clean is to park stderr while the library loads.
-    """
-    if "tensorflow" in sys.modules:
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # RNNKIT_VERBOSE_TF=1 shows it all
-    with parked_stderr():
-        import tensorflow
-    if not os.environ.get("RNNKIT_VERBOSE_TF"):
-        # "N out of the last M calls ... triggered tf.function retracing": expected when one process evaluates
-        # many lengths or trains several --restarts models; it would add lines to every run's output.
-        tensorflow.get_logger().setLevel("ERROR")
-
-
-_import_tensorflow_quietly()
+def __getattr__(name):
+    """The library API, imported lazily so that importing a TensorFlow-free module stays TensorFlow-free."""
+    if name in ("configure", "compiled_model", "train_and_evaluate"):
+        from rnnkit import training
+        return getattr(training, name)
+    raise AttributeError(f"module 'rnnkit' has no attribute {name!r}")

@@ -1,6 +1,6 @@
-"""`python -m rnnkit` is `python -m rnnkit.train`."""
+"""`python -m rnnkit COMMAND ...` is the `rnnkit` command."""
 import sys
 
-from rnnkit.train import main
+from rnnkit.command import main
 
 sys.exit(main())

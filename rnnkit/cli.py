@@ -2,12 +2,18 @@
 import argparse
 import sys
 
-from export.metadata import BadInput
 from rnnkit.errors import UsageError
+
+# Set by the `rnnkit` command while a subcommand runs, so its usage and errors say `rnnkit train`, not
+# `python -m rnnkit.train`.
+invoked_as = None
 
 
 class Parser(argparse.ArgumentParser):
     """argparse, but an error is one line on stderr (no usage block) and exit status 2."""
+
+    def __init__(self, *args, prog=None, **kwargs):
+        super().__init__(*args, prog=invoked_as or prog, **kwargs)
 
     def error(self, message):
         """Report `message` as `prog: error: message` and exit 2."""
@@ -25,9 +31,10 @@ def run_main(prog, body, argv=None):
 
     Returns body's exit status (None counts as 0).
     """
+    prog = invoked_as or prog
     try:
         return body(sys.argv[1:] if argv is None else argv) or 0
-    except (UsageError, BadInput) as error:
+    except UsageError as error:
         fail(prog, str(error))
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)

@@ -5,6 +5,31 @@ from typing import Optional
 
 from rnnkit.errors import UsageError
 
+MAX_LEN = 100_000
+MAX_TRAIN_LENGTHS = 1000
+# Every choice list, defined once: the CLI, Config's own checks, the models and the tuner's --space read these.
+CHOICES = {
+    "loss": ("mse", "bce", "ce"), "source": ("embedded", "tfds", "folder"), "backend": ("keras", "numpy"),
+    "arch": ("cnn", "mlp"), "cell": ("rnn", "lstm", "gru"), "loop": ("fit", "eager", "function"),
+    "strategy": ("default", "mirrored", "multiworker"), "optimizer": ("adam", "sgd", "rmsprop", "adagrad"),
+    "lr_schedule": ("none", "plateau", "cosine"),
+}
+# field → (low, high[, low_open]) for numbers; the CLI's argument types use the same bounds.
+BOUNDS = {
+    "length": (1, MAX_LEN), "min_len": (1, MAX_LEN), "max_len": (1, MAX_LEN), "k": (1, MAX_LEN),
+    "carry_mix": (0.0, 1.0), "dropout": (0.0, 0.95), "l2": (0.0, 10.0), "embed_dim": (1, 4096),
+    "lr": (0.0, 100.0, True), "momentum": (0.0, 0.999), "weight_decay": (0.0, 1.0), "clipnorm": (0.0, 1e6, True),
+    "patience": (0, 100_000), "epochs": (1, 100_000), "steps_per_epoch": (1, 1_000_000), "batch_size": (1, 65_536),
+    "seed": (0, 2**31 - 1), "restarts": (1, 100), "val_samples": (1, 1_000_000), "test_samples": (1, 1_000_000),
+    "eval_samples": (1, 1_000_000), "stress_samples": (0, 1_000_000), "show_samples": (0, 100),
+}
+ITEM_BOUNDS = {"units": (1, 4096), "ngrams": (1, 5), "eval_lens": (1, MAX_LEN), "train_len": (1, MAX_LEN)}
+# Config fields only some tasks read, and the flag that sets each (a task lists the ones it reads in `flags`).
+TASK_FLAGS = {"length": "--len", "train_len": "--train-len", "min_len": "--min-len", "max_len": "--max-len",
+              "k": "--k", "loss": "--loss", "source": "--source", "data_dir": "--data-dir", "augment": "--augment",
+              "backend": "--backend", "arch": "--model", "ngrams": "--ngrams", "carry_mix": "--carry-mix",
+              "stress_samples": "--stress-samples", "chrono": "--chrono", "restarts": "--restarts"}
+
 
 @dataclasses.dataclass(frozen=True)
 class Config:
@@ -59,6 +84,29 @@ class Config:
     # Where the run folder goes (None: runs/<task>-<timestamp>).
     out: Optional[str] = None
 
+    def __post_init__(self):
+        """Check every field against CHOICES and BOUNDS, so a library caller gets the CLI's checks."""
+        for name, choices in CHOICES.items():
+            value = getattr(self, name)
+            if value is not None and value not in choices:
+                raise UsageError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        for name, (low, high, *low_open) in BOUNDS.items():
+            _check_number(name, getattr(self, name), low, high, bool(low_open))
+        for name, (low, high) in ITEM_BOUNDS.items():
+            items = getattr(self, name)
+            if items is None:
+                continue
+            if not isinstance(items, tuple) or (name != "ngrams" and name != "eval_lens" and not items):
+                raise UsageError(f"{name} must be a non-empty tuple of whole numbers, got {items!r}")
+            for item in items:
+                _check_number(name, item, low, high, False, whole=True)
+        if self.train_len is not None:
+            if len(self.train_len) != 2 or self.train_len[0] > self.train_len[1]:
+                raise UsageError(f"train_len must be (low, high) with low <= high, got {self.train_len!r}")
+            if self.train_len[1] - self.train_len[0] >= MAX_TRAIN_LENGTHS:
+                raise UsageError(f"--train-len may span at most {MAX_TRAIN_LENGTHS} lengths, got "
+                                 f"{self.train_len[0]}-{self.train_len[1]}")
+
     def replace(self, **changes):
         """A copy with some fields changed (the config itself is never mutated)."""
         return dataclasses.replace(self, **changes)
@@ -82,6 +130,18 @@ class Config:
             raise UsageError(f"unknown config keys: {', '.join(unknown)}")
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         return cls(**values)
+
+
+def _check_number(name, value, low, high, low_open, whole=None):
+    """UsageError unless `value` is None or a number in [low, high] (or (low, high] with `low_open`)."""
+    if value is None:
+        return
+    whole = isinstance(low, int) if whole is None else whole
+    kinds = (int,) if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or value != value:
+        raise UsageError(f"{name} must be {'a whole number' if whole else 'a number'}, got {value!r}")
+    if (value <= low if low_open else value < low) or value > high:
+        raise UsageError(f"{name} must be in {'(' if low_open else '['}{low}, {high}], got {value!r}")
 
 
 def make_config(task, overrides):

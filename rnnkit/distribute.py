@@ -10,9 +10,10 @@ import os
 import tensorflow as tf
 
 from rnnkit import steps
+from rnnkit.config import CHOICES
 from rnnkit.errors import UsageError
 
-STRATEGIES = ("default", "mirrored", "multiworker")
+STRATEGIES = CHOICES["strategy"]
 
 
 def tf_config():

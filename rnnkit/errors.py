@@ -1,5 +1,5 @@
 """The one exception type that means "the user asked for something we cannot do"."""
 
 
-class UsageError(Exception):
-    """Bad input from the user: reported as one line on stderr with exit status 2."""
+class UsageError(ValueError):
+    """Bad input from the user (a flag, a config, an input to predict): one line on stderr, exit status 2."""

@@ -4,9 +4,10 @@ import sys
 import keras
 import tensorflow as tf
 
-from rnnkit import distribute, steps
+from rnnkit import distribute, keras_adapter, steps
+from rnnkit.config import CHOICES
 
-LOOPS = ("fit", "eager", "function")
+LOOPS = CHOICES["loop"]
 
 
 def train(model, train_ds, val_ds, loop, epochs, steps_per_epoch, callbacks, verbose=None, strategy=None):
@@ -39,7 +40,7 @@ def custom_loop(model, train_ds, val_ds, epochs, steps_per_epoch, callbacks, com
     model.stop_training = False
     callback_list.on_train_begin()
     logs = {}
-    for epoch in range(getattr(model, "_initial_epoch", None) or 0, epochs):  # set by BackupAndRestore
+    for epoch in range(keras_adapter.restored_epoch(model), epochs):
         model.reset_metrics()
         callback_list.on_epoch_begin(epoch)
         for index in range(steps_per_epoch):

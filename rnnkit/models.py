@@ -1,8 +1,12 @@
 """Shared functional model builders: recurrent stacks for the sequence tasks."""
+import contextlib
+
 import keras
+import numpy as np
 
 from rnnkit import steps
 from rnnkit.layers import ChronoBias, HashedNgramBag
+from rnnkit.numpy_mlp import NumpyMLP
 
 CELLS = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 OPTIMIZERS = {
@@ -145,3 +149,27 @@ def build_cnn8(*, name, input_shape, num_classes, l2=0.0, dropout=0.0):
     outputs = keras.layers.Dense(num_classes, activation="softmax", dtype="float32", kernel_regularizer=regularizer,
                                  name="head")(x)
     return RnnkitModel(inputs, outputs, name=name)
+
+
+def as_keras(model, cfg):
+    """A Keras model for `model`; rnnkit's NumPy MLP becomes the identical Keras MLP (same weights)."""
+    if not isinstance(model, NumpyMLP):
+        return model
+    keras_model = build_mlp(name=cfg.task, input_shape=(model.sizes[0],), hidden=model.sizes[1:-1],
+                            num_classes=model.sizes[-1])
+    keras_model.set_weights([p.astype(np.float32) for p in model.params])
+    return keras_model
+
+
+@contextlib.contextmanager
+def mixed_precision(enabled=True):
+    """Within the block, new layers compute in float16 with float32 variables; the previous policy comes back."""
+    if not enabled:
+        yield
+        return
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)

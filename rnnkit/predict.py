@@ -1,6 +1,6 @@
 """`python -m rnnkit.predict RUN INPUT [INPUT ...]`: answer with a run folder's Keras model.
 
-Same input syntax and output as `python -m export.predict` (the two share export/codecs.py): adder
+Same input syntax and output as `python -m export.predict` (the two share rnnkit/codecs.py): adder
 `31415+27182`; binary_add `1011+110`; recall `3 5 8 6 8`; palindrome the digits before the hidden last one;
 names a surname; mnist and cifar10 an image file; moons / circles / classification `x,y`.
 """
@@ -9,9 +9,9 @@ import sys
 
 import numpy as np
 
-from export import codecs
-from export.convert import as_keras, metadata_for
-from rnnkit import cli
+from rnnkit import cli, codecs
+from rnnkit.metadata import metadata_for
+from rnnkit.models import as_keras
 from rnnkit.run_folder import open_run
 
 PROG = "python -m rnnkit.predict"

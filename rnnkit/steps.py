@@ -4,6 +4,8 @@ import contextlib
 import keras
 import tensorflow as tf
 
+from rnnkit import keras_adapter
+
 
 def train_step(model, batch):
     """One optimisation step on `batch` = (x, y): forward, loss (+ regularizers), gradients, update.
@@ -18,9 +20,8 @@ def train_step(model, batch):
     with tf.GradientTape() as tape, unrolled(model, getattr(model, "unroll_training", False)):
         y_pred = model(x, training=True)
         loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
-        # Keras keeps the running mean of the loss in this tracker; fit's progress bar and History read it.
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        model._loss_tracker.update_state(loss * replicas, sample_weight=tf.shape(x)[0])
+        keras_adapter.track_loss(model, loss * replicas, sample_weight=tf.shape(x)[0])
         scaled = model.optimizer.scale_loss(loss)
     gradients = tape.gradient(scaled, model.trainable_variables)
     model.optimizer.apply(gradients, model.trainable_variables)
@@ -34,7 +35,7 @@ def build_step_state(model, element_spec):
     LSTM); `fit` builds this state symbolically before tracing, and the custom loops do the same through this.
     No batch is drawn, so the data stream stays that of `fit`.
     """
-    model._symbolic_build(data_batch=element_spec)
+    keras_adapter.build_training_state(model, element_spec)
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
 
@@ -64,4 +65,4 @@ def recurrent_layers(model):
     """The recurrent layers of a Keras model, those inside Bidirectional wrappers included ([] for other models)."""
     if not isinstance(model, keras.Model):
         return []
-    return [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, keras.layers.RNN)]
+    return [layer for layer in keras_adapter.nested_layers(model) if isinstance(layer, keras.layers.RNN)]

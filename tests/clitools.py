@@ -1,5 +1,6 @@
 """Run a CLI's main in process and capture what it prints."""
 import contextlib
+import tempfile
 import io
 
 
@@ -12,3 +13,8 @@ def call(main, argv):
         except SystemExit as exit_:
             status = exit_.code
     return status, out.getvalue(), err.getvalue()
+
+
+def fresh_dir(test):
+    """A new empty folder inside `test.get_temp_dir()` (TensorFlow removes that folder when the process exits)."""
+    return tempfile.mkdtemp(dir=test.get_temp_dir())

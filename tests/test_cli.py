@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
+from unittest import mock
 
 import keras
 import numpy as np
@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from rnnkit.tasks import TASKS
 from rnnkit.train import main
-from tests.clitools import call
+from tests.clitools import call, fresh_dir
 
 TINY = ["--units", "4", "--embed-dim", "2", "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "8",
         "--val-samples", "16", "--test-samples", "32", "--eval-samples", "16", "--show-samples", "2"]
@@ -27,7 +27,7 @@ def run_cli(argv):
 
 class BadInputTest(tf.test.TestCase):
     def setUp(self):
-        self.folder = tempfile.mkdtemp()
+        self.folder = fresh_dir(self)
         self.existing = os.path.join(self.folder, "existing")
         os.makedirs(self.existing)
         with open(os.path.join(self.existing, "metrics.json"), "w") as handle:
@@ -107,7 +107,7 @@ class BadInputTest(tf.test.TestCase):
 
 class RunFolderTest(tf.test.TestCase):
     def run_task(self, name, *extra):
-        out = os.path.join(tempfile.mkdtemp(), "run")
+        out = os.path.join(fresh_dir(self), "run")
         status, stdout, stderr = run_cli(["--task", name, *TINY, "--out", out, *extra])
         self.assertEqual(status, 0, stderr)
         return out, stdout
@@ -157,16 +157,25 @@ class RunFolderTest(tf.test.TestCase):
 
     def test_diverging_run_stops_and_says_so(self):
         from rnnkit.config import make_config
-        from rnnkit.train import run
+        from rnnkit.training import train_and_evaluate as run
 
-        out = os.path.join(tempfile.mkdtemp(), "run")
-        # lr 1e30 is beyond what the CLI accepts; built directly it makes the loss overflow at once.
+        from rnnkit import training
+
+        class HugeLearningRate(keras.callbacks.Callback):
+            """lr 1e30 is beyond what Config accepts; set on the built optimizer it overflows the loss at once."""
+
+            def on_train_begin(self, logs=None):
+                self.model.optimizer.learning_rate.assign(1e30)
+
+        out = os.path.join(self.get_temp_dir(), "diverging-run")
         cfg = make_config(TASKS["binary_add"], dict(length=4, train_len=(4, 4), units=(4,), loss="mse", l2=1.0,
-                                                    optimizer="sgd", lr=1e30, epochs=3, steps_per_epoch=5,
+                                                    optimizer="sgd", lr=0.05, epochs=3, steps_per_epoch=5,
                                                     batch_size=8, val_samples=16, test_samples=16, eval_lens=(),
-                                                    show_samples=0, out=out))
+                                                    show_samples=0, restarts=1, out=out))
+        original = training.build_callbacks
         err = io.StringIO()
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        with mock.patch.object(training, "build_callbacks", lambda *a: [HugeLearningRate(), *original(*a)]), \
+                contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
             metrics = run(cfg)
         self.assertEqual(metrics["status"], "diverged")
         self.assertEqual(metrics["epochs_run"], 1, "TerminateOnNaN stops in the first epoch")

@@ -5,7 +5,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 
 import keras
 import numpy as np
@@ -13,7 +12,7 @@ import tensorflow as tf
 
 from rnnkit import metrics, models  # noqa: F401  (registers the classes saved models use)
 from rnnkit.train import main
-from tests.clitools import call
+from tests.clitools import call, fresh_dir
 
 FLAGS = ["--task", "adder", "--len", "6", "--units", "8", "--embed-dim", "4", "--epochs", "2",
          "--steps-per-epoch", "10", "--batch-size", "16", "--val-samples", "64", "--test-samples", "200",
@@ -45,7 +44,7 @@ def max_difference(a, b):
 
 class MultiWorkerTest(tf.test.TestCase):
     def test_two_workers_on_loopback_match_a_single_process_run(self):
-        root = tempfile.mkdtemp()
+        root = fresh_dir(self)
         cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
         processes = []
         try:
@@ -76,7 +75,7 @@ class MultiWorkerTest(tf.test.TestCase):
             self.assertAllClose(json.load(a)["test"]["loss"], json.load(b)["test"]["loss"], atol=TOLERANCE)
 
     def test_mirrored_replicas_on_two_logical_cpus_match_a_single_process_run(self):
-        root = tempfile.mkdtemp()
+        root = fresh_dir(self)
         script = ("import sys, rnnkit, tensorflow as tf\n"
                   "cpu = tf.config.list_physical_devices('CPU')[0]\n"
                   "tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)\n"
@@ -118,7 +117,7 @@ class MultiWorkerTest(tf.test.TestCase):
 class DistributedSearchTest(tf.test.TestCase):
     def test_chief_and_two_workers_split_trials_and_survive_a_killed_worker(self):
         import time
-        root = tempfile.mkdtemp()
+        root = fresh_dir(self)
         folder = os.path.join(root, "search")
         port = free_ports(1)[0]
         flags = ["-m", "tuning.search", "--task", "recall", "--epochs", "3", "--steps-per-epoch", "30",

@@ -13,7 +13,8 @@ from absl.testing import parameterized
 from ai_edge_litert.interpreter import Interpreter
 
 from export import __main__ as export_cli
-from export import codecs, convert
+from export import convert
+from rnnkit import codecs
 from export import predict as export_predict
 from export.litert import LiteModel
 from rnnkit import predict as rnnkit_predict
@@ -101,7 +102,7 @@ class RunExportTest(tf.test.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.root = tempfile.mkdtemp()
+        cls.root = cls.enterClassContext(tempfile.TemporaryDirectory())
         cls.run_dir = os.path.join(cls.root, "adder")
         status, _, err = call(train.main, ["--task", "adder", "--len", "6", "--units", "32", "--embed-dim", "4",
                                            *TINY, "--out", cls.run_dir])

@@ -7,7 +7,7 @@ from rnnkit import steps
 from rnnkit.config import make_config
 from rnnkit.evaluate import evaluate
 from rnnkit.tasks import TASKS
-from rnnkit.train import compiled_model, fit_model
+from rnnkit.training import compiled_model, fit_model
 
 
 class LoopEquivalenceTest(tf.test.TestCase):

@@ -1,6 +1,5 @@
 """Model builders, masking, and saving round trips."""
 import os
-import tempfile
 
 import keras
 import numpy as np
@@ -11,6 +10,7 @@ from rnnkit.layers import HashedNgramBag
 from rnnkit.models import build_optimizer
 from rnnkit.tasks import TASKS
 from rnnkit.tasks.names import encode
+from tests.clitools import fresh_dir
 
 
 def compiled(name, **overrides):
@@ -60,7 +60,7 @@ class SaveLoadTest(tf.test.TestCase):
         for name in ("adder", "binary_add", "recall", "palindrome"):
             task, cfg, model = compiled(name, units=(5,))
             x, _ = task.make_arrays(cfg, np.random.default_rng(0), 4, task.main_length(cfg) or 0)
-            path = os.path.join(tempfile.mkdtemp(), "model.keras")
+            path = os.path.join(fresh_dir(self), "model.keras")
             model.save(path)
             loaded = keras.saving.load_model(path, safe_mode=True)
             np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
@@ -98,7 +98,7 @@ class NgramBagTest(tf.test.TestCase):
         _, cfg, model = compiled("names", units=(5,), embed_dim=4, ngrams=(1, 2, 3))
         self.assertEqual(model.get_layer("ngram_bag").orders, (1, 2, 3))
         x = encode(["Li", "Nguyen", "Papadopoulos"])
-        path = os.path.join(tempfile.mkdtemp(), "model.keras")
+        path = os.path.join(fresh_dir(self), "model.keras")
         model.save(path)
         loaded = keras.saving.load_model(path, safe_mode=True)
         np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)

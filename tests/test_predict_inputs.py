@@ -9,15 +9,15 @@ import tensorflow as tf
 from PIL import Image, ImageDraw
 
 from export import __main__ as export_cli
-from export import codecs
 from export import predict as export_predict
-from export.convert import metadata_for
-from export.metadata import BadInput
+from rnnkit import codecs
 from rnnkit import predict as rnnkit_predict
 from rnnkit import train
 from rnnkit.config import make_config
+from rnnkit.errors import UsageError
+from rnnkit.metadata import metadata_for
 from rnnkit.tasks import get_task
-from tests.clitools import call
+from tests.clitools import call, fresh_dir
 from tests.test_export import TINY
 
 
@@ -29,7 +29,7 @@ def metadata(task_name, shape, dtype="int32", **overrides):
 
 class CodecTest(tf.test.TestCase):
     def setUp(self):
-        self.folder = tempfile.mkdtemp()
+        self.folder = fresh_dir(self)
 
     def test_adder_and_binary_add_operands_are_lsb_first_and_padded(self):
         x = codecs.encode(metadata("adder", (1, None, 2)), "123+4")
@@ -44,7 +44,7 @@ class CodecTest(tf.test.TestCase):
     def test_recall_palindrome_and_names_tokens(self):
         recall = metadata("recall", (1, None), k=2)
         self.assertAllEqual(codecs.encode(recall, "3 5 8"), [[4, 6, 9]])
-        with self.assertRaisesRegex(BadInput, "k=2"):
+        with self.assertRaisesRegex(UsageError, "k=2"):
             codecs.encode(recall, "7")
         self.assertAllEqual(codecs.encode(metadata("palindrome", (1, None)), "31441"), [[3, 1, 4, 4, 1]])
         names = metadata("names", (1, None))
@@ -97,7 +97,7 @@ class CodecTest(tf.test.TestCase):
                  ("mnist", (1, 28, 28), not_image, "cannot read"), ("mnist", (1, 28, 28), blank, "blank")]
         for task, shape, text, message in cases:
             with self.subTest(task=task, text=text[:20]):
-                with self.assertRaisesRegex(BadInput, message):
+                with self.assertRaisesRegex(UsageError, message):
                     codecs.encode(metadata(task, shape, "float32" if task in ("moons", "mnist") else "int32"), text)
 
 
@@ -106,7 +106,7 @@ class BadCliInputTest(tf.test.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.root = tempfile.mkdtemp()
+        cls.root = cls.enterClassContext(tempfile.TemporaryDirectory())
         cls.run_dir = os.path.join(cls.root, "run")
         status, _, err = call(train.main, ["--task", "recall", "--units", "4", "--embed-dim", "2", *TINY,
                                            "--out", cls.run_dir])

@@ -1,7 +1,6 @@
 """Real-data tasks: embedded data, the tfds and folder loaders, masking of names, the NumPy MLP."""
 import json
 import os
-import tempfile
 
 import keras
 import numpy as np
@@ -13,14 +12,15 @@ from rnnkit.numpy_mlp import NumpyMLP
 from rnnkit.tasks import TASKS
 from rnnkit.tasks.names import decode, encode
 from rnnkit.tasks.names_data import ALLOWED, clean, to_ascii
-from rnnkit.train import fit_model
+from rnnkit.training import fit_model
 from tests.test_cli import run_cli
+from tests.clitools import fresh_dir
 
 TINY = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4", "--show-samples", "2"]
 
 
 def run_ok(test, argv):
-    out = os.path.join(tempfile.mkdtemp(), "run")
+    out = os.path.join(fresh_dir(test), "run")
     status, stdout, stderr = run_cli([*argv, "--out", out])
     test.assertEqual(status, 0, stderr)
     with open(os.path.join(out, "metrics.json")) as handle:
@@ -42,7 +42,7 @@ class MnistTest(tf.test.TestCase):
     def test_tfds_source_runs_end_to_end_on_mock_data(self):
         with tfds.testing.mock_data(num_examples=60):
             out, metrics, _ = run_ok(self, ["--task", "mnist", "--source", "tfds", "--data-dir",
-                                            tempfile.mkdtemp(), "--units", "8", "--no-augment", *TINY])
+                                            fresh_dir(self), "--units", "8", "--no-augment", *TINY])
         self.assertIn("tensorflow-datasets mnist", metrics["source"])
         self.assertEqual(sum(metrics["class_counts"]["test"].values()), 60)
         for name in ("confusion_matrix.png", "test_digits.png", "model.keras"):
@@ -76,7 +76,7 @@ class NamesTest(tf.test.TestCase):
         self.assertEqual(dropped, 1)
 
     def test_folder_source_reads_tutorial_layout(self):
-        folder = tempfile.mkdtemp()
+        folder = fresh_dir(self)
         words = {"Polish": ["Nowak", "Kowalski", "Wiśniewski", "Wójcik"] * 3,
                  "Italian": ["Rossi", "Russo", "Ferrari", "Esposito"] * 3}
         for language, names in words.items():
@@ -165,7 +165,7 @@ class NumpyMLPTest(tf.test.TestCase):
             self.assertLessEqual(np.abs(want.numpy() - got).max() / np.abs(want.numpy()).max(), 1e-6)
 
     def test_save_and_load_round_trip(self):
-        path = os.path.join(tempfile.mkdtemp(), "model.npz")
+        path = os.path.join(fresh_dir(self), "model.npz")
         self.mlp.save(path)
         self.assertAllClose(NumpyMLP.load(path).predict(self.x), self.mlp.predict(self.x))
 
@@ -184,7 +184,7 @@ class Cifar10Test(tf.test.TestCase):
     def test_cnn_and_mlp_run_end_to_end_on_mock_data(self):
         with tfds.testing.mock_data(num_examples=40):
             for arch in ("cnn", "mlp"):
-                out, metrics, _ = run_ok(self, ["--task", "cifar10", "--data-dir", tempfile.mkdtemp(), "--model",
+                out, metrics, _ = run_ok(self, ["--task", "cifar10", "--data-dir", fresh_dir(self), "--model",
                                                 arch, "--units", "16", *TINY])
                 self.assertIn("airplane", metrics["per_class_accuracy"])
                 self.assertTrue(os.path.isfile(os.path.join(out, "test_images.png")))
@@ -200,11 +200,11 @@ class Cifar10Test(tf.test.TestCase):
 
 class RealDataBadInputTest(tf.test.TestCase):
     def test_each_bad_input_is_one_line_and_exit_2(self):
-        empty = tempfile.mkdtemp()
-        no_txt = tempfile.mkdtemp()
+        empty = fresh_dir(self)
+        no_txt = fresh_dir(self)
         with open(os.path.join(no_txt, "README.md"), "w") as handle:
             handle.write("x")
-        latin1 = tempfile.mkdtemp()
+        latin1 = fresh_dir(self)
         with open(os.path.join(latin1, "Czech.txt"), "wb") as handle:
             handle.write("Dvořák".encode("utf-16"))
         cases = [
@@ -223,7 +223,7 @@ class RealDataBadInputTest(tf.test.TestCase):
             (["--task", "adder", "--backend", "numpy"], "--backend does not apply"),
         ]
         for argv, expected in cases:
-            status, stdout, stderr = run_cli([*argv, "--out", os.path.join(tempfile.mkdtemp(), "run")])
+            status, stdout, stderr = run_cli([*argv, "--out", os.path.join(fresh_dir(self), "run")])
             with self.subTest(argv=argv):
                 self.assertEqual(status, 2, stderr)
                 lines = stderr.strip().splitlines()

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from unittest import mock
 
@@ -14,9 +13,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnkit import train
+from rnnkit import training
 from rnnkit.config import make_config
 from rnnkit.tasks import TASKS
+from tests.clitools import fresh_dir
 
 FLAGS = ["--task", "adder", "--len", "8", "--units", "16", "--embed-dim", "4", "--epochs", "6",
          "--steps-per-epoch", "200", "--val-samples", "64", "--test-samples", "500", "--eval-samples", "100",
@@ -39,7 +39,7 @@ def read(run_dir, name):
 
 class ResumeTest(tf.test.TestCase):
     def test_kill_9_mid_run_then_resume_matches_an_uninterrupted_run(self):
-        root = tempfile.mkdtemp()
+        root = fresh_dir(self)
         killed, whole = os.path.join(root, "killed"), os.path.join(root, "whole")
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
         process = subprocess.Popen([sys.executable, "-m", "rnnkit.train", *FLAGS, "--out", killed], env=env,
@@ -79,16 +79,16 @@ class DivergenceTest(tf.test.TestCase):
                 if epoch == 2:
                     self.model.optimizer.learning_rate.assign(1e30)
 
-        out = os.path.join(tempfile.mkdtemp(), "run")
+        out = os.path.join(fresh_dir(self), "run")
         cfg = make_config(TASKS["binary_add"], dict(length=4, train_len=(4, 4), units=(4,), loss="mse", l2=1.0,
                                                     optimizer="sgd", lr=0.05, epochs=5, steps_per_epoch=5,
                                                     batch_size=8, val_samples=16, test_samples=16, eval_lens=(),
                                                     show_samples=0, out=out))
-        original = train.build_callbacks
+        original = training.build_callbacks
         err = io.StringIO()
-        with mock.patch.object(train, "build_callbacks", lambda *a: [*original(*a), ExplodeAtEpoch3()]), \
+        with mock.patch.object(training, "build_callbacks", lambda *a: [*original(*a), ExplodeAtEpoch3()]), \
                 contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-            metrics = train.run(cfg)
+            metrics = training.train_and_evaluate(cfg)
         self.assertEqual(metrics["status"], "diverged")
         self.assertEqual(metrics["model_epoch"], 2)
         self.assertEqual(metrics["epochs_run"], 3)

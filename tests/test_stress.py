@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnkit import train
+from rnnkit import training
 from rnnkit.config import make_config
 from rnnkit.layers import ChronoBias
 from rnnkit.models import build_optimizer
@@ -139,7 +139,7 @@ class EnrichedAdderLearnsTheCarryTest(tf.test.TestCase):
         def chain_scores(mix):
             cfg = make_config(TASKS["adder"], dict(length=8, cell="gru", units=(32,), embed_dim=8, epochs=8,
                                                    steps_per_epoch=60, carry_mix=mix, seed=0, stress_samples=100))
-            model, _ = train.fit_model(cfg)
+            model, _ = training.fit_model(cfg)
             stress = TASKS["adder"].evaluate_stress(model, cfg, 16)  # trained on 8 digits, tested on 16
             return stress["chain_full"]["exact_match"], stress["complement"]["exact_match"]
 

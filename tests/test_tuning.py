@@ -1,11 +1,10 @@
 """KerasTuner search (resumable, tables, best run folder) and seed-report grids."""
 import csv
 import os
-import tempfile
 
 import tensorflow as tf
 
-from tests.clitools import call
+from tests.clitools import call, fresh_dir
 from tuning import report, search
 from tuning.space import parse_space
 
@@ -18,7 +17,7 @@ TINY_SEARCH = ["--task", "recall", "--epochs", "2", "--steps-per-epoch", "5", "-
 
 class SearchTest(tf.test.TestCase):
     def test_two_trials_write_tables_and_a_run_folder_then_resume_without_new_trials(self):
-        folder = tempfile.mkdtemp()
+        folder = fresh_dir(self)
         status, out, err = call(search.main, [*TINY_SEARCH, "--dir", folder])
         self.assertEqual(status, 0, err)
         self.assertEqual(out.count("\ntrial "), 2, out)
@@ -46,7 +45,7 @@ class SearchTest(tf.test.TestCase):
                          {"cell": ["lstm", "gru"], "units": [32, 64], "bidirectional": [True, False], "lr": [1e-3]})
 
     def test_bad_search_and_report_input_is_one_line_and_exit_2(self):
-        folder = tempfile.mkdtemp()
+        folder = fresh_dir(self)
         base = ["--task", "recall", "--dir", folder]
         cases = [(search.main, [*base, "--space", "cell"], "name=value"),
                  (search.main, [*base, "--space", "cell="], "name=value"),
@@ -79,7 +78,7 @@ class ReportTest(tf.test.TestCase):
                              val_samples=32, test_samples=64, eval_samples=16), "H = 2 fails; H >= 5 solves")
         report.REPORTS["tiny-recall"] = tiny
         self.addCleanup(report.REPORTS.pop, "tiny-recall")
-        folder = tempfile.mkdtemp()
+        folder = fresh_dir(self)
         status, out, err = call(report.main, ["tiny-recall", "--quick", "--out", folder])
         self.assertEqual(status, 0, err)
         self.assertEqual(out.count("\ntrial "), 2, out)

@@ -4,15 +4,14 @@ import time
 import keras
 import keras_tuner
 
-from rnnkit import loops, train
+from rnnkit import loops, training
 from rnnkit.tasks import get_task
 from tuning import space as spaces
 
 
 def objective_for(task, cfg):
-    """The validation metric a search maximises: exact match for sequence tasks, accuracy for classifiers."""
-    name = "exact_match" if cfg.task in ("adder", "binary_add") else "accuracy"
-    return keras_tuner.Objective(f"val_{name}", direction="max")
+    """The validation metric a search maximises: the task's own (`Task.objective`)."""
+    return keras_tuner.Objective(f"val_{task.objective}", direction="max")
 
 
 class RnnkitHyperModel(keras_tuner.HyperModel):
@@ -31,7 +30,7 @@ class RnnkitHyperModel(keras_tuner.HyperModel):
         """The task's model for this trial, compiled."""
         cfg = self.config(hp)
         keras.utils.set_random_seed(cfg.seed)
-        return train.compiled_model(cfg)
+        return training.compiled_model(cfg)
 
     def fit(self, hp, model, *args, callbacks=(), epochs=None, **kwargs):
         """Train on the task's pipelines; returns the best validation objective over the epochs."""

@@ -12,8 +12,8 @@ import sys
 
 import keras_tuner
 
-from rnnkit import artifacts, cli, plots, train
-from rnnkit.config import make_config
+from rnnkit import artifacts, cli, plots, training
+from rnnkit.config import TASK_FLAGS, make_config
 from rnnkit.errors import UsageError
 from rnnkit.tasks import get_task
 from tuning import space as spaces
@@ -71,7 +71,7 @@ def cell_config(report, values, quick, data_dir, seed):
         overrides["cell"] = values["cell"]
     if data_dir:
         overrides["data_dir"] = data_dir
-    cfg = make_config(task, {k: v for k, v in overrides.items() if k in task.flags or k not in train.TASK_FLAGS})
+    cfg = make_config(task, {k: v for k, v in overrides.items() if k in task.flags or k not in TASK_FLAGS})
     cfg = spaces.apply(cfg, values)
     task.validate(cfg)
     return cfg
@@ -107,7 +107,7 @@ class GridRuns(OneLinePerTrial, keras_tuner.Tuner):
             os.makedirs(run_dir, exist_ok=True)
             with open(os.path.join(run_dir, "..", f"{os.path.basename(run_dir)}.log"), "w") as log, \
                     contextlib.redirect_stdout(log):
-                metrics = train.run(cfg.replace(out=run_dir, show_samples=0))
+                metrics = training.train_and_evaluate(cfg.replace(out=run_dir, show_samples=0))
         return {"test_score": float((metrics.get("test") or {}).get(metric_name(cfg)) or 0.0)}
 
 

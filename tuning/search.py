@@ -12,7 +12,7 @@ import sys
 
 import keras_tuner
 
-from rnnkit import artifacts, cli, train
+from rnnkit import artifacts, cli, flags, training
 from rnnkit.errors import UsageError
 from rnnkit.tasks import get_task
 from tuning import space as spaces
@@ -26,8 +26,7 @@ SEARCH_FLAGS = ("tuner", "max_trials", "space", "dir", "overwrite", "retrain", "
 
 def build_parser():
     """rnnkit.train's flags (task, model, training) plus the search's own."""
-    parser = train.build_parser()
-    parser.prog, parser.description = PROG, __doc__
+    parser = flags.build_parser(PROG, __doc__)
     search = parser.add_argument_group("search")
     search.add_argument("--tuner", choices=list(TUNERS), default="random", help="KerasTuner search algorithm")
     search.add_argument("--max-trials", type=cli.bounded_int(1, 10_000), default=10,
@@ -68,8 +67,8 @@ def parse(argv):
     """(Config, search options) from the command line."""
     values = vars(build_parser().parse_args(argv))
     options = {key: values.pop(key) for key in SEARCH_FLAGS if key in values}
-    cfg = train.config_from_values(values)
-    space = spaces.default_space(get_task(cfg.task), cfg)
+    cfg = training.configure(**values)
+    space = get_task(cfg.task).default_space(cfg)
     space.update(spaces.parse_space(options.get("space", [])))
     if cfg.backend == "numpy":
         raise UsageError("tuning.search trains Keras models: use --backend keras (tuning.report compares backends)")
@@ -156,7 +155,7 @@ def search(argv):
         if os.path.isdir(best_dir) and os.listdir(best_dir):
             print(f"the best trial's run folder already exists: {best_dir}")
         else:
-            train.run(spaces.apply(cfg, {k: best[k] for k in space}).replace(out=best_dir))
+            training.train_and_evaluate(spaces.apply(cfg, {k: best[k] for k in space}).replace(out=best_dir))
 
 
 def main(argv=None):

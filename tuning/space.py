@@ -1,4 +1,5 @@
 """Search spaces: which config fields a search may vary, their defaults per task, and `--space` parsing."""
+from rnnkit import config
 from rnnkit.errors import UsageError
 
 # Hyperparameter → how one value is read from `--space` text. `layers` and `units` together make the
@@ -8,27 +9,10 @@ PARSERS = {
     "lr": float, "optimizer": str, "batch_size": int, "loss": str, "length": int, "backend": str, "epochs": int,
 }
 TASK_FIELDS = ("loss", "length", "backend")
-CHOICES = {"cell": ("rnn", "lstm", "gru"), "optimizer": ("adam", "sgd", "rmsprop", "adagrad"),
-           "loss": ("mse", "bce", "ce"), "backend": ("keras", "numpy")}
-RANGES = {"units": (1, 4096), "layers": (1, 8), "dropout": (0.0, 0.95), "lr": (1e-6, 10.0), "batch_size": (1, 65536),
-          "length": (1, 100_000), "epochs": (1, 10_000)}
-RECURRENT_SPACE = {"cell": ["rnn", "lstm", "gru"], "units": [16, 32, 64, 128], "layers": [1, 2],
-                   "bidirectional": [False, True], "dropout": [0.0, 0.2], "lr": [1e-3, 3e-3, 1e-2],
-                   "optimizer": ["adam", "rmsprop"], "batch_size": [32, 64, 128]}
-MLP_SPACE = {"units": [8, 20, 64], "layers": [1, 2], "lr": [0.01, 0.03, 0.1], "optimizer": ["sgd", "adam"],
-             "batch_size": [16, 32, 64]}
-CNN_SPACE = {"lr": [1e-3, 3e-3, 1e-2], "optimizer": ["adam", "sgd", "adagrad"], "batch_size": [64, 128]}
-
-
-def default_space(task, cfg):
-    """The search space a task gets when `--space` does not override it."""
-    if cfg.task in ("moons", "circles", "classification"):
-        return dict(MLP_SPACE)
-    if cfg.task == "cifar10":
-        return dict(CNN_SPACE) if cfg.arch == "cnn" else {**CNN_SPACE, "units": [256, 512], "layers": [1, 2]}
-    return dict(RECURRENT_SPACE)
-
-
+CHOICES = {name: config.CHOICES[name] for name in ("cell", "optimizer", "loss", "backend")}
+# The bounds Config itself checks (`layers` is the search's own: how many times `units` is stacked).
+RANGES = {"units": config.ITEM_BOUNDS["units"], "layers": (1, 8),
+          **{name: config.BOUNDS[name] for name in ("dropout", "lr", "batch_size", "length", "epochs")}}
 def check_applies(task, space):
     """Refuse task-specific hyperparameters (loss, length, backend) for a task that does not take them."""
     for name in space:
@@ -72,8 +56,10 @@ def _value(name, text):
         raise UsageError(f"--space {name}: {text.strip()!r} is not a valid value") from None
     if name in CHOICES and value not in CHOICES[name]:
         raise UsageError(f"--space {name}: {value!r} is not one of {', '.join(CHOICES[name])}")
-    if name in RANGES and not RANGES[name][0] <= value <= RANGES[name][1]:
-        raise UsageError(f"--space {name}: {value} is outside [{RANGES[name][0]}, {RANGES[name][1]}]")
+    if name in RANGES:
+        low, high, *low_open = RANGES[name]
+        if (value <= low if low_open else value < low) or value > high:
+            raise UsageError(f"--space {name}: {value} is outside {'(' if low_open else '['}{low}, {high}]")
     return value
 
 

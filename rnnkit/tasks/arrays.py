@@ -1,6 +1,5 @@
 """Tasks over fixed data sets held in memory (MNIST, names, 2-D toy sets, CIFAR-10): results by class."""
 import collections
-import functools
 import math
 import os
 
@@ -12,6 +11,8 @@ from rnnkit.evaluate import evaluate, finite_or_none
 from rnnkit.tasks.base import SoftmaxClassifier, Task, format_table, mark
 
 Splits = collections.namedtuple("Splits", "train val test class_names source")
+MAX_LOADED = 4
+_LOADED = {}  # (task, *DATA_FIELDS values) → Splits: loaders read files or build sets once per process
 
 
 class ArrayTask(SoftmaxClassifier, Task):
@@ -22,11 +23,16 @@ class ArrayTask(SoftmaxClassifier, Task):
     """
 
     EVAL_BATCH = 256
+    DATA_FIELDS = ("source", "data_dir")  # the config fields `load_splits` reads
 
-    @functools.lru_cache(maxsize=4)
     def splits(self, cfg):
-        """The loaded data for `cfg` (cached: the loaders read files or build sets once)."""
-        return self.load_splits(cfg)
+        """The loaded data for `cfg`, cached on DATA_FIELDS alone (a new --lr or --units reuses the data)."""
+        key = (self.name, *(getattr(cfg, field) for field in self.DATA_FIELDS))
+        if key not in _LOADED:
+            if len(_LOADED) >= MAX_LOADED:
+                del _LOADED[next(iter(_LOADED))]  # the oldest
+            _LOADED[key] = self.load_splits(cfg)
+        return _LOADED[key]
 
     def load_splits(self, cfg):
         """Read or build the data set: a `Splits` of (x, y) arrays and the class names."""

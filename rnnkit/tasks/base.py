@@ -19,8 +19,17 @@ class Task:
     defaults = {}
     cell_defaults = {}  # cell → defaults that apply when that cell is chosen (over `defaults`, under flags)
     flags = ()
-    codec = ""  # how export/codecs.py reads a user's input and words the answer
+    codec = ""  # how rnnkit/codecs.py reads a user's input and words the answer
     example_input = ""
+    objective = "accuracy"  # the validation metric a hyperparameter search maximises
+    # What `tuning.search` varies when --space does not say otherwise (hyperparameter → values).
+    search_space = {"cell": ["rnn", "lstm", "gru"], "units": [16, 32, 64, 128], "layers": [1, 2],
+                    "bidirectional": [False, True], "dropout": [0.0, 0.2], "lr": [1e-3, 3e-3, 1e-2],
+                    "optimizer": ["adam", "rmsprop"], "batch_size": [32, 64, 128]}
+
+    def default_space(self, cfg):
+        """The search space for `cfg` (a copy: callers may update it)."""
+        return dict(self.search_space)
 
     def validate(self, cfg):
         """Raise UsageError when `cfg` asks for something this task cannot do."""

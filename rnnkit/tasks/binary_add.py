@@ -2,12 +2,13 @@
 import keras
 import numpy as np
 
+from rnnkit.config import CHOICES
 from rnnkit.metrics import classification_metrics
 from rnnkit.models import build_recurrent_model
 from rnnkit.tasks.base import mark, require
 from rnnkit.tasks.sequence import AdditionTask, add_digits, digits_to_int
 
-LOSSES = ("mse", "bce", "ce")
+LOSSES = CHOICES["loss"]
 
 
 class BinaryAdd(AdditionTask):

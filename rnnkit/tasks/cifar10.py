@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnkit.models import build_cnn8, build_mlp
+from rnnkit.models import build_cnn8, build_mlp, mixed_precision
 from rnnkit.tasks.arrays import ArrayTask, Splits, stratified_split
 from rnnkit.tasks.base import require
 from rnnkit.tasks.tfds_source import load_tfds
@@ -23,6 +23,12 @@ class Cifar10(ArrayTask):
                     steps_per_epoch=None, batch_size=128, augment=True, lr_schedule="plateau")
     flags = ("source", "data_dir", "augment", "arch")
     codec, example_input = "cifar10", "photo.jpg"
+    search_space = {"lr": [1e-3, 3e-3, 1e-2], "optimizer": ["adam", "sgd", "adagrad"], "batch_size": [64, 128]}
+
+    def default_space(self, cfg):
+        """The CNN's optimiser space; the MLP also varies its width and depth."""
+        space = dict(self.search_space)
+        return space if cfg.arch == "cnn" else {**space, "units": [256, 512], "layers": [1, 2]}
 
     def validate(self, cfg):
         """Only tfds data, which needs --data-dir."""
@@ -48,13 +54,13 @@ class Cifar10(ArrayTask):
 
     def build_model(self, cfg):
         """`--model cnn` (default): the 8-conv CNN; `--model mlp`: the flattened 3 072 inputs → `--units`."""
-        if tf.config.list_physical_devices("GPU"):
-            keras.mixed_precision.set_global_policy("mixed_float16")  # tensor cores; the head stays float32
-        if cfg.arch == "mlp":
-            return build_mlp(name="cifar10_mlp", input_shape=(32, 32, 3), hidden=cfg.units, num_classes=10,
-                             dropout=cfg.dropout, l2=cfg.l2)
-        return build_cnn8(name="cifar10_cnn", input_shape=(32, 32, 3), num_classes=10, l2=cfg.l2,
-                          dropout=cfg.dropout)
+        # On a GPU: mixed float16 for the tensor cores (the head stays float32), set only while building.
+        with mixed_precision(bool(tf.config.list_physical_devices("GPU"))):
+            if cfg.arch == "mlp":
+                return build_mlp(name="cifar10_mlp", input_shape=(32, 32, 3), hidden=cfg.units, num_classes=10,
+                                 dropout=cfg.dropout, l2=cfg.l2)
+            return build_cnn8(name="cifar10_cnn", input_shape=(32, 32, 3), num_classes=10, l2=cfg.l2,
+                              dropout=cfg.dropout)
 
     def class_labels(self, cfg):
         """The ten CIFAR-10 classes (known without loading the data)."""

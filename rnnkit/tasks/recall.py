@@ -34,6 +34,10 @@ class Recall(DigitClassificationTask):
         """One pool of mixed lengths: batches mix lengths and rely on the mask."""
         return [0]
 
+    def pool_width(self, cfg, length):
+        """The mixed pool (length 0) is padded to --max-len."""
+        return length or cfg.max_len
+
     def eval_lengths(self, cfg):
         """The mix, every single length of the range, then --eval-lens."""
         return sorted({0, *range(cfg.min_len, cfg.max_len + 1), *cfg.eval_lens})

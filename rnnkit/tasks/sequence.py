@@ -44,6 +44,10 @@ class SequenceTask(Task):
         """`n` training examples; the test distribution unless a task enriches its training data."""
         return self.make_arrays(cfg, rng, n, length)
 
+    def pool_width(self, cfg, length):
+        """Time steps of one training example drawn at `length` (what the in-memory pool is sized by)."""
+        return length
+
     def stress_arrays(self, cfg, rng, n, length):
         """{family: (x, y)}: the task's hard cases at `length` (none by default)."""
         return {}
@@ -59,7 +63,7 @@ class SequenceTask(Task):
             return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).prefetch(tf.data.AUTOTUNE)
         lengths = self.train_lengths(cfg)
         # About one fresh example per training draw, but at most TRAIN_POSITIONS positions in memory.
-        widths = [length or cfg.max_len for length in lengths]  # recall's mixed pool (0) is --max-len wide
+        widths = [self.pool_width(cfg, length) for length in lengths]
         wanted = -(-min(cfg.epochs * cfg.steps_per_epoch * cfg.batch_size, 200_000) // len(lengths))
         count = max(cfg.batch_size, min(wanted, TRAIN_POSITIONS // sum(widths)))
         per_length = []
@@ -168,6 +172,7 @@ class AdditionTask(SequenceTask):
     """Digit-by-digit addition in `base`: training enriched with carry chains, tested on carries.stress_operands."""
 
     base = 10
+    objective = "exact_match"  # a sum is right only when every digit is
 
     def encode(self, cfg, a, b):
         """LSB-first operand digit arrays `(n, L)` → the model's `(x, y)`."""

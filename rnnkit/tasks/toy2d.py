@@ -19,6 +19,8 @@ class Toy2D(ArrayTask):
 
     flags = ("backend",)
     codec, example_input = "point", "0.5,-0.25"
+    search_space = {"units": [8, 20, 64], "layers": [1, 2], "lr": [0.01, 0.03, 0.1], "optimizer": ["sgd", "adam"],
+                    "batch_size": [16, 32, 64]}
 
     def __init__(self, name, summary, generate):
         self.name, self.summary, self.generate = name, summary, generate

@@ -1,7 +1,7 @@
 """Text or image in, model input out; model output in, one line of answer out — per task, NumPy only.
 
-`rnnkit.predict` (Keras) and `export.predict` (LiteRT) share these, so both accept the same input syntax and
-print the same answer. Each codec reads what it needs from the export metadata (see `export.metadata`).
+`rnnkit.predict` (Keras) and `export.predict` (LiteRT) share these (TensorFlow-free: LiteRT alone must do), so both accept the same input syntax and
+print the same answer. Each codec reads what it needs from the export metadata (see `rnnkit.metadata`).
 """
 import math
 import os
@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 
-from export.metadata import BadInput
+from rnnkit.errors import UsageError
 
 MAX_TEXT = 100_000  # characters of one input
 MAX_IMAGE_PIXELS = 50_000_000
@@ -19,9 +19,9 @@ TOP = 3
 def encode(metadata, text):
     """The batch-of-one model input for `text` (a string, or an image path for image tasks)."""
     if not isinstance(text, str) or not text.strip():
-        raise BadInput("the input is empty")
+        raise UsageError("the input is empty")
     if len(text) > MAX_TEXT:
-        raise BadInput(f"the input has {len(text)} characters; at most {MAX_TEXT} are accepted")
+        raise UsageError(f"the input has {len(text)} characters; at most {MAX_TEXT} are accepted")
     return ENCODERS[metadata["codec"]](metadata, text.strip())
 
 
@@ -40,7 +40,7 @@ def _digits(text, alphabet, what, metadata):
     """`text` as a list of ints, every character in `alphabet`."""
     bad = sorted({c for c in text if c not in alphabet})
     if bad:
-        raise BadInput(f"{what} may hold only {alphabet[0]}-{alphabet[-1]}; found {''.join(bad)!r}")
+        raise UsageError(f"{what} may hold only {alphabet[0]}-{alphabet[-1]}; found {''.join(bad)!r}")
     return [int(c) for c in text]
 
 
@@ -48,12 +48,12 @@ def _operands(metadata, text, alphabet, what):
     """`A+B` → two LSB-first digit arrays of one width (padded with leading zeros), checked against the model."""
     parts = text.replace(" ", "").split("+")
     if len(parts) != 2 or not all(parts):
-        raise BadInput(f"expected two {what} numbers joined by '+', like {metadata['input']['example']!r}")
+        raise UsageError(f"expected two {what} numbers joined by '+', like {metadata['input']['example']!r}")
     a, b = (_digits(part, alphabet, what + " numbers", metadata)[::-1] for part in parts)
     width = max(len(a), len(b))
     steps = fixed_steps(metadata)
     if steps is not None and width + 1 > steps:
-        raise BadInput(f"this model was exported for at most {steps - 1} digits per number, got {width}")
+        raise UsageError(f"this model was exported for at most {steps - 1} digits per number, got {width}")
     width = steps - 1 if steps is not None else width
     pair = np.zeros((1, width + 1, 2), dtype=np.int32)
     pair[0, : len(a), 0], pair[0, : len(b), 1] = a, b
@@ -93,7 +93,7 @@ def _tokens(metadata, values, what):
     """Token ids → (1, width) int32, padded with 0 (masked) to a fixed width if the model has one."""
     steps = fixed_steps(metadata)
     if steps is not None and len(values) > steps:
-        raise BadInput(f"this model was exported for at most {steps} {what}, got {len(values)}")
+        raise UsageError(f"this model was exported for at most {steps} {what}, got {len(values)}")
     tokens = np.zeros((1, steps or len(values)), dtype=np.int32)
     tokens[0, : len(values)] = values
     return tokens
@@ -109,7 +109,7 @@ def encode_recall(metadata, text):
     digits = _digit_list(metadata, text)
     k = metadata["input"]["k"]
     if len(digits) < k:
-        raise BadInput(f"this model answers digit k={k}, so the sequence needs at least {k} digits")
+        raise UsageError(f"this model answers digit k={k}, so the sequence needs at least {k} digits")
     return _tokens(metadata, [d + 1 for d in digits], "digits")
 
 
@@ -124,7 +124,7 @@ def encode_palindrome(metadata, text):
     digits = _digit_list(metadata, text)
     steps = fixed_steps(metadata)
     if steps is not None and len(digits) != steps:
-        raise BadInput(f"this model was exported for palindromes of {steps + 1} digits: give the first {steps}")
+        raise UsageError(f"this model was exported for palindromes of {steps + 1} digits: give the first {steps}")
     return np.array([digits], dtype=np.int32)
 
 
@@ -138,7 +138,7 @@ def encode_names(metadata, text):
     alphabet = metadata["input"]["alphabet"]
     name = _romanize(text, alphabet)
     if not name:
-        raise BadInput(f"{text!r} has no letters the model knows (it reads {alphabet!r})")
+        raise UsageError(f"{text!r} has no letters the model knows (it reads {alphabet!r})")
     return _tokens(metadata, [alphabet.index(c) + 1 for c in name], "characters")
 
 
@@ -166,9 +166,9 @@ def encode_point(metadata, text):
     try:
         values = [float(part) for part in parts]
     except ValueError:
-        raise BadInput(f"expected a point as two numbers 'x,y', like '0.5,-0.25', got {text!r}") from None
+        raise UsageError(f"expected a point as two numbers 'x,y', like '0.5,-0.25', got {text!r}") from None
     if len(values) != 2 or not all(math.isfinite(v) and abs(v) <= 1e6 for v in values):
-        raise BadInput(f"expected a point as two finite numbers 'x,y' (|v| <= 1e6), got {text!r}")
+        raise UsageError(f"expected a point as two finite numbers 'x,y' (|v| <= 1e6), got {text!r}")
     return np.array([values], dtype=np.float32)
 
 
@@ -181,14 +181,14 @@ def _open_image(path, mode):
     """An image file as a PIL image in `mode` ('L' or 'RGB')."""
     from PIL import Image, UnidentifiedImageError
     if not os.path.isfile(path):
-        raise BadInput(f"{path!r} is not an image file")
+        raise UsageError(f"{path!r} is not an image file")
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
         with Image.open(path) as image:
             image.load()
             return image.convert(mode)
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as error:
-        raise BadInput(f"cannot read {path!r} as an image ({error.__class__.__name__})") from None
+        raise UsageError(f"cannot read {path!r} as an image ({error.__class__.__name__})") from None
 
 
 def encode_mnist(metadata, text):
@@ -205,7 +205,7 @@ def encode_mnist(metadata, text):
     gray = np.clip(gray - np.median(border), 0.0, None)  # the paper's own shade is not ink
     ink = gray > 0.25 * gray.max() if gray.max() > 0 else np.zeros_like(gray, dtype=bool)
     if not ink.any():
-        raise BadInput(f"{text!r} looks blank: no ink found")
+        raise UsageError(f"{text!r} looks blank: no ink found")
     rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
     crop = gray[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
     scale = 20.0 / max(crop.shape)
