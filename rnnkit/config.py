@@ -12,7 +12,7 @@ CHOICES = {
     "loss": ("mse", "bce", "ce"), "source": ("embedded", "tfds", "folder"), "backend": ("keras", "numpy"),
     "arch": ("cnn", "mlp"), "cell": ("rnn", "lstm", "gru"), "loop": ("fit", "eager", "function"),
     "strategy": ("default", "mirrored", "multiworker"), "optimizer": ("adam", "sgd", "rmsprop", "adagrad"),
-    "lr_schedule": ("none", "plateau", "cosine"),
+    "lr_schedule": ("none", "plateau", "cosine"), "class_weight": ("none", "balanced"), "overlap": ("drop", "keep"),
 }
 # field → (low, high[, low_open]) for numbers; the CLI's argument types use the same bounds.
 BOUNDS = {
@@ -28,7 +28,8 @@ ITEM_BOUNDS = {"units": (1, 4096), "ngrams": (1, 5), "eval_lens": (1, MAX_LEN), 
 TASK_FLAGS = {"length": "--len", "train_len": "--train-len", "min_len": "--min-len", "max_len": "--max-len",
               "k": "--k", "loss": "--loss", "source": "--source", "data_dir": "--data-dir", "augment": "--augment",
               "backend": "--backend", "arch": "--model", "ngrams": "--ngrams", "carry_mix": "--carry-mix",
-              "stress_samples": "--stress-samples", "chrono": "--chrono", "restarts": "--restarts"}
+              "stress_samples": "--stress-samples", "chrono": "--chrono", "restarts": "--restarts",
+              "class_weight": "--class-weight", "overlap": "--overlap"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Config:
     arch: Optional[str] = None  # cifar10: 'cnn' or 'mlp'
     augment: bool = False
     carry_mix: Optional[float] = None  # adder, binary_add: fraction of training sums given one long carry chain
+    overlap: Optional[str] = None  # names: a name listed under two languages is dropped from both, or kept in each
     # Model.
     cell: str = "lstm"
     units: tuple = (64,)
@@ -74,6 +76,7 @@ class Config:
     batch_size: int = 64
     seed: int = 0
     restarts: int = 1  # sequence tasks: train up to this many seeds, keep the best on validation
+    class_weight: str = "none"  # array tasks: 'balanced' weighs each training example by n / (classes × n_class)
     # Evaluation.
     eval_lens: tuple = ()
     val_samples: int = 1000
@@ -147,7 +150,7 @@ def _check_number(name, value, low, high, low_open, whole=None):
 def make_config(task, overrides):
     """Config for `task`: class defaults, the task's defaults, its defaults for the chosen cell, then `overrides`."""
     values = dict(task.defaults)
-    values.update(task.cell_defaults.get(overrides.get("cell", values.get("cell")), {}))
+    values.update(task.derived_defaults({**values, **overrides}))
     values.update(overrides)
     values["task"] = task.name
     return Config(**values)

@@ -45,6 +45,11 @@ def build_parser(prog="python -m rnnkit.train", description=None):
     task.add_argument("--data-dir", metavar="DIR", help="where --source tfds / folder data lives")
     task.add_argument("--augment", action="store_true", help="random shifts / flips of training images")
     task.add_argument("--no-augment", dest="augment", action="store_false", help="turn augmentation off")
+    task.add_argument("--class-weight", choices=CHOICES["class_weight"],
+                      help="classification tasks: weigh training examples so every class counts alike (balanced)")
+    task.add_argument("--overlap", choices=CHOICES["overlap"],
+                      help="names: a name listed under two languages is dropped from both, or kept in each "
+                           "(default: drop for the embedded lists, keep for a --source folder)")
     task.add_argument("--backend", choices=CHOICES["backend"], help="2-D toy sets: Keras MLP or rnnkit's NumPy MLP")
     task.add_argument("--model", dest="arch", choices=CHOICES["arch"], help="cifar10: the 8-conv CNN or an MLP")
     model = parser.add_argument_group("model")

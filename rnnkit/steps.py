@@ -8,7 +8,7 @@ from rnnkit import keras_adapter
 
 
 def train_step(model, batch):
-    """One optimisation step on `batch` = (x, y): forward, loss (+ regularizers), gradients, update.
+    """One optimisation step on `batch` = (x, y) or (x, y, sample_weight): forward, loss, gradients, update.
 
     With `model.unroll_training` set (`--unroll`), the recurrent layers run unrolled here, so the traced training
     graph has no WHILE loop; evaluation, prediction and the saved model still loop over any length.
@@ -16,16 +16,16 @@ def train_step(model, batch):
     step, it works inside `strategy.run`: `compute_loss` divides by the replicas in sync, the tracker records
     the unscaled loss, the optimizer's loss scale (mixed precision) is applied and gradients are all-reduced.
     """
-    x, y = batch
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(batch)
     with tf.GradientTape() as tape, unrolled(model, getattr(model, "unroll_training", False)):
         y_pred = model(x, training=True)
-        loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
+        loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         keras_adapter.track_loss(model, loss * replicas, sample_weight=tf.shape(x)[0])
         scaled = model.optimizer.scale_loss(loss)
     gradients = tape.gradient(scaled, model.trainable_variables)
     model.optimizer.apply(gradients, model.trainable_variables)
-    return model.compute_metrics(x, y, y_pred)
+    return model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
 
 def build_step_state(model, element_spec):

@@ -148,6 +148,7 @@ def train_and_evaluate(cfg, resume=False):
     task = get_task(cfg.task)
     if not resume:
         check(cfg)
+    task.load_data(cfg)
     if not distribute.is_chief():
         return _run_worker(cfg)
     if resume:

@@ -71,9 +71,12 @@ class NamesTest(tf.test.TestCase):
 
     def test_cleaning_folds_to_ascii_and_drops_names_of_two_languages(self):
         self.assertEqual(to_ascii("Ślusàrski"), "Slusarski")
-        cleaned, dropped = clean({"A": ["Ann", "ann", "Bob"], "B": ["Bob", "Cid"]})
+        cleaned, report = clean({"A": ["Ann", "ann", "Bob"], "B": ["Bob", "Cid"]})
         self.assertEqual(cleaned, {"A": ["Ann"], "B": ["Cid"]})
-        self.assertEqual(dropped, 1)
+        self.assertEqual(report, {"A": {"read": 3, "duplicates": 1, "shared": 1, "kept": 1},
+                                  "B": {"read": 2, "duplicates": 0, "shared": 1, "kept": 1}})
+        kept, _ = clean({"A": ["Ann", "ann", "Bob"], "B": ["Bob", "Cid"]}, overlap="keep")
+        self.assertEqual(kept, {"A": ["Ann", "Bob"], "B": ["Bob", "Cid"]})
 
     def test_folder_source_reads_tutorial_layout(self):
         folder = fresh_dir(self)

@@ -9,9 +9,9 @@ from rnnkit.tasks import get_task
 from tuning import space as spaces
 
 
-def objective_for(task, cfg):
-    """The validation metric a search maximises: the task's own (`Task.objective`)."""
-    return keras_tuner.Objective(f"val_{task.objective}", direction="max")
+def objective_for(task, cfg, name=None):
+    """The validation metric a search maximises: `name` (one of `task.objectives`) or the task's own default."""
+    return keras_tuner.Objective(f"val_{name or task.objective}", direction="max")
 
 
 class RnnkitHyperModel(keras_tuner.HyperModel):

@@ -135,6 +135,7 @@ def write_report(name, report, options, folder):
         label = " ".join("=".join(part.rsplit("_", 1)) for part in run.split("-"))
         test = metrics.get("test") or {"accuracy": float("nan"), "exact_match": float("nan")}  # diverged at once
         rows.append({"cell": label, "accuracy": test["accuracy"], "exact_match": test["exact_match"], "config": cfg,
+                     "balanced_accuracy": test.get("balanced_accuracy"),
                      "train_seconds": metrics["train_seconds"], "epochs": metrics["epochs_run"],
                      "run_folder": f"runs/{run}", "task": cfg["task"]})
         histories[label] = artifacts.read_history(os.path.join(runs, run, "history.csv"))
@@ -148,15 +149,24 @@ def write_report(name, report, options, folder):
     lines = [f"# Report `{name}`{' (quick)' if options.quick else ''}", "",
              f"Task `{report.task}`; grid: {grid}; seed {options.seed}.", "",
              f"Seed report's finding: {report.finding}.", "", verdict(name, rows), "",
-             "| cell | test accuracy | test exact match | epochs | train s | run folder |", "|---|---|---|---|---|---|"]
-    for row in rows:
-        lines.append(f"| {row['cell']} | {row['accuracy']:.4f} | {row['exact_match']:.4f} | {row['epochs']} | "
-                     f"{row['train_seconds']:.1f} | {row['run_folder']} |")
+             *table_lines(rows)]
     lines += ["", "![validation curves](curves.png)"]
     if by_length:
         lines.append("![exact match by length](accuracy_by_length.png)")
     artifacts.write_text(os.path.join(folder, "report.md"), "\n".join(lines) + "\n")
     return rows
+
+
+def table_lines(rows):
+    """The results table; classification grids also show balanced accuracy (mean recall over classes)."""
+    balanced = any(row["balanced_accuracy"] is not None for row in rows)
+    second = ("test balanced accuracy", "balanced_accuracy") if balanced else ("test exact match", "exact_match")
+    lines = [f"| cell | test accuracy | {second[0]} | epochs | train s | run folder |", "|---|---|---|---|---|---|"]
+    for row in rows:
+        value = "–" if row[second[1]] is None else f"{row[second[1]]:.4f}"
+        lines.append(f"| {row['cell']} | {row['accuracy']:.4f} | {value} | {row['epochs']} | "
+                     f"{row['train_seconds']:.1f} | {row['run_folder']} |")
+    return lines
 
 
 def verdict(name, rows):

@@ -21,7 +21,9 @@ from tuning.hypermodel import OneLinePerTrial, RnnkitHyperModel, objective_for
 PROG = "python -m tuning.search"
 TUNERS = {"random": keras_tuner.RandomSearch, "hyperband": keras_tuner.Hyperband,
           "bayesian": keras_tuner.BayesianOptimization, "grid": keras_tuner.GridSearch}
-SEARCH_FLAGS = ("tuner", "max_trials", "space", "dir", "overwrite", "retrain", "distributed", "oracle", "tuner_id")
+SEARCH_FLAGS = ("tuner", "max_trials", "space", "dir", "overwrite", "retrain", "distributed", "oracle", "tuner_id",
+                "objective")
+OBJECTIVES = ("accuracy", "balanced_accuracy", "exact_match")
 
 
 def build_parser():
@@ -34,6 +36,9 @@ def build_parser():
     search.add_argument("--space", nargs="+", metavar="NAME=V,V", default=[],
                         help=f"override the search space, e.g. cell=lstm,gru units=32,64; names: "
                              f"{', '.join(spaces.PARSERS)}")
+    search.add_argument("--objective", choices=OBJECTIVES,
+                        help="validation metric to maximise (default: exact_match for adder and binary_add, "
+                             "accuracy otherwise; balanced_accuracy for classification tasks)")
     search.add_argument("--dir", metavar="DIR", help="search folder (default tuning-runs/<task>-<tuner>)")
     search.add_argument("--overwrite", action="store_true", help="start the search afresh")
     search.add_argument("--no-retrain", dest="retrain", action="store_false",
@@ -73,12 +78,16 @@ def parse(argv):
     if cfg.backend == "numpy":
         raise UsageError("tuning.search trains Keras models: use --backend keras (tuning.report compares backends)")
     spaces.check_applies(get_task(cfg.task), space)
+    objective = options.get("objective")
+    if objective is not None and objective not in get_task(cfg.task).objectives:
+        raise UsageError(f"--objective {objective} does not apply to task {cfg.task} (it takes "
+                         f"{', '.join(get_task(cfg.task).objectives)})")
     return cfg, space, options
 
 
 def make_tuner(cfg, space, options):
     """The KerasTuner tuner for these options (resuming an existing search unless --overwrite)."""
-    objective = objective_for(get_task(cfg.task), cfg)
+    objective = objective_for(get_task(cfg.task), cfg, options.get("objective"))
     hypermodel = RnnkitHyperModel(cfg, space, objective)
     kind = options.get("tuner", "random")
     tuner_class = type(f"Rnnkit{TUNERS[kind].__name__}", (OneLinePerTrial, TUNERS[kind]), {})

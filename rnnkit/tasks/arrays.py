@@ -7,10 +7,12 @@ import numpy as np
 import tensorflow as tf
 
 from rnnkit import plots
-from rnnkit.evaluate import evaluate, finite_or_none
+from rnnkit.class_metrics import BalancedAccuracy, class_report, per_class_table
+from rnnkit.evaluate import evaluate
+from rnnkit.metrics import classification_metrics
 from rnnkit.tasks.base import SoftmaxClassifier, Task, format_table, mark
 
-Splits = collections.namedtuple("Splits", "train val test class_names source")
+Splits = collections.namedtuple("Splits", "train val test class_names source report", defaults=(None,))
 MAX_LOADED = 4
 _LOADED = {}  # (task, *DATA_FIELDS values) → Splits: loaders read files or build sets once per process
 
@@ -34,6 +36,10 @@ class ArrayTask(SoftmaxClassifier, Task):
             _LOADED[key] = self.load_splits(cfg)
         return _LOADED[key]
 
+    def load_data(self, cfg):
+        """Load (and cache) the splits now."""
+        self.splits(cfg)
+
     def load_splits(self, cfg):
         """Read or build the data set: a `Splits` of (x, y) arrays and the class names."""
         raise NotImplementedError
@@ -46,10 +52,23 @@ class ArrayTask(SoftmaxClassifier, Task):
         """A function on (x, y) batches run inside the pipeline (e.g. augmentation), or None."""
         return None
 
+    objectives = ("accuracy", "balanced_accuracy")
+
+    def metrics(self, cfg):
+        """Accuracy, exact match and balanced accuracy (mean recall over classes, as scikit-learn computes it)."""
+        return [*classification_metrics("softmax"), BalancedAccuracy(len(self.splits(cfg).class_names))]
+
     def build_inputs(self, cfg, split):
-        """cache → shuffle → repeat → batch → (augment) → prefetch for training; batch → cache for evaluation."""
+        """cache → shuffle → repeat → batch → (augment) → prefetch for training; batch → cache for evaluation.
+
+        With `--class-weight balanced` training batches are (x, y, weight): every loop, the tuner and a
+        distributed run then weigh the loss per example alike.
+        """
         x, y = getattr(self.splits(cfg), split)
-        ds = tf.data.Dataset.from_tensor_slices((x, y))
+        if split == "train" and cfg.class_weight == "balanced":
+            ds = tf.data.Dataset.from_tensor_slices((x, y, balanced_weights(y)))
+        else:
+            ds = tf.data.Dataset.from_tensor_slices((x, y))
         if split == "train":
             ds = ds.cache().shuffle(len(x), seed=cfg.seed, reshuffle_each_iteration=True).repeat()
             ds = ds.batch(cfg.batch_size, drop_remainder=len(x) >= cfg.batch_size)
@@ -57,7 +76,8 @@ class ArrayTask(SoftmaxClassifier, Task):
             ds = ds.batch(self.EVAL_BATCH).cache()
         transform = self.preprocess(cfg, training=split == "train")
         if transform is not None:
-            ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            ds = ds.map(lambda x, y, *w: (*transform(x, y), *w), num_parallel_calls=tf.data.AUTOTUNE,
+                        deterministic=True)
         return ds.prefetch(tf.data.AUTOTUNE)
 
     def show(self, cfg, x):
@@ -77,7 +97,10 @@ class ArrayTask(SoftmaxClassifier, Task):
         return model.predict(x, verbose=0, batch_size=self.EVAL_BATCH)
 
     def evaluate(self, model, cfg):
-        """Test loss / accuracy, per-class accuracy, class counts and the confusion matrix."""
+        """Test loss / accuracy / balanced accuracy / macro F1, per-class figures, class counts, confusion matrix.
+
+        A class with no test examples reports null (and "no test examples"), never 0.0.
+        """
         data = self.splits(cfg)
         x, y = data.test
         test = evaluate(model, self.build_inputs(cfg, "test"))
@@ -85,13 +108,17 @@ class ArrayTask(SoftmaxClassifier, Task):
         classes = len(data.class_names)
         confusion = np.zeros((classes, classes), dtype=np.int64)
         np.add.at(confusion, (y.astype(np.int64), predicted.astype(np.int64)), 1)
-        per_class = {name: finite_or_none(confusion[i, i] / max(1, confusion[i].sum()))
-                     for i, name in enumerate(data.class_names)}
+        report = class_report(y, predicted, data.class_names)
+        test.update(balanced_accuracy=report["balanced_accuracy"], macro_f1=report["macro_f1"])
         counts = {split: {name: int(n) for name, n in zip(data.class_names,
                                                            np.bincount(getattr(data, split)[1], minlength=classes))}
                   for split in ("train", "val", "test")}
-        return {"test": test, "per_class_accuracy": per_class, "class_counts": counts, "source": data.source,
-                "confusion_matrix": confusion.tolist()}
+        results = {"test": test, "per_class": report["per_class"],
+                   "per_class_accuracy": {name: row["recall"] for name, row in report["per_class"].items()},
+                   "class_counts": counts, "source": data.source, "confusion_matrix": confusion.tolist()}
+        if data.report is not None:
+            results["data"] = data.report
+        return results
 
     def sample_lines(self, model, cfg):
         """Random test examples with the model's answers."""
@@ -128,11 +155,19 @@ class ArrayTask(SoftmaxClassifier, Task):
         plots.plot_image_grid(x, titles, path, title, columns=columns)
 
     def results_table(self, results):
-        """The test row, then one row per class."""
-        rows = [("test", results["test"])]
-        rows += [(name, {"accuracy": acc, "exact_match": acc}) for name, acc in results["per_class_accuracy"].items()
-                 if acc is not None]
-        return format_table(rows)
+        """The test row, balanced accuracy and macro F1, then one row per class (largest support first)."""
+        test = results["test"]
+        return (format_table([("test", test)]) + f"\nbalanced accuracy {test['balanced_accuracy']:.4f}   "
+                f"macro F1 {test['macro_f1']:.4f}\n\n" + per_class_table(results))
+
+
+def balanced_weights(y):
+    """Per-example weights n / (classes × n_class) (scikit-learn's 'balanced'), over the classes present in `y`."""
+    from sklearn.utils.class_weight import compute_class_weight
+
+    classes = np.unique(y)
+    weights = dict(zip(classes, compute_class_weight("balanced", classes=classes, y=y)))
+    return np.array([weights[label] for label in y], dtype=np.float32)
 
 
 def stratified_split(y, fraction, seed):

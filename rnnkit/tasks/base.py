@@ -21,11 +21,16 @@ class Task:
     flags = ()
     codec = ""  # how rnnkit/codecs.py reads a user's input and words the answer
     example_input = ""
-    objective = "accuracy"  # the validation metric a hyperparameter search maximises
+    objective = "accuracy"  # the validation metric a hyperparameter search maximises by default
+    objectives = ("accuracy", "exact_match")  # the metrics it may maximise instead (`tuning.search --objective`)
     # What `tuning.search` varies when --space does not say otherwise (hyperparameter → values).
     search_space = {"cell": ["rnn", "lstm", "gru"], "units": [16, 32, 64, 128], "layers": [1, 2],
                     "bidirectional": [False, True], "dropout": [0.0, 0.2], "lr": [1e-3, 3e-3, 1e-2],
                     "optimizer": ["adam", "rmsprop"], "batch_size": [32, 64, 128]}
+
+    def derived_defaults(self, values):
+        """Defaults that depend on other settings (`values`: task defaults and the caller's overrides)."""
+        return self.cell_defaults.get(values.get("cell"), {})
 
     def default_space(self, cfg):
         """The search space for `cfg` (a copy: callers may update it)."""
@@ -33,6 +38,9 @@ class Task:
 
     def validate(self, cfg):
         """Raise UsageError when `cfg` asks for something this task cannot do."""
+
+    def load_data(self, cfg):
+        """Read what the task's data needs before a run folder is made, so a loading error leaves nothing behind."""
 
     def epoch_steps(self, cfg):
         """Training steps per epoch."""

@@ -21,7 +21,7 @@ class Cifar10(ArrayTask):
     summary = "CIFAR-10 with the seed's 8-conv CNN or an MLP (--source tfds --data-dir DIR)"
     defaults = dict(source="tfds", arch="cnn", units=(512, 256), optimizer="adam", lr=1e-3, epochs=30,
                     steps_per_epoch=None, batch_size=128, augment=True, lr_schedule="plateau")
-    flags = ("source", "data_dir", "augment", "arch")
+    flags = ("source", "data_dir", "augment", "arch", "class_weight")
     codec, example_input = "cifar10", "photo.jpg"
     search_space = {"lr": [1e-3, 3e-3, 1e-2], "optimizer": ["adam", "sgd", "adagrad"], "batch_size": [64, 128]}
 

@@ -21,7 +21,7 @@ class Mnist(ArrayTask):
     summary = "MNIST digits read row by row (embedded 5 000 digits, or --source tfds)"
     defaults = dict(source="embedded", cell="gru", units=(128,), bidirectional=True, dropout=0.2, optimizer="adam",
                     lr=2e-3, epochs=50, steps_per_epoch=None, batch_size=64, augment=True, lr_schedule="plateau")
-    flags = ("source", "data_dir", "augment")
+    flags = ("source", "data_dir", "augment", "class_weight")
     codec, example_input = "mnist", "my_digit.png"
 
     def validate(self, cfg):

@@ -1,6 +1,9 @@
 """`names`: a surname → its language, read character by character (the PyTorch tutorial's task)."""
+import sys
+
 import numpy as np
 
+from rnnkit.errors import UsageError
 from rnnkit.models import build_recurrent_model
 from rnnkit.tasks.arrays import ArrayTask, Splits, stratified_split
 from rnnkit.tasks.base import require
@@ -8,6 +11,7 @@ from rnnkit.tasks.names_data import ALLOWED, clean, faker_surnames, folder_surna
 
 TEST_FRACTION = 0.1
 VAL_FRACTION = 0.1
+MIN_TRAIN = 5  # fewer training names than this for a language gets a warning
 
 
 class Names(ArrayTask):
@@ -18,7 +22,7 @@ class Names(ArrayTask):
     defaults = dict(source="embedded", cell="lstm", units=(128,), bidirectional=True, embed_dim=32,
                     ngrams=(1, 2, 3, 4), optimizer="adam", lr=1e-2, epochs=40, steps_per_epoch=None, batch_size=256,
                     lr_schedule="plateau", patience=10)
-    flags = ("source", "data_dir", "ngrams")
+    flags = ("source", "data_dir", "ngrams", "class_weight", "overlap")
     codec, example_input = "names", "Nguyen"
 
     def validate(self, cfg):
@@ -27,23 +31,44 @@ class Names(ArrayTask):
                                                       f"got {cfg.source!r}")
         require(cfg.source != "folder" or cfg.data_dir, "--source folder needs --data-dir DIR of <Language>.txt files")
 
+    DATA_FIELDS = ("source", "data_dir", "overlap")
+
+    def derived_defaults(self, values):
+        """--overlap: drop for the embedded lists (curated), keep for a user's folder (the user's own labels)."""
+        return {**super().derived_defaults(values), "overlap": "drop" if values.get("source") == "embedded" else "keep"}
+
     def load_splits(self, cfg):
-        """Clean the names, encode them, and split 80 / 10 / 10 stratified by language (fixed, seed 0)."""
+        """Clean the names, encode them, and split 80 / 10 / 10 stratified by language (fixed, seed 0).
+
+        The per-language report (read, duplicates, shared, kept, and names per split) goes to metrics.json;
+        a language left with under MIN_TRAIN training names, or none to validate or test on, gets a warning
+        line, and one with no training name at all is refused.
+        """
         if cfg.source == "folder":
             raw, source = folder_surnames(cfg.data_dir), f"folder {cfg.data_dir}"
         else:
             raw = faker_surnames()
             source = "embedded: surname lists inside Faker's person providers, romanized with unidecode"
-        names_by_language, dropped = clean(raw)
+        names_by_language, report = clean(raw, cfg.overlap)
         languages = tuple(sorted(names_by_language))
         names = [name for language in languages for name in names_by_language[language]]
         y = np.array([i for i, language in enumerate(languages) for _ in names_by_language[language]], np.int32)
-        x = encode(names)
+        x = encode(names) if names else np.zeros((0, 1), np.int32)
         rest, test = stratified_split(y, TEST_FRACTION, seed=0)
         train, val = stratified_split(y[rest], VAL_FRACTION / (1 - TEST_FRACTION), seed=0)
         train, val = rest[train], rest[val]
-        source += f"; {len(names)} unique names, {dropped} names found in two languages dropped"
-        return Splits((x[train], y[train]), (x[val], y[val]), (x[test], y[test]), languages, source)
+        for split, index in (("train", train), ("val", val), ("test", test)):
+            for i, count in enumerate(np.bincount(y[index], minlength=len(languages))):
+                report[languages[i]][split] = int(count)
+        check_languages(report, cfg.overlap)
+        shared = sum(row["shared"] for row in report.values())
+        source += (f"; {len(names)} names kept; {shared} listings of names that two or more languages share "
+                   f"{'dropped' if cfg.overlap == 'drop' else 'kept in each'} (--overlap {cfg.overlap})")
+        return Splits((x[train], y[train]), (x[val], y[val]), (x[test], y[test]), languages, source, report)
+
+    def results_table(self, results):
+        """The classification figures, then what the loader did per language."""
+        return super().results_table(results) + "\n\n" + data_table(results["data"])
 
     def build_model(self, cfg):
         """Masked character Embedding → recurrent stack (state at each name's last letter) [⊕ n-gram bag] → softmax."""
@@ -60,6 +85,32 @@ class Names(ArrayTask):
     def show(self, cfg, x):
         """The name itself."""
         return decode(x)
+
+
+def check_languages(report, overlap):
+    """Refuse a language with no training name (one line saying why); warn about thin ones on stderr."""
+    for language, row in report.items():
+        if row["train"] == 0:
+            why = (f"all {row['shared']} of its names are listed under other languages too and --overlap drop "
+                   "removes them (--overlap keep keeps them)" if row["kept"] == 0 and row["shared"] and
+                   overlap == "drop" else f"{row['kept']} usable names are too few to split")
+            raise UsageError(f"names: {language} has no training example: {why}")
+    for language, row in report.items():
+        missing = [split for split in ("val", "test") if row[split] == 0]
+        if row["train"] < MIN_TRAIN or missing:
+            thin = f"only {row['train']} training names" if row["train"] < MIN_TRAIN else ""
+            none = f"no {' and no '.join(missing)} names (its figures there are null)" if missing else ""
+            print(f"rnnkit: warning: names: {language} has {'; '.join(p for p in (thin, none) if p)}",
+                  file=sys.stderr)
+
+
+def data_table(report):
+    """Per language, largest first: names read, duplicates, shared with other languages, kept, and per split."""
+    lines = [f"{'language':<14}{'read':>7}{'dupes':>7}{'shared':>8}{'kept':>7}{'train':>7}{'val':>6}{'test':>6}"]
+    for language, row in sorted(report.items(), key=lambda item: (-item[1]["kept"], item[0])):
+        lines.append(f"{language[:13]:<14}{row['read']:>7}{row['duplicates']:>7}{row['shared']:>8}{row['kept']:>7}"
+                     f"{row['train']:>7}{row['val']:>6}{row['test']:>6}")
+    return "\n".join(lines)
 
 
 def encode(names, width=None):

@@ -86,24 +86,27 @@ def folder_surnames(folder):
     return names
 
 
-def clean(names_by_language):
-    """Deduplicate within each language and drop names claimed by two or more languages.
+def clean(names_by_language, overlap="drop"):
+    """Deduplicate each language's names (ignoring case) and settle names listed under several languages.
 
-    Returns ({language: sorted unique names}, number of ambiguous names dropped). Comparison ignores case.
+    `overlap`: 'drop' removes such a name from every language that lists it; 'keep' keeps it once in each.
+    Returns ({language: sorted unique names}, {language: {read, duplicates, shared, kept}}), where `read`
+    counts the usable lines, `duplicates` repeats within the language and `shared` distinct names that
+    another language lists too.
     """
     owners = {}
     for language, names in names_by_language.items():
-        for name in {n for n in names if n}:
-            owners.setdefault(name.lower(), set()).add(language)
-    ambiguous = {key for key, langs in owners.items() if len(langs) > 1}
-    cleaned = {}
+        for key in {name.lower() for name in names if name}:
+            owners.setdefault(key, set()).add(language)
+    cleaned, report = {}, {}
     for language, names in names_by_language.items():
+        read = [name for name in names if name]
         unique = {}
-        for name in names:
-            if name and name.lower() not in ambiguous:
-                unique.setdefault(name.lower(), name)
-        cleaned[language] = sorted(unique.values())
-    empty = [language for language, names in cleaned.items() if not names]
-    if empty:
-        raise UsageError(f"no usable names for: {', '.join(empty)}")
-    return cleaned, len(ambiguous)
+        for name in read:
+            unique.setdefault(name.lower(), name)
+        shared = {key for key in unique if len(owners[key]) > 1}
+        kept = [name for key, name in unique.items() if overlap == "keep" or key not in shared]
+        cleaned[language] = sorted(kept)
+        report[language] = {"read": len(read), "duplicates": len(read) - len(unique), "shared": len(shared),
+                            "kept": len(kept)}
+    return cleaned, report

@@ -1,4 +1,7 @@
 """Reading a prepared tensorflow-datasets data set from --data-dir, offline, with one clear error."""
+import contextlib
+import logging
+
 import numpy as np
 
 from rnnkit.errors import UsageError
@@ -11,7 +14,8 @@ def load_tfds(name, data_dir):
     except ImportError:
         raise UsageError("--source tfds needs tensorflow-datasets: pip install 'rnnkit[data]'") from None
     try:
-        splits = tfds.load(name, split=["train", "test"], data_dir=data_dir, download=False, as_supervised=True)
+        with quiet_absl():
+            splits = tfds.load(name, split=["train", "test"], data_dir=data_dir, download=False, as_supervised=True)
     except Exception as error:  # tfds raises several types for "not prepared here"; all mean the same to a user
         reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
         raise UsageError(
@@ -19,6 +23,18 @@ def load_tfds(name, data_dir):
             f"internet with: python -c \"import tensorflow_datasets as tfds; tfds.load('{name}', "
             f"data_dir='{data_dir}')\" and copy that folder here") from None
     return tuple(_to_numpy(split) for split in splits)
+
+
+@contextlib.contextmanager
+def quiet_absl():
+    """tfds logs `WARNING:absl:…` lines (e.g. a missing data folder) before it raises; rnnkit's own error says it."""
+    logger = logging.getLogger("absl")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _to_numpy(dataset):

@@ -17,7 +17,7 @@ VAL_FRACTION = 0.1
 class Toy2D(ArrayTask):
     """Points (x, y) → class 0 or 1; `--units` sets the hidden sizes (default one layer of 20)."""
 
-    flags = ("backend",)
+    flags = ("backend", "class_weight")
     codec, example_input = "point", "0.5,-0.25"
     search_space = {"units": [8, 20, 64], "layers": [1, 2], "lr": [0.01, 0.03, 0.1], "optimizer": ["sgd", "adam"],
                     "batch_size": [16, 32, 64]}
@@ -33,6 +33,8 @@ class Toy2D(ArrayTask):
             require(cfg.optimizer == "sgd", f"--backend numpy trains with --optimizer sgd, got {cfg.optimizer!r}")
             require(not (cfg.l2 or cfg.dropout or cfg.weight_decay or cfg.clipnorm),
                     "--backend numpy supports neither --l2, --dropout, --weight-decay nor --clipnorm")
+            require(cfg.class_weight == "none", "--backend numpy trains without class weights: use --backend keras "
+                                                "for --class-weight balanced")
 
     def load_splits(self, cfg):
         """1 000 points from the generator (fixed random_state 0), 80 / 20 stratified, float32."""
