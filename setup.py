@@ -44,7 +44,9 @@ setup(
     },
     extras_require={
         # pytest-xdist: the suite runs its test classes on every core (setup.cfg), under 10 minutes on 2.
-        "test": ["pytest>=8,<10", "pytest-xdist>=3.5,<4"],
+        "test": ["pytest>=8,<10", "pytest-xdist>=3.5,<4", "tflite-micro>=0.dev20240101"],
+        # python -m export RUN --target micro checks its export in TensorFlow Lite Micro's interpreter.
+        "micro": ["tflite-micro>=0.dev20240101"],
         "bench": ["torch==2.13.0"],
     },
 )

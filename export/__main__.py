@@ -1,4 +1,4 @@
-"""`python -m export RUN [--format tflite|saved_model] [--quantize none|dynamic|float16|int8] [--out DIR]`.
+"""`python -m export RUN [--format tflite|saved_model] [--quantize none|dynamic|float16|int8] [--target litert|micro]`.
 
 Exports a run folder's model with the metadata inference needs, then checks the export against the Keras
 model on held-out examples (max |difference| and the task metric) and records the check in the metadata.
@@ -10,6 +10,7 @@ import numpy as np
 
 from export import convert  # first: imports TensorFlow quietly through rnnkit
 import tensorflow as tf  # noqa: E402
+from export import micro
 from export.litert import LiteModel
 from rnnkit import artifacts, cli
 from rnnkit.errors import UsageError
@@ -28,6 +29,11 @@ def build_parser():
                         help="TFLite / LiteRT flatbuffer (default) or a TensorFlow SavedModel")
     parser.add_argument("--quantize", choices=convert.QUANTIZE, default="none",
                         help="tflite only: none (float32), dynamic (int8 weights), float16, int8 (full integer)")
+    parser.add_argument("--target", choices=("litert", "micro"), default="litert",
+                        help="litert (phones, desktops; default) or micro: full-integer int8 with static shapes for "
+                             "TensorFlow Lite Micro, plus model_data.cc/.h and an op resolver")
+    parser.add_argument("--len", dest="length", type=cli.bounded_int(1, 100_000), metavar="N",
+                        help="--target micro, sequence tasks: the fixed length (default the task's held-out length)")
     parser.add_argument("--out", metavar="DIR", help="export folder to create (default RUN/export-<format>[-<q>])")
     parser.add_argument("--check-samples", type=cli.bounded_int(1, 100_000), default=200,
                         help="held-out examples to compare with the Keras model (default 200)")
@@ -71,6 +77,41 @@ def export_tflite(task, cfg, model, args, out_dir, x):
     return metadata, np.concatenate([lite.run(x[i: i + 1]) for i in range(len(x))])
 
 
+def micro_examples(task, cfg, args):
+    """Held-out (x, y) for a micro export: at --len for a sequence task, else the task's own held-out set."""
+    if args.length is None:
+        return task.held_out(cfg, args.check_samples)
+    batches = list(task.build_inputs(cfg, "test", length=args.length, n=args.check_samples).as_numpy_iterator())
+    return np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
+
+
+def fit_calibration(task, cfg, x, length=None):
+    """Calibration inputs with the same fixed time axis as `x` (drawn at --len where one is given)."""
+    if length is not None:
+        batches = task.build_inputs(cfg, "val", length=length).as_numpy_iterator()
+        return np.concatenate([batch[0] for batch in batches])[:convert.CALIBRATION_SAMPLES]
+    calibration = calibration_inputs(task, cfg)
+    return calibration if calibration.shape[1:] == x.shape[1:] else fit_width(calibration, x.shape[1])
+
+
+def export_micro(task, cfg, data, out_dir, x, recurrent):
+    """Write model.tflite, model_data.cc / .h and micro_ops.h; return (metadata, TFLM outputs on `x`)."""
+    ops = sorted(convert.builtin_ops(data))
+    artifacts.atomic_write(os.path.join(out_dir, "model.tflite"), lambda temp: open(temp, "wb").write(data))
+    source, header = micro.c_array(data)
+    artifacts.write_text(os.path.join(out_dir, "model_data.cc"), source)
+    artifacts.write_text(os.path.join(out_dir, "model_data.h"), header)
+    artifacts.write_text(os.path.join(out_dir, "micro_ops.h"), micro.op_resolver(ops))
+    arena = micro.arena_bytes(data, x[:1])
+    shape = [1, *x.shape[1:]]
+    metadata = metadata_for(task, cfg, shape, str(x.dtype), "model.tflite",
+                            {"format": "tflite", "target": "micro", "quantize": "int8", "bytes": len(data),
+                             "ops": ops, "arena_bytes": arena, "length": int(x.shape[1]) if recurrent else None,
+                             **micro.io_quantization(data)})
+    runner = micro.MicroInterpreter(data)
+    return metadata, np.concatenate([runner.run(x[i: i + 1]) for i in range(len(x))])
+
+
 def fit_width(tokens, width):
     """Pad (with 0) or cut rows to `width` time steps (for exports unrolled at a fixed length)."""
     out = np.zeros((len(tokens), width, *tokens.shape[2:]), dtype=tokens.dtype)
@@ -95,12 +136,23 @@ def run(args):
     cfg, task, model = open_run(args.run)
     if args.format == "saved_model" and args.quantize != "none":
         raise UsageError("--quantize applies to --format tflite only")
+    if args.target == "micro" and (args.format != "tflite" or args.quantize not in ("none", "int8")):
+        raise UsageError("--target micro is always a full-integer (int8) tflite: drop --format / --quantize")
+    if args.length is not None and (args.target != "micro" or "length" not in task.flags):
+        raise UsageError("--len applies to --target micro of a task with a length (adder, binary_add, palindrome)")
     model = as_keras(model, cfg)
+    x, y = micro_examples(task, cfg, args) if args.target == "micro" else task.held_out(cfg, args.check_samples)
+    if args.target == "micro":
+        data = micro.to_micro(convert.inference_twin(model, x.shape[1] if convert.is_recurrent(model) else None),
+                              fit_calibration(task, cfg, x, args.length))
+        micro.MicroInterpreter(data).run(x[:1])  # refuses, naming the op, before any folder is made
     suffix = f"-{args.quantize}" if args.format == "tflite" and args.quantize != "none" else ""
-    out_dir = artifacts.prepare_run_dir(args.out or os.path.join(args.run, f"export-{args.format}{suffix}"))
-    x, y = task.held_out(cfg, args.check_samples)
+    name = "export-micro" if args.target == "micro" else f"export-{args.format}{suffix}"
+    out_dir = artifacts.prepare_run_dir(args.out or os.path.join(args.run, name))
     try:
-        if args.format == "tflite":
+        if args.target == "micro":
+            metadata, exported = export_micro(task, cfg, data, out_dir, x, convert.is_recurrent(model))
+        elif args.format == "tflite":
             metadata, exported = export_tflite(task, cfg, model, args, out_dir, x)
         else:
             metadata, exported = export_saved_model(task, cfg, model, out_dir, x)
@@ -118,6 +170,9 @@ def report(metadata, out_dir):
     size = f", {metadata['bytes'] / 1024:.1f} KiB" if "bytes" in metadata else ""
     print(f"exported {metadata['task']} as {metadata['format']} ({metadata.get('quantize', 'float')}{size}) "
           f"to {out_dir}/{metadata['model_file']} with {METADATA_FILE}")
+    if metadata.get("target") == "micro":
+        print(f"TensorFlow Lite Micro: {metadata['arena_bytes']} arena bytes, ops {', '.join(metadata['ops'])}; "
+              "model_data.cc / .h and micro_ops.h beside it; the check below ran in the TFLM interpreter")
     print(f"check on {check['samples']} held-out examples: max |export - keras| = {check['max_abs_diff']:.3g}")
     for name in ("keras", "export"):
         print(f"  {name:<7} accuracy {check[name]['accuracy']:.4f}  exact match {check[name]['exact_match']:.4f}")

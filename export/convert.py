@@ -75,15 +75,16 @@ def input_spec(twin):
     return tf.TensorSpec(tensor.shape, tensor.dtype, name=tensor.name)
 
 
-def to_tflite(twin, quantize="none", calibration=None):
+def to_tflite(twin, quantize="none", calibration=None, integer_io=False):
     """TFLite flatbuffer bytes of `twin`, builtins only, tensor names stripped.
 
     quantize: none (float32); dynamic (int8 weights, float activations); float16 (float16 weights);
-    int8 (int8 weights and activations calibrated on `calibration`, float input and output).
+    int8 (int8 weights and activations calibrated on `calibration`, float input and output; with
+    `integer_io`, a float input and the output are int8 too, as a microcontroller takes them).
     """
     with parked_stderr(quiet_for=FlexOpsError), warnings.catch_warnings():  # freezing, converting log pages
         warnings.simplefilter("ignore")
-        data = _convert(twin, quantize, calibration)
+        data = _convert(twin, quantize, calibration, integer_io)
     ops = builtin_ops(data)
     foreign = sorted(op for op in ops if op.startswith("Flex") or op in ("CUSTOM", "DELEGATE"))
     if foreign:
@@ -91,7 +92,7 @@ def to_tflite(twin, quantize="none", calibration=None):
     return strip_names(data)
 
 
-def _convert(twin, quantize, calibration):
+def _convert(twin, quantize, calibration, integer_io=False):
     """The converter run itself (see `to_tflite`)."""
     function = tf.function(lambda x: twin(x, training=False)).get_concrete_function(input_spec(twin))
     frozen = convert_variables_to_constants_v2(function)
@@ -105,6 +106,10 @@ def _convert(twin, quantize, calibration):
         samples = np.asarray(calibration)
         converter.representative_dataset = lambda: ([samples[i: i + 1]] for i in range(len(samples)))
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        if integer_io:
+            converter.inference_output_type = tf.int8
+            if twin.inputs[0].dtype.startswith("float"):
+                converter.inference_input_type = tf.int8
     try:
         return converter.convert()
     except Exception as error:  # the converter raises ConverterError and friends with long logs

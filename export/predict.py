@@ -28,12 +28,18 @@ def main(argv=None):
     parser.add_argument("model", metavar="MODEL.tflite", help="a .tflite written by python -m export")
     parser.add_argument("inputs", metavar="INPUT", nargs="+", help="what to ask the model")
     parser.add_argument("--threads", type=cli.bounded_int(1, 64), default=1, metavar="N",
-                        help="interpreter threads (1-64, default 1)")
+                        help="interpreter threads (1-64, default 1; litert only)")
+    parser.add_argument("--runtime", choices=("litert", "micro"), default="litert",
+                        help="LiteRT (default) or the TensorFlow Lite Micro interpreter (a --target micro export)")
 
     def body(argv):
         args = parser.parse_args(argv)
-        from export.litert import LiteModel  # ai_edge_litert loads only once the arguments are known good
-        model = LiteModel(args.model, num_threads=args.threads)
+        if args.runtime == "micro":
+            from export.micro_runtime import MicroModel  # tflite_micro loads only once the arguments are good
+            model = MicroModel(args.model)
+        else:
+            from export.litert import LiteModel  # ai_edge_litert loads only once the arguments are known good
+            model = LiteModel(args.model, num_threads=args.threads)
         for line in predict(model, args.inputs):
             print(line)
     return cli.run_main(PROG, body, argv)

@@ -5,6 +5,25 @@ import importlib.util
 import os
 import sys
 import tempfile
+import types
+
+
+@contextlib.contextmanager
+def captured_stderr(fd=2):
+    """Point file descriptor `fd` (stderr) at a temporary file for the block; afterwards `.text` holds its output."""
+    captured = types.SimpleNamespace(text="")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), fd)
+        try:
+            yield captured
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            capture.seek(0)
+            captured.text = capture.read().decode("utf-8", "replace")
 
 
 @contextlib.contextmanager
@@ -19,22 +38,14 @@ def parked_stderr(quiet_for=()):
     if os.environ.get("RNNKIT_VERBOSE_TF"):
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as capture:
-        os.dup2(capture.fileno(), 2)
-        try:
+    try:
+        with captured_stderr() as captured:
             yield
-        except quiet_for:
-            raise
-        except BaseException:
-            os.dup2(saved, 2)
-            capture.seek(0)
-            sys.stderr.write(capture.read().decode("utf-8", "replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+    except quiet_for:
+        raise
+    except BaseException:
+        sys.stderr.write(captured.text)
+        raise
 
 
 class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):

@@ -19,7 +19,7 @@ from tests.clitools import call, fresh_dir
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TF_FREE = ("rnnkit.cli", "rnnkit.codecs", "rnnkit.metadata", "rnnkit.errors", "rnnkit.quiet", "rnnkit.config",
-           "rnnkit.command", "export.predict")
+           "rnnkit.command", "export.predict", "export.micro_runtime")
 
 
 def imported_modules(path):

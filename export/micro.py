@@ -1,0 +1,96 @@
+"""`--target micro`: a full-integer, static-shape .tflite that TensorFlow Lite Micro runs, and the C files a
+firmware project compiles it from.
+
+The model is the int8 export (recurrent layers unrolled over a fixed length: TFLM has no dynamic tensors) with
+an int8 input (for float features) and output. TFLM has SELECT_V2 but not SELECT, which Keras' masking and GRU
+steps convert to; at batch 1 the two are the same op, so the flatbuffer's SELECT codes are rewritten.
+"""
+import ctypes
+import re
+
+from export import convert  # first: imports TensorFlow quietly through rnnkit
+from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
+from tensorflow.lite.tools import flatbuffer_utils  # noqa: E402
+from export.micro_runtime import MicroInterpreter, quantization
+from rnnkit.errors import UsageError
+from rnnkit.quiet import captured_stderr
+
+# Ops whose TFLM resolver method is not the op name in CamelCase.
+RESOLVER_NAMES = {"UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTM", "L2_NORMALIZATION": "L2Normalization"}
+
+
+def to_micro(twin, calibration):
+    """Flatbuffer bytes: full-integer int8 with integer I/O, SELECT rewritten to SELECT_V2."""
+    return select_as_select_v2(convert.to_tflite(twin, "int8", calibration, integer_io=True))
+
+
+def select_as_select_v2(data):
+    """Rewrite SELECT ops as SELECT_V2 (same result at batch 1, where no row-wise select can differ)."""
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    codes = schema.BuiltinOperator
+    changed = False
+    for code in model.operatorCodes:
+        if max(code.builtinCode, code.deprecatedBuiltinCode) == codes.SELECT:
+            code.builtinCode, code.deprecatedBuiltinCode, code.version = codes.SELECT_V2, min(codes.SELECT_V2, 127), 1
+            changed = True
+    for subgraph in model.subgraphs:
+        for op in subgraph.operators:
+            if op.builtinOptionsType == schema.BuiltinOptions.SelectOptions:
+                op.builtinOptionsType, op.builtinOptions = schema.BuiltinOptions.SelectV2Options, schema.SelectV2OptionsT()
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model)) if changed else data
+
+
+def arena_bytes(data, x):
+    """The tensor arena TFLM's recording allocator used to allocate the model and invoke it on `x`.
+
+    Measured, not searched: the Python interpreter aborts the process (rather than failing) in some arenas
+    just above the minimum, so sizes are never probed.
+    """
+    micro = MicroInterpreter(data)
+    micro.run(x)
+    libc = ctypes.CDLL(None)
+    for fd in (1, 2):  # the recording allocator prints its report with C stdio: flush it inside the capture
+        with captured_stderr(fd) as captured:
+            micro.interpreter.print_allocations()
+            libc.fflush(None)
+        found = re.search(r"Arena allocation total (\d+) bytes", captured.text)
+        if found:
+            return int(found.group(1))
+    raise UsageError("TensorFlow Lite Micro did not report its arena use")
+
+
+def io_quantization(data):
+    """{input_quantization, output_quantization}: {dtype, scale, zero_point} of the model's input and output."""
+    micro = MicroInterpreter(data)
+    result = {}
+    for name, details in (("input", micro.input), ("output", micro.output)):
+        scale = quantization(details)
+        result[f"{name}_quantization"] = {"dtype": details["dtype"].__name__, "scale": scale and scale[0],
+                        "zero_point": scale and scale[1]}
+    return result
+
+
+def c_array(data, name="g_model"):
+    """(model_data.cc, model_data.h): the model as an aligned C array, as TFLM's examples ship theirs."""
+    rows = [", ".join(f"0x{byte:02x}" for byte in data[i: i + 12]) for i in range(0, len(data), 12)]
+    header = (f"// rnnkit --target micro export: the model flatbuffer as a C array.\n#ifndef RNNKIT_MODEL_DATA_H_\n"
+              f"#define RNNKIT_MODEL_DATA_H_\n\nextern const unsigned char {name}[];\nextern const unsigned int "
+              f"{name}_len;\n\n#endif  // RNNKIT_MODEL_DATA_H_\n")
+    source = (f'#include "model_data.h"\n\nalignas(16) const unsigned char {name}[] = {{\n    '
+              + ",\n    ".join(rows) + f"\n}};\nconst unsigned int {name}_len = {len(data)};\n")
+    return source, header
+
+
+def _camel(part):
+    """`FULLY` → `Fully`, `2D` → `2D`, `V2` → `V2`."""
+    return part.upper() if part[0].isdigit() else part[0] + part[1:].lower()
+
+
+def op_resolver(ops):
+    """A ready `tflite::MicroMutableOpResolver<N>` with exactly the model's ops."""
+    methods = [f"Add{RESOLVER_NAMES.get(op, ''.join(_camel(part) for part in op.split('_')))}" for op in sorted(ops)]
+    lines = ["// The ops this model needs, for a TFLM firmware project.", '#include "tensorflow/lite/micro/'
+             'micro_mutable_op_resolver.h"', "", f"using RnnkitOpResolver = tflite::MicroMutableOpResolver<{len(ops)}>;",
+             "", "inline TfLiteStatus RegisterRnnkitOps(RnnkitOpResolver& resolver) {"]
+    lines += [f"  TF_LITE_ENSURE_STATUS(resolver.{method}());" for method in methods]
+    return "\n".join(lines + ["  return kTfLiteOk;", "}", ""])

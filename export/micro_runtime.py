@@ -1,0 +1,82 @@
+"""Run a `--target micro` export in TensorFlow Lite Micro's Python interpreter (`tflite_micro`): no TensorFlow."""
+import os
+import re
+
+import numpy as np
+
+from rnnkit import metadata as meta
+from rnnkit.errors import UsageError
+from rnnkit.quiet import captured_stderr
+
+
+def interpreter(data, arena_size=None):
+    """A TFLM interpreter over flatbuffer `data`; UsageError naming the op TFLM lacks when it cannot load it."""
+    try:
+        from tflite_micro import runtime
+    except ImportError:
+        raise UsageError("the micro runtime needs tflite-micro: pip install 'rnnkit[micro]'") from None
+    options = {} if arena_size is None else {"arena_size": int(arena_size)}
+    with captured_stderr() as captured:  # TFLM reports a missing kernel on stderr, then raises a bare RuntimeError
+        try:
+            return runtime.Interpreter.from_bytes(data, **options)
+        except RuntimeError as error:
+            failure = str(error)
+    missing = sorted(set(re.findall(r"op(?:code| code) '?(\w+)'?", captured.text)))
+    if missing:
+        raise UsageError(f"TensorFlow Lite Micro has no kernel for {', '.join(missing)}, which this model needs")
+    raise UsageError(f"TensorFlow Lite Micro cannot load this model ({failure.strip() or 'allocation failed'})")
+
+
+def quantization(details):
+    """(scale, zero point) of an interpreter input or output, or None for an unquantized one."""
+    params = details.get("quantization_parameters") or {}
+    scales, zeros = params.get("scales"), params.get("zero_points")
+    if scales is None or len(scales) == 0 or details["dtype"] not in (np.int8, np.uint8, np.int16):
+        return None
+    return float(scales[0]), int(zeros[0])
+
+
+class MicroInterpreter:
+    """A TFLM interpreter with float in, float out: inputs are quantized and outputs dequantized as recorded."""
+
+    def __init__(self, data, arena_size=None):
+        self.interpreter = interpreter(data, arena_size)
+        self.input, self.output = self.interpreter.get_input_details(0), self.interpreter.get_output_details(0)
+
+    def run(self, x):
+        """Model output (float32) for a batch-of-one input `x` of the model's exact shape."""
+        x = np.asarray(x)
+        if list(x.shape) != [int(d) for d in self.input["shape"]]:
+            raise UsageError(f"input of shape {list(x.shape)} does not fit the micro model's fixed "
+                             f"{[int(d) for d in self.input['shape']]}")
+        scale = quantization(self.input)
+        if scale is not None:
+            limits = np.iinfo(self.input["dtype"])
+            x = np.clip(np.round(x / scale[0] + scale[1]), limits.min, limits.max)
+        self.interpreter.set_input(x.astype(self.input["dtype"]), 0)
+        with captured_stderr() as captured:
+            try:
+                self.interpreter.invoke()
+                failed = None
+            except RuntimeError as error:
+                failed = error
+        if failed is not None:
+            reason = " ".join(line.strip() for line in captured.text.splitlines() if line.strip())[:200]
+            raise UsageError(f"TensorFlow Lite Micro failed to run this model: {reason or failed}")
+        y = np.asarray(self.interpreter.get_output(0))
+        scale = quantization(self.output)
+        return (y.astype(np.float32) - scale[1]) * scale[0] if scale is not None else y.astype(np.float32)
+
+
+class MicroModel(MicroInterpreter):
+    """A checked `--target micro` model.tflite and its metadata (what `export.predict --runtime micro` runs)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.metadata = meta.read(os.path.dirname(os.path.abspath(path)))
+        meta.check_tflite(path, self.metadata)
+        if self.metadata.get("target") != "micro":
+            raise UsageError(f"{path!r} was not exported with --target micro; export it again with it")
+        with open(path, "rb") as handle:
+            data = handle.read()
+        super().__init__(data)  # the default arena (10× the model): arena_bytes is the need, not a budget

@@ -1,0 +1,130 @@
+"""`python -m export RUN --target micro`: int8, static shapes, checked and run by the real TFLM interpreter."""
+import contextlib
+import io
+import json
+import os
+import re
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+import rnnkit
+from export import __main__ as export_cli
+from export import micro
+from export import predict as export_predict
+from rnnkit import predict as rnnkit_predict
+from rnnkit.errors import UsageError
+from tests.clitools import call, fresh_dir
+
+QUIET = dict(show_samples=0)
+
+
+def trained(folder, task, **values):
+    """A small trained run folder for `task`, inside `folder`."""
+    out = os.path.join(folder, f"{task}-run")
+    with contextlib.redirect_stdout(io.StringIO()):
+        rnnkit.train_and_evaluate(rnnkit.configure(task, out=out, **QUIET, **values))
+    return out
+
+
+class MicroExportTest(tf.test.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        root = cls.enterClassContext(tempfile.TemporaryDirectory())
+        cls.moons = trained(root, "moons", epochs=5)
+        cls.adder = trained(root, "binary_add", length=6, train_len=(6, 6), epochs=4, steps_per_epoch=150,
+                            restarts=1, stress_samples=1, eval_lens=())
+
+    def export(self, run, *flags):
+        folder = os.path.join(fresh_dir(self), "micro")
+        status, out, err = call(export_cli.main, [run, "--target", "micro", "--out", folder, *flags])
+        self.assertEqual(status, 0, err)
+        with open(os.path.join(folder, "rnnkit_export.json")) as handle:
+            return folder, json.load(handle), out
+
+    def test_mlp_export_has_the_firmware_files_and_matches_keras_in_tflm(self):
+        folder, metadata, out = self.export(self.moons, "--check-samples", "200")
+        self.assertIn("TensorFlow Lite Micro", out)
+        self.assertEqual((metadata["target"], metadata["quantize"]), ("micro", "int8"))
+        self.assertEqual(metadata["ops"], ["FULLY_CONNECTED", "SOFTMAX"])
+        self.assertGreater(metadata["arena_bytes"], 0)
+        self.assertEqual(metadata["input_quantization"]["dtype"], "int8")
+        self.assertEqual(metadata["output_quantization"]["dtype"], "int8")
+        self.assertIsNone(metadata["length"])
+        check = metadata["check"]
+        self.assertLessEqual(abs(check["export"]["accuracy"] - check["keras"]["accuracy"]), 0.02)
+        with open(os.path.join(folder, "model.tflite"), "rb") as handle:
+            data = handle.read()
+        with open(os.path.join(folder, "model_data.cc")) as handle:
+            source = handle.read()
+        self.assertEqual(bytes(int(b, 16) for b in re.findall(r"0x([0-9a-f]{2})", source)), data)
+        self.assertIn(f"g_model_len = {len(data)};", source)
+        self.assertIn("alignas(16)", source)
+        with open(os.path.join(folder, "micro_ops.h")) as handle:
+            resolver = handle.read()
+        self.assertIn("MicroMutableOpResolver<2>", resolver)
+        self.assertIn("resolver.AddFullyConnected()", resolver)
+        self.assertIn("resolver.AddSoftmax()", resolver)
+
+    def test_predict_with_the_micro_runtime_agrees_with_keras(self):
+        folder, _, _ = self.export(self.moons)
+        status, micro_out, err = call(export_predict.main, [os.path.join(folder, "model.tflite"), "0.5,-0.25",
+                                                            "1.5,0.3", "--runtime", "micro"])
+        self.assertEqual(status, 0, err)
+        status, keras_out, err = call(rnnkit_predict.main, [self.moons, "0.5,-0.25", "1.5,0.3"])
+        self.assertEqual(status, 0, err)
+        top = lambda text: [line.split("→")[1].split()[:2] for line in text.splitlines()]  # noqa: E731
+        self.assertEqual(top(micro_out), top(keras_out))
+        status, _, err = call(export_predict.main, [os.path.join(folder, "model.tflite"), "0.5,-0.25"])
+        self.assertEqual((status, err.count("\n")), (2, 1))
+        self.assertIn("--runtime micro", err)
+
+    def test_recurrent_model_is_unrolled_at_the_fixed_length(self):
+        folder, metadata, _ = self.export(self.adder, "--len", "8", "--check-samples", "100")
+        self.assertEqual(metadata["length"], 9)  # 8 digits and the final carry
+        self.assertEqual(metadata["input"]["shape"], [1, 9, 2])
+        self.assertNotIn("WHILE", metadata["ops"])
+        check = metadata["check"]
+        self.assertLessEqual(abs(check["export"]["accuracy"] - check["keras"]["accuracy"]), 0.02)
+        status, out, err = call(export_predict.main, [os.path.join(folder, "model.tflite"), "101+11", "--runtime",
+                                                      "micro"])
+        self.assertEqual(status, 0, err)
+        self.assertTrue(out.startswith("101 + 11 = "), out)
+
+    def test_bad_micro_requests_are_one_line_and_make_no_folder(self):
+        for argv, message in (([self.moons, "--target", "micro", "--len", "5"], "--len applies"),
+                              ([self.moons, "--target", "micro", "--quantize", "dynamic"], "full-integer"),
+                              ([self.adder, "--target", "micro", "--format", "saved_model"], "full-integer")):
+            with self.subTest(argv=argv):
+                status, _, err = call(export_cli.main, argv)
+                self.assertEqual((status, err.count("\n")), (2, 1), err)
+                self.assertIn(message, err)
+        self.assertFalse(os.path.exists(os.path.join(self.moons, "export-micro")))
+
+
+class MicroRefusalTest(tf.test.TestCase):
+    def test_a_masked_recurrent_model_is_refused_naming_what_tflm_cannot_run(self):
+        run = trained(fresh_dir(self), "recall", units=(4,), embed_dim=2, epochs=1, steps_per_epoch=2, stress_samples=1)
+        status, _, err = call(export_cli.main, [run, "--target", "micro"])
+        self.assertEqual((status, err.count("\n")), (2, 1), err)
+        self.assertIn("TensorFlow Lite Micro", err)
+        self.assertFalse(os.path.exists(os.path.join(run, "export-micro")))
+
+    def test_a_missing_kernel_is_named(self):
+        function = tf.function(lambda x: tf.reduce_prod(x, axis=-1)).get_concrete_function(
+            tf.TensorSpec((1, 3), tf.float32))
+        data = tf.lite.TFLiteConverter.from_concrete_functions([function]).convert()
+        with self.assertRaisesRegex(UsageError, "no kernel for REDUCE_PROD"):
+            micro.MicroInterpreter(data)
+
+    def test_select_becomes_select_v2_with_the_same_answers_at_batch_1(self):
+        function = tf.function(lambda x: tf.raw_ops.Select(condition=x > 0, x=x, y=-x)).get_concrete_function(
+            tf.TensorSpec((1, 4), tf.float32))
+        data = tf.lite.TFLiteConverter.from_concrete_functions([function]).convert()
+        with self.assertRaisesRegex(UsageError, "SELECT"):
+            micro.MicroInterpreter(data)
+        patched = micro.select_as_select_v2(data)
+        x = np.array([[1.5, -2.0, 0.0, -0.25]], np.float32)
+        self.assertAllClose(micro.MicroInterpreter(patched).run(x), np.abs(x))
