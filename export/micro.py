@@ -7,10 +7,13 @@ steps convert to; at batch 1 the two are the same op, so the flatbuffer's SELECT
 """
 import ctypes
 import re
+import types
 
 from export import convert  # first: imports TensorFlow quietly through rnnkit
 from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
 from tensorflow.lite.tools import flatbuffer_utils  # noqa: E402
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
 from export.micro_runtime import MicroInterpreter, quantization
 from rnnkit.errors import UsageError
 from rnnkit.quiet import captured_stderr
@@ -20,8 +23,20 @@ RESOLVER_NAMES = {"UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTM", 
 
 
 def to_micro(twin, calibration):
-    """Flatbuffer bytes: full-integer int8 with integer I/O, SELECT rewritten to SELECT_V2."""
+    """Flatbuffer bytes: full-integer int8 with integer I/O, SELECT rewritten to SELECT_V2.
+
+    The twin's Embedding layers look tokens up with a plain gather: Keras' lookup first wraps negative
+    indices (LESS, ADD, SELECT on int32), which TFLM's SELECT_V2 cannot run, and token ids are never negative.
+    """
+    for layer in twin.layers:
+        if isinstance(layer, keras.layers.Embedding):
+            layer.call = types.MethodType(_plain_lookup, layer)
     return select_as_select_v2(convert.to_tflite(twin, "int8", calibration, integer_io=True))
+
+
+def _plain_lookup(layer, inputs):
+    """Embedding.call without the negative-index wrap (as a bound method of `layer`)."""
+    return tf.gather(layer.embeddings, tf.cast(inputs, "int32"))
 
 
 def select_as_select_v2(data):

@@ -104,6 +104,21 @@ class MicroExportTest(tf.test.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.moons, "export-micro")))
 
 
+class TokenModelTest(tf.test.TestCase):
+    def test_token_embedding_models_run_in_tflm_without_keras_index_wrap(self):
+        run = trained(fresh_dir(self), "palindrome", length=6, units=(8,), embed_dim=4, epochs=2,
+                      steps_per_epoch=50, stress_samples=1)
+        folder = os.path.join(fresh_dir(self), "micro")
+        status, _, err = call(export_cli.main, [run, "--target", "micro", "--out", folder, "--check-samples", "300"])
+        self.assertEqual(status, 0, err)
+        with open(os.path.join(folder, "rnnkit_export.json")) as handle:
+            metadata = json.load(handle)
+        self.assertIn("GATHER", metadata["ops"])
+        self.assertFalse({"LESS", "SELECT", "SELECT_V2"} & set(metadata["ops"]), metadata["ops"])
+        check = metadata["check"]
+        self.assertLessEqual(abs(check["export"]["accuracy"] - check["keras"]["accuracy"]), 0.02)
+
+
 class MicroRefusalTest(tf.test.TestCase):
     def test_a_masked_recurrent_model_is_refused_naming_what_tflm_cannot_run(self):
         run = trained(fresh_dir(self), "recall", units=(4,), embed_dim=2, epochs=1, steps_per_epoch=2, stress_samples=1)
