@@ -77,38 +77,44 @@ def export_tflite(task, cfg, model, args, out_dir, x):
     return metadata, np.concatenate([lite.run(x[i: i + 1]) for i in range(len(x))])
 
 
+def arrays_at(task, cfg, split, length, n=None):
+    """A sequence task's `split` examples at `length` as NumPy (x, y)."""
+    batches = list(task.build_inputs(cfg, split, length=length, n=n).as_numpy_iterator())
+    return np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
+
+
 def micro_examples(task, cfg, args):
     """Held-out (x, y) for a micro export: at --len for a sequence task, else the task's own held-out set."""
     if args.length is None:
         return task.held_out(cfg, args.check_samples)
-    batches = list(task.build_inputs(cfg, "test", length=args.length, n=args.check_samples).as_numpy_iterator())
-    return np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
+    return arrays_at(task, cfg, "test", args.length, args.check_samples)
 
 
 def fit_calibration(task, cfg, x, length=None):
     """Calibration inputs with the same fixed time axis as `x` (drawn at --len where one is given)."""
     if length is not None:
-        batches = task.build_inputs(cfg, "val", length=length).as_numpy_iterator()
-        return np.concatenate([batch[0] for batch in batches])[:convert.CALIBRATION_SAMPLES]
+        return arrays_at(task, cfg, "val", length)[0][:convert.CALIBRATION_SAMPLES]
     calibration = calibration_inputs(task, cfg)
     return calibration if calibration.shape[1:] == x.shape[1:] else fit_width(calibration, x.shape[1])
 
 
-def export_micro(task, cfg, data, out_dir, x, recurrent):
-    """Write model.tflite, model_data.cc / .h and micro_ops.h; return (metadata, TFLM outputs on `x`)."""
+def export_micro(task, cfg, data, runner, out_dir, x, recurrent):
+    """Write model.tflite, model_data.cc / .h and micro_ops.h; return (metadata, TFLM outputs on `x`).
+
+    `runner` is the MicroInterpreter over `data` that has already run once (its arena use is then recorded).
+    """
     ops = sorted(convert.builtin_ops(data))
     artifacts.atomic_write(os.path.join(out_dir, "model.tflite"), lambda temp: open(temp, "wb").write(data))
     source, header = micro.c_array(data)
     artifacts.write_text(os.path.join(out_dir, "model_data.cc"), source)
     artifacts.write_text(os.path.join(out_dir, "model_data.h"), header)
     artifacts.write_text(os.path.join(out_dir, "micro_ops.h"), micro.op_resolver(ops))
-    arena = micro.arena_bytes(data, x[:1])
+    arena = micro.arena_bytes(runner)
     shape = [1, *x.shape[1:]]
     metadata = metadata_for(task, cfg, shape, str(x.dtype), "model.tflite",
                             {"format": "tflite", "target": "micro", "quantize": "int8", "bytes": len(data),
                              "ops": ops, "arena_bytes": arena, "length": int(x.shape[1]) if recurrent else None,
-                             **micro.io_quantization(data)})
-    runner = micro.MicroInterpreter(data)
+                             **micro.io_quantization(runner)})
     return metadata, np.concatenate([runner.run(x[i: i + 1]) for i in range(len(x))])
 
 
@@ -142,16 +148,18 @@ def run(args):
         raise UsageError("--len applies to --target micro of a task with a length (adder, binary_add, palindrome)")
     model = as_keras(model, cfg)
     x, y = micro_examples(task, cfg, args) if args.target == "micro" else task.held_out(cfg, args.check_samples)
+    recurrent = convert.is_recurrent(model)
     if args.target == "micro":
-        data = micro.to_micro(convert.inference_twin(model, x.shape[1] if convert.is_recurrent(model) else None),
+        data = micro.to_micro(convert.inference_twin(model, x.shape[1] if recurrent else None),
                               fit_calibration(task, cfg, x, args.length))
-        micro.MicroInterpreter(data).run(x[:1])  # refuses, naming the op, before any folder is made
+        runner = micro.MicroInterpreter(data)
+        runner.run(x[:1])  # refuses, naming what TFLM lacks, before any folder is made
     suffix = f"-{args.quantize}" if args.format == "tflite" and args.quantize != "none" else ""
     name = "export-micro" if args.target == "micro" else f"export-{args.format}{suffix}"
     out_dir = artifacts.prepare_run_dir(args.out or os.path.join(args.run, name))
     try:
         if args.target == "micro":
-            metadata, exported = export_micro(task, cfg, data, out_dir, x, convert.is_recurrent(model))
+            metadata, exported = export_micro(task, cfg, data, runner, out_dir, x, recurrent)
         elif args.format == "tflite":
             metadata, exported = export_tflite(task, cfg, model, args, out_dir, x)
         else:

@@ -16,7 +16,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from export.micro_runtime import MicroInterpreter, quantization
 from rnnkit.errors import UsageError
-from rnnkit.quiet import captured_stderr
+from rnnkit.quiet import captured_output
 
 # Ops whose TFLM resolver method is not the op name in CamelCase.
 RESOLVER_NAMES = {"UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTM", "L2_NORMALIZATION": "L2Normalization"}
@@ -55,17 +55,15 @@ def select_as_select_v2(data):
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model)) if changed else data
 
 
-def arena_bytes(data, x):
-    """The tensor arena TFLM's recording allocator used to allocate the model and invoke it on `x`.
+def arena_bytes(micro):
+    """The tensor arena TFLM's recording allocator used for `micro` (a MicroInterpreter that has run once).
 
     Measured, not searched: the Python interpreter aborts the process (rather than failing) in some arenas
     just above the minimum, so sizes are never probed.
     """
-    micro = MicroInterpreter(data)
-    micro.run(x)
     libc = ctypes.CDLL(None)
     for fd in (1, 2):  # the recording allocator prints its report with C stdio: flush it inside the capture
-        with captured_stderr(fd) as captured:
+        with captured_output(fd) as captured:
             micro.interpreter.print_allocations()
             libc.fflush(None)
         found = re.search(r"Arena allocation total (\d+) bytes", captured.text)
@@ -74,14 +72,13 @@ def arena_bytes(data, x):
     raise UsageError("TensorFlow Lite Micro did not report its arena use")
 
 
-def io_quantization(data):
-    """{input_quantization, output_quantization}: {dtype, scale, zero_point} of the model's input and output."""
-    micro = MicroInterpreter(data)
+def io_quantization(micro):
+    """{input_quantization, output_quantization}: {dtype, scale, zero_point} of a MicroInterpreter's I/O."""
     result = {}
     for name, details in (("input", micro.input), ("output", micro.output)):
         scale = quantization(details)
         result[f"{name}_quantization"] = {"dtype": details["dtype"].__name__, "scale": scale and scale[0],
-                        "zero_point": scale and scale[1]}
+                                          "zero_point": scale and scale[1]}
     return result
 
 

@@ -6,19 +6,19 @@ import numpy as np
 
 from rnnkit import metadata as meta
 from rnnkit.errors import UsageError
-from rnnkit.quiet import captured_stderr
+from rnnkit.quiet import captured_output
 
 
-def interpreter(data, arena_size=None):
-    """A TFLM interpreter over flatbuffer `data`; UsageError naming the op TFLM lacks when it cannot load it."""
+def interpreter(data):
+    """A TFLM interpreter over flatbuffer `data` (its default arena, 10× the model); UsageError naming the op TFLM
+    lacks when it cannot load it."""
     try:
         from tflite_micro import runtime
     except ImportError:
         raise UsageError("the micro runtime needs tflite-micro: pip install 'rnnkit[micro]'") from None
-    options = {} if arena_size is None else {"arena_size": int(arena_size)}
-    with captured_stderr() as captured:  # TFLM reports a missing kernel on stderr, then raises a bare RuntimeError
+    with captured_output() as captured:  # TFLM reports a missing kernel on stderr, then raises a bare RuntimeError
         try:
-            return runtime.Interpreter.from_bytes(data, **options)
+            return runtime.Interpreter.from_bytes(data)
         except RuntimeError as error:
             failure = str(error)
     missing = sorted(set(re.findall(r"op(?:code| code) '?(\w+)'?", captured.text)))
@@ -39,8 +39,8 @@ def quantization(details):
 class MicroInterpreter:
     """A TFLM interpreter with float in, float out: inputs are quantized and outputs dequantized as recorded."""
 
-    def __init__(self, data, arena_size=None):
-        self.interpreter = interpreter(data, arena_size)
+    def __init__(self, data):
+        self.interpreter = interpreter(data)
         self.input, self.output = self.interpreter.get_input_details(0), self.interpreter.get_output_details(0)
 
     def run(self, x):
@@ -54,7 +54,7 @@ class MicroInterpreter:
             limits = np.iinfo(self.input["dtype"])
             x = np.clip(np.round(x / scale[0] + scale[1]), limits.min, limits.max)
         self.interpreter.set_input(x.astype(self.input["dtype"]), 0)
-        with captured_stderr() as captured:
+        with captured_output() as captured:
             try:
                 self.interpreter.invoke()
                 failed = None
@@ -79,4 +79,4 @@ class MicroModel(MicroInterpreter):
             raise UsageError(f"{path!r} was not exported with --target micro; export it again with it")
         with open(path, "rb") as handle:
             data = handle.read()
-        super().__init__(data)  # the default arena (10× the model): arena_bytes is the need, not a budget
+        super().__init__(data)  # arena_bytes in the metadata is what the model needed, not a budget to run in

@@ -99,7 +99,7 @@ class Config:
             items = getattr(self, name)
             if items is None:
                 continue
-            if not isinstance(items, tuple) or (name != "ngrams" and name != "eval_lens" and not items):
+            if not isinstance(items, tuple) or (name not in ("ngrams", "eval_lens") and not items):
                 raise UsageError(f"{name} must be a non-empty tuple of whole numbers, got {items!r}")
             for item in items:
                 _check_number(name, item, low, high, False, whole=True)

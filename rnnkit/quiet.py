@@ -9,8 +9,8 @@ import types
 
 
 @contextlib.contextmanager
-def captured_stderr(fd=2):
-    """Point file descriptor `fd` (stderr) at a temporary file for the block; afterwards `.text` holds its output."""
+def captured_output(fd=2):
+    """Point file descriptor `fd` (2: stderr) at a temporary file for the block; afterwards `.text` holds its output."""
     captured = types.SimpleNamespace(text="")
     sys.stdout.flush()
     sys.stderr.flush()
@@ -39,7 +39,7 @@ def parked_stderr(quiet_for=()):
         yield
         return
     try:
-        with captured_stderr() as captured:
+        with captured_output() as captured:
             yield
     except quiet_for:
         raise

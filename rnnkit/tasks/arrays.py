@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import tensorflow as tf
+from sklearn.metrics import confusion_matrix
 
 from rnnkit import plots
 from rnnkit.class_metrics import BalancedAccuracy, class_report, per_class_table
@@ -106,8 +107,7 @@ class ArrayTask(SoftmaxClassifier, Task):
         test = evaluate(model, self.build_inputs(cfg, "test"))
         predicted = self.decode(cfg, self.predict(model, cfg, x))
         classes = len(data.class_names)
-        confusion = np.zeros((classes, classes), dtype=np.int64)
-        np.add.at(confusion, (y.astype(np.int64), predicted.astype(np.int64)), 1)
+        confusion = confusion_matrix(y, predicted, labels=np.arange(classes))
         report = class_report(y, predicted, data.class_names)
         test.update(balanced_accuracy=report["balanced_accuracy"], macro_f1=report["macro_f1"])
         counts = {split: {name: int(n) for name, n in zip(data.class_names,
