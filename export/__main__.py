@@ -150,8 +150,11 @@ def run(args):
     x, y = micro_examples(task, cfg, args) if args.target == "micro" else task.held_out(cfg, args.check_samples)
     recurrent = convert.is_recurrent(model)
     if args.target == "micro":
-        data = micro.to_micro(convert.inference_twin(model, x.shape[1] if recurrent else None),
-                              fit_calibration(task, cfg, x, args.length))
+        try:
+            data = micro.to_micro(convert.inference_twin(model, x.shape[1] if recurrent else None, fuse_lstm=True),
+                                  fit_calibration(task, cfg, x, args.length))
+        except convert.FlexOpsError as error:
+            raise UsageError(f"no micro export: {error}") from None
         runner = micro.MicroInterpreter(data)
         runner.run(x[:1])  # refuses, naming what TFLM lacks, before any folder is made
     suffix = f"-{args.quantize}" if args.format == "tflite" and args.quantize != "none" else ""

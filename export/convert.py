@@ -6,6 +6,7 @@ concrete function with a static batch of 1, freeze its variables, and convert th
 layers become TFLite WHILE loops, and a free time axis (`None`) stays free, to be resized per input.
 """
 import copy
+import tempfile
 import warnings
 
 import rnnkit  # noqa: F401  (first: its import hook parks TensorFlow's start-up banner)
@@ -15,6 +16,7 @@ import tensorflow as tf
 from tensorflow.lite.tools import flatbuffer_utils
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
+from export import fused_lstm
 from rnnkit.quiet import parked_stderr
 from rnnkit.steps import recurrent_layers
 
@@ -43,12 +45,14 @@ def _dicts(tree):
             yield from _dicts(value)
 
 
-def inference_twin(model, steps=None, batch=1):
+def inference_twin(model, steps=None, batch=1, fuse_lstm=False):
     """The same network rebuilt for inference: static `batch`, no dropout, no cuDNN, optionally unrolled.
 
     Dropout's seed state would otherwise be traced into the graph, and a model traced on a GPU would
     carry cuDNN-only ops. With `steps`, the time axis is fixed to that many steps and recurrent layers are
-    unrolled (no WHILE loop: what full-integer calibration needs). Weights are copied unchanged.
+    unrolled (no WHILE loop: what full-integer calibration needs). With `fuse_lstm`, LSTMs become
+    `fused_lstm.FusedLSTM`, which converts to one UNIDIRECTIONAL_SEQUENCE_LSTM op (masked ones only at fixed
+    `steps`). Weights are copied unchanged.
     """
     config = copy.deepcopy(keras.saving.serialize_keras_object(model))
     config.pop("compile_config", None)
@@ -61,12 +65,25 @@ def inference_twin(model, steps=None, batch=1):
             if steps is not None and len(shape) > 1 and shape[1] is None:
                 shape[1] = steps
             node["config"]["batch_shape"] = shape
+    if fuse_lstm and (steps is not None or not _masked(model)):
+        fused_lstm.swap_lstms(config)  # after the loop above, which matches the LSTMs by their class name
     twin = keras.saving.deserialize_keras_object(config, safe_mode=True)
     twin.set_weights(model.get_weights())
     for layer in recurrent_layers(twin):
         if hasattr(layer, "use_cudnn"):
             layer.use_cudnn = False
     return twin
+
+
+def _masked(model):
+    """Whether any layer of `model` makes a mask (an Embedding with mask_zero or a Masking layer)."""
+    return any(getattr(layer, "mask_zero", False) or isinstance(layer, keras.layers.Masking)
+               for layer in model.layers)
+
+
+def has_fused_lstm(twin):
+    """Whether `twin` holds a FusedLSTM (bidirectional wrappers included)."""
+    return any(isinstance(layer, fused_lstm.FusedLSTM) for layer in recurrent_layers(twin))
 
 
 def input_spec(twin):
@@ -95,8 +112,19 @@ def to_tflite(twin, quantize="none", calibration=None, integer_io=False):
 def _convert(twin, quantize, calibration, integer_io=False):
     """The converter run itself (see `to_tflite`)."""
     function = tf.function(lambda x: twin(x, training=False)).get_concrete_function(input_spec(twin))
-    frozen = convert_variables_to_constants_v2(function)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
+    with tempfile.TemporaryDirectory(prefix="rnnkit-fused-") as folder:
+        if has_fused_lstm(twin):  # freezing a concrete function would inline the fusable function
+            module = tf.Module()  # only the weights: the converter then freezes them (none is ever assigned)
+            module.weights = [variable.value for variable in twin.variables]
+            tf.saved_model.save(module, folder, signatures=function)
+            converter = tf.lite.TFLiteConverter.from_saved_model(folder)
+        else:
+            converter = tf.lite.TFLiteConverter.from_concrete_functions([convert_variables_to_constants_v2(function)])
+        return _run_converter(converter, twin, quantize, calibration, integer_io)
+
+
+def _run_converter(converter, twin, quantize, calibration, integer_io):
+    """Set `converter`'s ops, quantization and I/O types, and convert (see `to_tflite`)."""
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if quantize != "none":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]

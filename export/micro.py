@@ -62,13 +62,13 @@ def arena_bytes(micro):
     just above the minimum, so sizes are never probed.
     """
     libc = ctypes.CDLL(None)
-    for fd in (1, 2):  # the recording allocator prints its report with C stdio: flush it inside the capture
-        with captured_output(fd) as captured:
-            micro.interpreter.print_allocations()
-            libc.fflush(None)
-        found = re.search(r"Arena allocation total (\d+) bytes", captured.text)
-        if found:
-            return int(found.group(1))
+    # The recording allocator prints its report with C stdio (stdout or stderr, by build): capture both, flushed.
+    with captured_output(1) as out, captured_output(2) as err:
+        micro.interpreter.print_allocations()
+        libc.fflush(None)
+    found = re.search(r"Arena allocation total (\d+) bytes", out.text + err.text)
+    if found:
+        return int(found.group(1))
     raise UsageError("TensorFlow Lite Micro did not report its arena use")
 
 
@@ -105,4 +105,8 @@ def op_resolver(ops):
              'micro_mutable_op_resolver.h"', "", f"using RnnkitOpResolver = tflite::MicroMutableOpResolver<{len(ops)}>;",
              "", "inline TfLiteStatus RegisterRnnkitOps(RnnkitOpResolver& resolver) {"]
     lines += [f"  TF_LITE_ENSURE_STATUS(resolver.{method}());" for method in methods]
-    return "\n".join(lines + ["  return kTfLiteOk;", "}", ""])
+    lines += ["  return kTfLiteOk;", "}", ""]
+    if "UNIDIRECTIONAL_SEQUENCE_LSTM" in ops:
+        lines += ["// The fused LSTM keeps its state in variable tensors between Invoke() calls: call",
+                  "// interpreter.Reset() before each new sequence, as rnnkit's own check does.", ""]
+    return "\n".join(lines)

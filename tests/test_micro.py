@@ -6,15 +6,20 @@ import os
 import re
 import tempfile
 
+import keras
 import numpy as np
 import tensorflow as tf
+from absl.testing import parameterized
+from tensorflow.lite.tools import flatbuffer_utils
 
 import rnnkit
 from export import __main__ as export_cli
 from export import micro
 from export import predict as export_predict
+from export.micro_runtime import MicroModel
 from rnnkit import predict as rnnkit_predict
 from rnnkit.errors import UsageError
+from rnnkit.quiet import captured_output
 from tests.clitools import call, fresh_dir
 
 QUIET = dict(show_samples=0)
@@ -104,24 +109,102 @@ class MicroExportTest(tf.test.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.moons, "export-micro")))
 
 
-class TokenModelTest(tf.test.TestCase):
-    def test_token_embedding_models_run_in_tflm_without_keras_index_wrap(self):
-        run = trained(fresh_dir(self), "palindrome", length=6, units=(8,), embed_dim=4, epochs=2,
-                      steps_per_epoch=50, stress_samples=1)
+def dynamic_tensors(data):
+    """Names (or indices) of the tensors in a flatbuffer whose shape signature has a free (-1) axis."""
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    return [i for graph in model.subgraphs for i, tensor in enumerate(graph.tensors)
+            if tensor.shapeSignature is not None and -1 in list(tensor.shapeSignature)]
+
+
+@parameterized.named_parameters(*[(f"{cell}_{'bi' if bi else 'uni'}", cell, bi)
+                                  for cell in ("rnn", "gru", "lstm") for bi in (False, True)])
+class CellDirectionTest(tf.test.TestCase, parameterized.TestCase):
+    def test_each_cell_and_direction_runs_in_tflm_like_keras(self, cell, bidirectional):
+        run = trained(fresh_dir(self), "palindrome", length=6, cell=cell, bidirectional=bidirectional, units=(8,),
+                      embed_dim=4, epochs=2, steps_per_epoch=60, stress_samples=1, lr=1e-2)
         folder = os.path.join(fresh_dir(self), "micro")
         status, _, err = call(export_cli.main, [run, "--target", "micro", "--out", folder, "--check-samples", "300"])
         self.assertEqual(status, 0, err)
         with open(os.path.join(folder, "rnnkit_export.json")) as handle:
             metadata = json.load(handle)
-        self.assertIn("GATHER", metadata["ops"])
-        self.assertFalse({"LESS", "SELECT", "SELECT_V2"} & set(metadata["ops"]), metadata["ops"])
+        with open(os.path.join(folder, "model.tflite"), "rb") as handle:
+            data = handle.read()
+        ops = set(metadata["ops"])
+        self.assertEqual(dynamic_tensors(data), [])
+        self.assertIn("GATHER", ops)  # the plain lookup: no negative-index wrap (LESS, SELECT on int32)
+        self.assertFalse({"LESS", "SELECT", "WHILE"} & ops, ops)
+        if cell == "lstm":  # one fused op per direction, no gate arithmetic
+            self.assertIn("UNIDIRECTIONAL_SEQUENCE_LSTM", ops)
+            self.assertFalse({"LOGISTIC", "TANH"} & ops, ops)
+        if bidirectional:
+            self.assertIn("REVERSE_V2" if cell == "lstm" else "CONCATENATION", ops)
+        check = metadata["check"]
+        self.assertLessEqual(abs(check["export"]["accuracy"] - check["keras"]["accuracy"]), 0.02)
+        with open(os.path.join(folder, "model_data.cc")) as handle:
+            self.assertEqual(bytes(int(b, 16) for b in re.findall(r"0x([0-9a-f]{2})", handle.read())), data)
+
+
+class FusedLSTMTest(tf.test.TestCase):
+    def test_masked_lstm_reads_each_sequence_at_its_last_real_step(self):
+        run = trained(fresh_dir(self), "recall", units=(8,), embed_dim=4, epochs=3, steps_per_epoch=60,
+                      bidirectional=True, stress_samples=1)
+        folder = os.path.join(fresh_dir(self), "micro")
+        status, _, err = call(export_cli.main, [run, "--target", "micro", "--out", folder, "--check-samples", "300"])
+        self.assertEqual(status, 0, err)
+        with open(os.path.join(folder, "rnnkit_export.json")) as handle:
+            metadata = json.load(handle)
+        self.assertIn("UNIDIRECTIONAL_SEQUENCE_LSTM", metadata["ops"])
+        check = metadata["check"]
+        self.assertGreater(check["keras"]["accuracy"], 0.3)  # trained enough that a wrong read would show
+        self.assertLessEqual(abs(check["export"]["accuracy"] - check["keras"]["accuracy"]), 0.02)
+        # Every input starts from a zero state: the fused op's state tensors are reset before each run.
+        model = MicroModel(os.path.join(folder, "model.tflite"))
+        first, second = np.zeros((2, 1, metadata["input"]["shape"][1]), np.int32)
+        first[0, :3], second[0, :5] = [3, 4, 5], [9, 8, 7, 6, 5]
+        before = model.run(first)
+        model.run(second)
+        self.assertAllEqual(model.run(first), before)
+
+    def test_the_arena_report_stays_off_the_terminal(self):
+        runner = micro.MicroInterpreter(micro.to_micro(*tiny_mlp()))
+        runner.run(np.zeros((1, 2), np.float32))
+        with captured_output(1) as out, captured_output(2) as err:
+            self.assertGreater(micro.arena_bytes(runner), 0)
+        self.assertNotIn("RecordingMicroAllocator", out.text + err.text)
+
+
+def tiny_mlp():
+    """(inference twin, calibration inputs) of an untrained 2-4-2 Keras MLP."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((2,), batch_size=1), keras.layers.Dense(4, activation="relu"),
+                              keras.layers.Dense(2, activation="softmax")])
+    return model, np.random.default_rng(0).normal(size=(20, 2)).astype(np.float32)
+
+
+class TaskDefaultsTest(tf.test.TestCase):
+    def test_row_by_row_mnist_takes_int8_rows_and_matches_keras(self):
+        run = trained(fresh_dir(self), "mnist", units=(8,), epochs=1, steps_per_epoch=20)
+        folder = os.path.join(fresh_dir(self), "micro")
+        status, _, err = call(export_cli.main, [run, "--target", "micro", "--out", folder, "--check-samples", "200"])
+        self.assertEqual(status, 0, err)
+        with open(os.path.join(folder, "rnnkit_export.json")) as handle:
+            metadata = json.load(handle)
+        self.assertEqual(metadata["input"]["shape"], [1, 28, 28])
+        self.assertEqual(metadata["input_quantization"]["dtype"], "int8")
         check = metadata["check"]
         self.assertLessEqual(abs(check["export"]["accuracy"] - check["keras"]["accuracy"]), 0.02)
 
+    def test_names_default_n_gram_bag_is_refused_naming_the_missing_kernel(self):
+        run = trained(fresh_dir(self), "names", units=(4,), embed_dim=4, epochs=1, patience=0)
+        status, _, err = call(export_cli.main, [run, "--target", "micro"])
+        self.assertEqual((status, err.count("\n")), (2, 1), err)
+        self.assertIn("no kernel for ONE_HOT", err)
+
 
 class MicroRefusalTest(tf.test.TestCase):
-    def test_a_masked_recurrent_model_is_refused_naming_what_tflm_cannot_run(self):
-        run = trained(fresh_dir(self), "recall", units=(4,), embed_dim=2, epochs=1, steps_per_epoch=2, stress_samples=1)
+    def test_a_masked_gru_is_refused_naming_what_tflm_cannot_run(self):
+        run = trained(fresh_dir(self), "recall", cell="gru", units=(4,), embed_dim=2, epochs=1, steps_per_epoch=2,
+                      stress_samples=1)
         status, _, err = call(export_cli.main, [run, "--target", "micro"])
         self.assertEqual((status, err.count("\n")), (2, 1), err)
         self.assertIn("TensorFlow Lite Micro", err)
