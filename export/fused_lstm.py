@@ -47,9 +47,9 @@ def fusable(layer_config):
 class FusedLSTM(keras.layers.LSTM):
     """An LSTM for inference export: the loop is one fusable function call.
 
-    The fused op takes no mask. A mask that only pads the end of each sequence (rnnkit's token tasks) is honoured
-    for one output per sequence: the output is read at each sequence's last real step, and the backward pass of a
-    bidirectional layer reads the real steps reversed, padding after them.
+    The fused op takes no mask. A mask that only pads the end of each sequence (rnnkit's token tasks) is honoured:
+    the last output is read at each sequence's last real step, and the backward pass of a bidirectional layer
+    reads the real steps reversed, padding after them.
     """
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
@@ -59,15 +59,15 @@ class FusedLSTM(keras.layers.LSTM):
         batch, units = sequences.shape[0], self.cell.units
         if batch is None:
             raise UsageError("the fused LSTM needs a static batch size")
-        ends = None
+        ends = reversal = None
         if mask is not None:
-            if self.return_sequences or sequences.shape[1] is None:
-                raise UsageError("a masked LSTM becomes the fused op only at a fixed length, with one output per "
-                                 "sequence")
+            if sequences.shape[1] is None:
+                raise UsageError("a masked LSTM becomes the fused op only at a fixed length")
             mask = tf.cast(mask, sequences.dtype)
             ends = last_step_indicators(mask)
             if self.go_backwards:
-                sequences = reverse_real_steps(sequences, mask, ends)
+                reversal = real_step_reversal(mask, ends)
+                sequences = tf.matmul(reversal, sequences)
         elif self.go_backwards:
             sequences = tf.reverse(sequences, axis=[1])
         h0, c0 = (tf.reshape(state, (batch, units)) for state in initial_state)
@@ -75,7 +75,12 @@ class FusedLSTM(keras.layers.LSTM):
         last, outputs, h, c, _ = fused_sequence(sequences, h0, c0, *weights)
         if ends is not None:
             last = h = tf.reduce_sum(outputs * ends[:, :, None], axis=1)
-        return last, outputs, [h, c]
+            if reversal is not None and self.return_sequences:
+                # Back to the real steps' order (the reversal is its own inverse), then flipped as Keras returns a
+                # backward layer's outputs (Bidirectional flips them again). Padding steps hold values no masked
+                # layer after this one reads.
+                outputs = tf.reverse(tf.matmul(reversal, outputs), axis=[1])
+        return last, outputs, [h, c]  # c: the state after the padding too (rnnkit never returns states)
 
 
 def last_step_indicators(mask):
@@ -83,22 +88,21 @@ def last_step_indicators(mask):
     return mask - tf.concat([mask[:, 1:], tf.zeros_like(mask[:, :1])], axis=1)
 
 
-def reverse_real_steps(sequences, mask, ends):
-    """Each sequence's real steps reversed, its padding after them (TFLM has no REVERSE_SEQUENCE).
+def real_step_reversal(mask, ends):
+    """(batch, time, time) permutations that reverse each sequence's real steps and keep its padding after them.
 
-    One permutation matrix per sequence, applied with one matmul: a real step `to` reads step `length - 1 - to`,
-    i.e. the step `from` where `ends[to + from]` is 1 (a Hankel lookup of the indicators), a padding step reads
-    itself. Slicing the sequence once per length instead left the int8 converter quantizing the LSTM after it
+    TFLM has no REVERSE_SEQUENCE. A real step `to` reads step `length - 1 - to`, i.e. the step `from` where
+    `ends[to + from]` is 1 (a Hankel lookup of the indicators); a padding step reads itself. Applied with one
+    matmul: slicing the sequence once per length instead left the int8 converter quantizing the LSTM after it
     not at all.
     """
-    width = sequences.shape[1]
+    width = mask.shape[1]
     steps = np.arange(width)
     hankel = np.minimum(steps[:, None] + steps[None, :], width)  # width: the zero appended below
     padded = tf.concat([ends, tf.zeros_like(ends[:, :1])], axis=1)
     reads = tf.gather(padded, tf.constant(hankel, tf.int32), axis=1)  # (batch, to, from)
     real = mask[:, :, None]
-    permutation = real * reads + (1.0 - real) * tf.eye(width, dtype=sequences.dtype)[None]
-    return tf.matmul(permutation, sequences)
+    return real * reads + (1.0 - real) * tf.eye(width, dtype=mask.dtype)[None]
 
 
 def swap_lstms(config):

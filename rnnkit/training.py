@@ -13,7 +13,7 @@ import keras
 
 from rnnkit import artifacts, distribute, loops, plots, resilience, restarts, steps
 from rnnkit.config import TASK_FLAGS, make_config
-from rnnkit.device import describe_device
+from rnnkit.device import describe_device, deterministic_ops
 from rnnkit.errors import UsageError
 from rnnkit.models import build_optimizer
 from rnnkit.run_folder import read_config
@@ -100,11 +100,17 @@ def compiled_model(cfg):
 
 
 def fit_model(cfg, callbacks=(), done_epochs=0):
-    """Seed everything, build and compile the task's model, and train it with `cfg.loop`.
+    """Seed everything, build and compile the task's model, and train it with `cfg.loop` on deterministic kernels.
 
     `done_epochs` (from a backup being resumed) skips the training batches those epochs used, so a resumed
     run sees exactly the stream an uninterrupted one would.
     """
+    with deterministic_ops():
+        return _fit(cfg, callbacks, done_epochs)
+
+
+def _fit(cfg, callbacks, done_epochs):
+    """The body of `fit_model`."""
     task = get_task(cfg.task)
     keras.utils.set_random_seed(cfg.seed)
     strategy = distribute.make_strategy(cfg.strategy)

@@ -62,6 +62,18 @@ class ConfigChecksItselfTest(tf.test.TestCase):
             rnnkit.configure("adder", train_len=(1, 2000))
 
 
+class SameSeedTest(tf.test.TestCase):
+    def test_a_long_lstm_curriculum_trains_to_the_same_numbers_twice(self):
+        # Before deterministic kernels, these 100 steps ended at different losses in two runs on the 2-core box.
+        cfg = rnnkit.configure("palindrome", cell="lstm", length=100, epochs=1, steps_per_epoch=100, seed=1)
+        with contextlib.redirect_stdout(io.StringIO()):
+            first = training.fit_model(cfg)
+            second = training.fit_model(cfg)
+        self.assertEqual(first[1]["loss"], second[1]["loss"])
+        for a, b in zip(first[0].get_weights(), second[0].get_weights()):
+            self.assertAllEqual(a, b)
+
+
 class OptimizerSettingsTest(tf.test.TestCase):
     def test_momentum_weight_decay_and_clipnorm_reach_the_optimizer(self):
         cfg = Config(task="adder", optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=0.01, clipnorm=2.5)

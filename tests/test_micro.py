@@ -14,11 +14,12 @@ from tensorflow.lite.tools import flatbuffer_utils
 
 import rnnkit
 from export import __main__ as export_cli
-from export import micro
+from export import convert, fused_lstm, micro
 from export import predict as export_predict
 from export.micro_runtime import MicroModel
 from rnnkit import predict as rnnkit_predict
 from rnnkit.errors import UsageError
+from rnnkit.models import build_recurrent_model
 from rnnkit.quiet import captured_output
 from tests.clitools import call, fresh_dir
 
@@ -144,7 +145,21 @@ class CellDirectionTest(tf.test.TestCase, parameterized.TestCase):
             self.assertEqual(bytes(int(b, 16) for b in re.findall(r"0x([0-9a-f]{2})", handle.read())), data)
 
 
-class FusedLSTMTest(tf.test.TestCase):
+class FusedLSTMTest(tf.test.TestCase, parameterized.TestCase):
+    @parameterized.product(bidirectional=(False, True), masked=(False, True))
+    def test_fused_twin_answers_as_keras_stacked_masked_or_not(self, bidirectional, masked):
+        keras.utils.set_random_seed(0)
+        model = build_recurrent_model(name="probe", cell="lstm", units=(6, 5), num_classes=3, vocab_size=7,
+                                      embed_dim=4, bidirectional=bidirectional, mask_zero=masked,
+                                      return_sequences=not masked)
+        x = np.random.default_rng(1).integers(1, 7, (4, 9))
+        if masked:  # padding only at the end, several lengths
+            x[1, 5:], x[2, 1:], x[3, 8:] = 0, 0, 0
+        twin = convert.inference_twin(model, 9, fuse_lstm=True)
+        self.assertTrue(all(isinstance(layer, fused_lstm.FusedLSTM) for layer in convert.recurrent_layers(twin)))
+        fused = np.concatenate([twin(x[i:i + 1]).numpy() for i in range(len(x))])
+        self.assertAllClose(fused, model.predict(x, verbose=0), atol=1e-6)
+
     def test_masked_lstm_reads_each_sequence_at_its_last_real_step(self):
         run = trained(fresh_dir(self), "recall", units=(8,), embed_dim=4, epochs=3, steps_per_epoch=60,
                       bidirectional=True, stress_samples=1)

@@ -9,10 +9,12 @@ import sys
 import keras
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.framework import config as tf_config
 from packaging.requirements import Requirement
 
 from rnnkit import command, keras_adapter, steps
 from rnnkit.config import Config
+from rnnkit.device import deterministic_ops
 from rnnkit.models import build_cnn8, build_recurrent_model, mixed_precision
 from rnnkit.tasks import TASKS
 from tests.clitools import call, fresh_dir
@@ -111,6 +113,12 @@ class NoProcessStateTest(tf.test.TestCase):
         before = keras.mixed_precision.global_policy().name
         task.build_model(Config(task="cifar10", source="tfds", data_dir="x", arch="mlp", units=(4,)))
         self.assertEqual(keras.mixed_precision.global_policy().name, before)
+
+    def test_deterministic_kernels_only_while_training(self):
+        before = tf_config.is_op_determinism_enabled()
+        with deterministic_ops():
+            self.assertTrue(tf_config.is_op_determinism_enabled())
+        self.assertEqual(tf_config.is_op_determinism_enabled(), before)
 
     def test_data_cache_is_keyed_on_what_the_data_depends_on(self):
         task = TASKS["moons"]
