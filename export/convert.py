@@ -3,7 +3,8 @@
 Keras 3 recurrent layers do not convert with `TFLiteConverter.from_keras_model` (TensorListReserve), and
 `model.export(format="litert")` needs the Flex delegate. What converts to builtins only: trace the model as a
 concrete function with a static batch of 1, freeze its variables, and convert that graph — the recurrent
-layers become TFLite WHILE loops, and a free time axis (`None`) stays free, to be resized per input.
+layers become TFLite WHILE loops, and a free time axis (`None`) stays free, to be resized per input. A twin with
+fused LSTMs (the micro target) goes through a SavedModel instead, since freezing would inline them.
 """
 import copy
 import tempfile

@@ -1,8 +1,9 @@
 """`--target micro`: a full-integer, static-shape .tflite that TensorFlow Lite Micro runs, and the C files a
 firmware project compiles it from.
 
-The model is the int8 export (recurrent layers unrolled over a fixed length: TFLM has no dynamic tensors) with
-an int8 input (for float features) and output. TFLM has SELECT_V2 but not SELECT, which Keras' masking and GRU
+The model is the int8 export at a fixed length (TFLM has no dynamic tensors): LSTMs as the fused
+UNIDIRECTIONAL_SEQUENCE_LSTM op (export/fused_lstm.py), GRU and SimpleRNN unrolled, with an int8 input (for float
+features) and output. TFLM has SELECT_V2 but not SELECT, which Keras' masking and GRU
 steps convert to; at batch 1 the two are the same op, so the flatbuffer's SELECT codes are rewritten.
 """
 import ctypes
