@@ -17,7 +17,7 @@ import tensorflow as tf
 from tensorflow.lite.tools import flatbuffer_utils
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from export import fused_lstm
+from export import fused_lstm, masked_unroll
 from rnnkit.quiet import parked_stderr
 from rnnkit.steps import recurrent_layers
 
@@ -51,9 +51,10 @@ def inference_twin(model, steps=None, batch=1, fuse_lstm=False):
 
     Dropout's seed state would otherwise be traced into the graph, and a model traced on a GPU would
     carry cuDNN-only ops. With `steps`, the time axis is fixed to that many steps and recurrent layers are
-    unrolled (no WHILE loop: what full-integer calibration needs). With `fuse_lstm`, LSTMs become
-    `fused_lstm.FusedLSTM`, which converts to one UNIDIRECTIONAL_SEQUENCE_LSTM op (masked ones only at fixed
-    `steps`). Weights are copied unchanged.
+    unrolled (no WHILE loop: what full-integer calibration needs). With `fuse_lstm` (the micro target), LSTMs become
+    `fused_lstm.FusedLSTM`, which converts to one UNIDIRECTIONAL_SEQUENCE_LSTM op, and masked GRU / SimpleRNN
+    layers blend their steps by a float mask (`masked_unroll`); masked ones only at fixed `steps`. Weights are
+    copied unchanged.
     """
     config = copy.deepcopy(keras.saving.serialize_keras_object(model))
     config.pop("compile_config", None)
@@ -67,7 +68,9 @@ def inference_twin(model, steps=None, batch=1, fuse_lstm=False):
                 shape[1] = steps
             node["config"]["batch_shape"] = shape
     if fuse_lstm and (steps is not None or not _masked(model)):
-        fused_lstm.swap_lstms(config)  # after the loop above, which matches the LSTMs by their class name
+        fused_lstm.swap_lstms(config)  # after the loop above, which matches the layers by their class name
+        if steps is not None and _masked(model):
+            masked_unroll.swap_masked_cells(config)
     twin = keras.saving.deserialize_keras_object(config, safe_mode=True)
     twin.set_weights(model.get_weights())
     for layer in recurrent_layers(twin):
