@@ -7,6 +7,7 @@ features) and output. TFLM has SELECT_V2 but not SELECT, which Keras' masking an
 steps convert to; at batch 1 the two are the same op, so the flatbuffer's SELECT codes are rewritten.
 """
 import ctypes
+import functools
 import re
 import types
 
@@ -17,6 +18,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from export.micro_runtime import MicroInterpreter, quantization
 from rnnkit.errors import UsageError
+from rnnkit.layers import HashedNgramBag
 from rnnkit.quiet import captured_output
 
 # Ops whose TFLM resolver method is not the op name in CamelCase.
@@ -32,12 +34,52 @@ def to_micro(twin, calibration):
     for layer in twin.layers:
         if isinstance(layer, keras.layers.Embedding):
             layer.call = types.MethodType(_plain_lookup, layer)
+        elif isinstance(layer, HashedNgramBag):
+            layer.call = types.MethodType(_integer_bag, layer)
     return select_as_select_v2(convert.to_tflite(twin, "int8", calibration, integer_io=True))
 
 
 def _plain_lookup(layer, inputs):
     """Embedding.call without the negative-index wrap (as a bound method of `layer`)."""
     return tf.gather(layer.embeddings, tf.cast(inputs, "int32"))
+
+
+def _integer_bag(layer, tokens, training=False):
+    """HashedNgramBag.call (rnnkit/layers.py) in integer arithmetic TFLM runs, as a bound method of `layer`.
+
+    The layer's own call marks the name's end with `where(arange == length + 1)`, which the converter turns into
+    ONE_HOT (no TFLM kernel), chooses ids with an int32 SELECT and folds them with FLOOR_MOD (TFLM's SELECT_V2,
+    SUM and FLOOR_MOD take no int32). Here the end marker is where a real symbol meets the padding (a difference
+    of neighbours; names pad only at the end), absent n-grams are multiplied by 0 and the fold is a long
+    division; the answer is the same.
+    """
+    tokens = tf.cast(tokens, tf.int32)
+    width = tokens.shape[1] + 2
+    edge = tf.zeros_like(tokens[:, :1])
+    real = tf.concat([edge + 1, tf.minimum(tokens, 1), edge], axis=1)  # the start marker and letters: 1
+    is_end = tf.concat([edge, real[:, :-1] - real[:, 1:]], axis=1)  # 1 where a real symbol is followed by padding
+    marked = tf.concat([edge + layer.base - 2, tokens, edge], axis=1) + is_end * (layer.base - 1)
+    ids, present = [], []
+    for n, offset in zip(layer.orders, layer.offsets):
+        windows = [marked[:, k: width - n + 1 + k] for k in range(n)]
+        code = functools.reduce(tf.add, [window * layer.base**k for k, window in enumerate(windows)])
+        if layer.base**n > layer.buckets:
+            code = _remainder(code, layer.buckets, layer.base**n - 1)
+        ids.append(code + offset)
+        present.append(functools.reduce(tf.minimum, [tf.minimum(window, 1) for window in windows]))
+    present = tf.concat(present, axis=1)
+    weights = tf.cast(present, layer.compute_dtype)[..., None]
+    vectors = tf.gather(layer.table.embeddings, tf.concat(ids, axis=1) * present)
+    return tf.reduce_sum(vectors * weights, axis=1) / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
+
+
+def _remainder(values, modulus, largest):
+    """`values % modulus` for int32 values in [0, largest] by binary long division: TFLM's FLOOR_MOD, DIV and SUM
+    take no int32, its comparisons, CAST, MUL and SUB do."""
+    for bit in reversed(range((largest // modulus).bit_length())):
+        step = modulus << bit
+        values = values - step * tf.cast(values >= step, tf.int32)
+    return values
 
 
 def select_as_select_v2(data):

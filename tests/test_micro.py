@@ -19,6 +19,7 @@ from export import predict as export_predict
 from export.micro_runtime import MicroModel
 from rnnkit import predict as rnnkit_predict
 from rnnkit.errors import UsageError
+from rnnkit.layers import HashedNgramBag
 from rnnkit.models import build_recurrent_model
 from rnnkit.quiet import captured_output
 from tests.clitools import call, fresh_dir
@@ -241,11 +242,26 @@ class TaskDefaultsTest(tf.test.TestCase):
         check = metadata["check"]
         self.assertLessEqual(abs(check["export"]["accuracy"] - check["keras"]["accuracy"]), 0.02)
 
-    def test_names_default_n_gram_bag_is_refused_naming_the_missing_kernel(self):
-        run = trained(fresh_dir(self), "names", units=(4,), embed_dim=4, epochs=1, patience=0)
-        status, _, err = call(export_cli.main, [run, "--target", "micro"])
-        self.assertEqual((status, err.count("\n")), (2, 1), err)
-        self.assertIn("no kernel for ONE_HOT", err)
+    def test_names_default_with_its_n_gram_bag_runs_in_tflm_like_keras(self):
+        run = trained(fresh_dir(self), "names", units=(8,), embed_dim=4, epochs=2, patience=0)
+        folder = os.path.join(fresh_dir(self), "micro")
+        status, _, err = call(export_cli.main, [run, "--target", "micro", "--out", folder, "--check-samples", "300"])
+        self.assertEqual(status, 0, err)
+        with open(os.path.join(folder, "rnnkit_export.json")) as handle:
+            metadata = json.load(handle)
+        self.assertFalse({"ONE_HOT", "FLOOR_MOD", "SELECT_V2"} & set(metadata["ops"]), metadata["ops"])
+        check = metadata["check"]
+        self.assertGreater(check["keras"]["accuracy"], 0.3)
+        self.assertLessEqual(abs(check["export"]["accuracy"] - check["keras"]["accuracy"]), 0.02)
+
+    def test_integer_n_gram_bag_equals_the_layer(self):
+        bag = HashedNgramBag(58, (1, 2, 3, 4), 8)
+        x = np.random.default_rng(0).integers(1, 59, (5, 12))
+        x[1, 4:], x[2, 1:], x[3, 11:], x[4, :] = 0, 0, 0, 0  # several lengths, an empty name
+        expected = bag(x)  # builds the layer's table
+        self.assertAllEqual(micro._integer_bag(bag, x), expected)
+        values = np.arange(0, 60**4, 997, dtype=np.int32)
+        self.assertAllEqual(micro._remainder(tf.constant(values), 16381, 60**4 - 1), values % 16381)
 
 
 class MicroRefusalTest(tf.test.TestCase):
