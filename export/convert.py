@@ -58,25 +58,36 @@ def inference_twin(model, steps=None, batch=1, fuse_lstm=False):
     """
     config = copy.deepcopy(keras.saving.serialize_keras_object(model))
     config.pop("compile_config", None)
+    replacements = _micro_layers(model, steps) if fuse_lstm else {}
     for node in _dicts(config):
         if node.get("class_name") in RECURRENT:
             node["config"].update(dropout=0.0, recurrent_dropout=0.0, unroll=steps is not None)
+            layer = replacements.get(node["class_name"])
+            if layer is not None and layer.fits(node["config"]):
+                node.update(class_name=layer.__name__, module=layer.__module__,
+                            registered_name=keras.saving.get_registered_name(layer))
         elif node.get("class_name") == "InputLayer":
             shape = list(node["config"]["batch_shape"])
             shape[0] = batch
             if steps is not None and len(shape) > 1 and shape[1] is None:
                 shape[1] = steps
             node["config"]["batch_shape"] = shape
-    if fuse_lstm and (steps is not None or not _masked(model)):
-        fused_lstm.swap_lstms(config)  # after the loop above, which matches the layers by their class name
-        if steps is not None and _masked(model):
-            masked_unroll.swap_masked_cells(config)
     twin = keras.saving.deserialize_keras_object(config, safe_mode=True)
     twin.set_weights(model.get_weights())
     for layer in recurrent_layers(twin):
         if hasattr(layer, "use_cudnn"):
             layer.use_cudnn = False
     return twin
+
+
+def _micro_layers(model, steps):
+    """Recurrent class name → the inference layer TFLM can run in its place (none for a masked free-length model)."""
+    if not _masked(model):
+        return {"LSTM": fused_lstm.FusedLSTM}
+    if steps is None:
+        return {}
+    return {"LSTM": fused_lstm.FusedLSTM, "GRU": masked_unroll.MaskedUnrolledGRU,
+            "SimpleRNN": masked_unroll.MaskedUnrolledSimpleRNN}
 
 
 def _masked(model):
@@ -116,15 +127,17 @@ def to_tflite(twin, quantize="none", calibration=None, integer_io=False):
 def _convert(twin, quantize, calibration, integer_io=False):
     """The converter run itself (see `to_tflite`)."""
     function = tf.function(lambda x: twin(x, training=False)).get_concrete_function(input_spec(twin))
-    with tempfile.TemporaryDirectory(prefix="rnnkit-fused-") as folder:
-        if has_fused_lstm(twin):  # freezing a concrete function would inline the fusable function
-            module = tf.Module()  # only the weights: the converter then freezes them (none is ever assigned)
-            module.weights = [variable.value for variable in twin.variables]
-            tf.saved_model.save(module, folder, signatures=function)
-            converter = tf.lite.TFLiteConverter.from_saved_model(folder)
-        else:
-            converter = tf.lite.TFLiteConverter.from_concrete_functions([convert_variables_to_constants_v2(function)])
+    if not has_fused_lstm(twin):
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([convert_variables_to_constants_v2(function)])
         return _run_converter(converter, twin, quantize, calibration, integer_io)
+    # Freezing a concrete function would inline the fusable function: go through a SavedModel that holds only
+    # the weights, which the converter then freezes (none is ever assigned).
+    with tempfile.TemporaryDirectory(prefix="rnnkit-fused-") as folder:
+        module = tf.Module()
+        module.weights = [variable.value for variable in twin.variables]
+        tf.saved_model.save(module, folder, signatures=function)
+        return _run_converter(tf.lite.TFLiteConverter.from_saved_model(folder), twin, quantize, calibration,
+                              integer_io)
 
 
 def _run_converter(converter, twin, quantize, calibration, integer_io):

@@ -36,13 +36,6 @@ fused_sequence = tf.function(_lstm_sequence, autograph=False, experimental_attri
     "api_implements": API_NAME, "api_preferred_device": "CPU", "time_major": False, "go_backwards": False})
 
 
-def fusable(layer_config):
-    """Whether an LSTM layer config is the fused op's LSTM: tanh, sigmoid gates, a bias."""
-    return (layer_config.get("activation", "tanh") == "tanh"
-            and layer_config.get("recurrent_activation", "sigmoid") == "sigmoid"
-            and layer_config.get("use_bias", True))
-
-
 @keras.saving.register_keras_serializable(package="rnnkit_export")
 class FusedLSTM(keras.layers.LSTM):
     """An LSTM for inference export: the loop is one fusable function call.
@@ -51,6 +44,13 @@ class FusedLSTM(keras.layers.LSTM):
     the last output is read at each sequence's last real step, and the backward pass of a bidirectional layer
     reads the real steps reversed, padding after them.
     """
+
+    @staticmethod
+    def fits(layer_config):
+        """Whether an LSTM config is the fused op's LSTM: tanh, sigmoid gates, a bias."""
+        return (layer_config.get("activation", "tanh") == "tanh"
+                and layer_config.get("recurrent_activation", "sigmoid") == "sigmoid"
+                and layer_config.get("use_bias", True))
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         """(last output, full sequence, [h, c]) from the fusable function."""
@@ -103,23 +103,3 @@ def real_step_reversal(mask, ends):
     reads = tf.gather(padded, tf.constant(hankel, tf.int32), axis=1)  # (batch, to, from)
     real = mask[:, :, None]
     return real * reads + (1.0 - real) * tf.eye(width, dtype=mask.dtype)[None]
-
-
-def swap_lstms(config):
-    """Rename every fusable LSTM in a serialized model config (nested ones too) to FusedLSTM, in place.
-
-    Returns how many were swapped.
-    """
-    swapped = 0
-    stack = [config]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if node.get("class_name") == "LSTM" and fusable(node.get("config", {})):
-                node["class_name"], node["module"], node["registered_name"] = \
-                    "FusedLSTM", FusedLSTM.__module__, keras.saving.get_registered_name(FusedLSTM)
-                swapped += 1
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return swapped

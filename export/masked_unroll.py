@@ -15,6 +15,11 @@ from rnnkit.errors import UsageError
 class _MaskBlend:
     """The masked, unrolled `inner_loop` shared by the GRU and SimpleRNN below."""
 
+    @staticmethod
+    def fits(layer_config):
+        """Every GRU / SimpleRNN config fits (the blend works with any activation)."""
+        return True
+
     def inner_loop(self, sequences, initial_state, mask, training=False):
         """(last output, outputs, states), each step blended into the previous one by the mask."""
         if mask is None:
@@ -46,21 +51,3 @@ class MaskedUnrolledGRU(_MaskBlend, keras.layers.GRU):
 @keras.saving.register_keras_serializable(package="rnnkit_export")
 class MaskedUnrolledSimpleRNN(_MaskBlend, keras.layers.SimpleRNN):
     """A SimpleRNN whose masked loop TFLM can run (see the module)."""
-
-
-SWAPS = {"GRU": MaskedUnrolledGRU, "SimpleRNN": MaskedUnrolledSimpleRNN}
-
-
-def swap_masked_cells(config):
-    """Rename every GRU and SimpleRNN in a serialized model config (nested ones too) to the classes above."""
-    stack = [config]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            layer = SWAPS.get(node.get("class_name"))
-            if layer is not None:
-                node["class_name"], node["module"] = layer.__name__, layer.__module__
-                node["registered_name"] = keras.saving.get_registered_name(layer)
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
