@@ -17,7 +17,7 @@ import tensorflow as tf
 from tensorflow.lite.tools import flatbuffer_utils
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from export import fused_lstm, masked_unroll
+from export import fused_lstm, micro_unroll
 from rnnkit.quiet import parked_stderr
 from rnnkit.steps import recurrent_layers
 
@@ -52,9 +52,9 @@ def inference_twin(model, steps=None, batch=1, fuse_lstm=False):
     Dropout's seed state would otherwise be traced into the graph, and a model traced on a GPU would
     carry cuDNN-only ops. With `steps`, the time axis is fixed to that many steps and recurrent layers are
     unrolled (no WHILE loop: what full-integer calibration needs). With `fuse_lstm` (the micro target), LSTMs become
-    `fused_lstm.FusedLSTM`, which converts to one UNIDIRECTIONAL_SEQUENCE_LSTM op, and masked GRU / SimpleRNN
-    layers blend their steps by a float mask (`masked_unroll`); masked ones only at fixed `steps`. Weights are
-    copied unchanged.
+    `fused_lstm.FusedLSTM`, which converts to one UNIDIRECTIONAL_SEQUENCE_LSTM op, and at fixed `steps` GRU /
+    SimpleRNN layers become `micro_unroll`'s (one int8 bias, masks blended as floats). Weights are copied
+    unchanged.
     """
     config = copy.deepcopy(keras.saving.serialize_keras_object(model))
     config.pop("compile_config", None)
@@ -82,12 +82,9 @@ def inference_twin(model, steps=None, batch=1, fuse_lstm=False):
 
 def _micro_layers(model, steps):
     """Recurrent class name → the inference layer TFLM can run in its place (none for a masked free-length model)."""
-    if not _masked(model):
-        return {"LSTM": fused_lstm.FusedLSTM}
     if steps is None:
-        return {}
-    return {"LSTM": fused_lstm.FusedLSTM, "GRU": masked_unroll.MaskedUnrolledGRU,
-            "SimpleRNN": masked_unroll.MaskedUnrolledSimpleRNN}
+        return {} if _masked(model) else {"LSTM": fused_lstm.FusedLSTM}
+    return {"LSTM": fused_lstm.FusedLSTM, "GRU": micro_unroll.MicroGRU, "SimpleRNN": micro_unroll.MicroSimpleRNN}
 
 
 def _masked(model):

@@ -9,9 +9,9 @@ to the converter through a SavedModel (freezing a concrete function inlines it),
 The fused op stores each weight matrix once and runs the whole sequence in one kernel, which TFLite Micro has.
 """
 import keras
-import numpy as np
 import tensorflow as tf
 
+from export import end_padding
 from rnnkit.errors import UsageError
 
 API_NAME = "lstm_rnnkit_fused"  # the prefix "lstm_" is what the converter matches
@@ -40,9 +40,9 @@ fused_sequence = tf.function(_lstm_sequence, autograph=False, experimental_attri
 class FusedLSTM(keras.layers.LSTM):
     """An LSTM for inference export: the loop is one fusable function call.
 
-    The fused op takes no mask. A mask that only pads the end of each sequence (rnnkit's token tasks) is honoured:
-    the last output is read at each sequence's last real step, and the backward pass of a bidirectional layer
-    reads the real steps reversed, padding after them.
+    The fused op takes no mask. A mask that only pads the end of each sequence (rnnkit's token tasks) is honoured
+    by `end_padding`: the last output is read at each sequence's last real step, and the backward pass of a
+    bidirectional layer reads the real steps reversed, padding after them.
     """
 
     @staticmethod
@@ -59,47 +59,12 @@ class FusedLSTM(keras.layers.LSTM):
         batch, units = sequences.shape[0], self.cell.units
         if batch is None:
             raise UsageError("the fused LSTM needs a static batch size")
-        ends = reversal = None
-        if mask is not None:
-            if sequences.shape[1] is None:
-                raise UsageError("a masked LSTM becomes the fused op only at a fixed length")
-            mask = tf.cast(mask, sequences.dtype)
-            ends = last_step_indicators(mask)
-            if self.go_backwards:
-                reversal = real_step_reversal(mask, ends)
-                sequences = tf.matmul(reversal, sequences)
-        elif self.go_backwards:
-            sequences = tf.reverse(sequences, axis=[1])
+        if mask is not None and sequences.shape[1] is None:
+            raise UsageError("a masked LSTM becomes the fused op only at a fixed length")
+        sequences, ends, reversal = end_padding.enter(sequences, mask, self.go_backwards)
         h0, c0 = (tf.reshape(state, (batch, units)) for state in initial_state)
         weights = (tf.convert_to_tensor(w) for w in (self.cell.kernel, self.cell.recurrent_kernel, self.cell.bias))
-        last, outputs, h, c, _ = fused_sequence(sequences, h0, c0, *weights)
-        if ends is not None:
-            last = h = tf.reduce_sum(outputs * ends[:, :, None], axis=1)
-            if reversal is not None and self.return_sequences:
-                # Back to the real steps' order (the reversal is its own inverse), then flipped as Keras returns a
-                # backward layer's outputs (Bidirectional flips them again). Padding steps hold values no masked
-                # layer after this one reads.
-                outputs = tf.reverse(tf.matmul(reversal, outputs), axis=[1])
-        return last, outputs, [h, c]  # c: the state after the padding too (rnnkit never returns states)
+        last, outputs, _, c, _ = fused_sequence(sequences, h0, c0, *weights)
+        last, outputs = end_padding.leave(last, outputs, ends, reversal, self.return_sequences)
+        return last, outputs, [last, c]  # c: the state after the padding too (rnnkit never returns states)
 
-
-def last_step_indicators(mask):
-    """(batch, time) floats: 1 at each sequence's last real step (a mask of 1s then 0s), else 0."""
-    return mask - tf.concat([mask[:, 1:], tf.zeros_like(mask[:, :1])], axis=1)
-
-
-def real_step_reversal(mask, ends):
-    """(batch, time, time) permutations that reverse each sequence's real steps and keep its padding after them.
-
-    TFLM has no REVERSE_SEQUENCE. A real step `to` reads step `length - 1 - to`, i.e. the step `from` where
-    `ends[to + from]` is 1 (a Hankel lookup of the indicators); a padding step reads itself. Applied with one
-    matmul: slicing the sequence once per length instead left the int8 converter quantizing the LSTM after it
-    not at all.
-    """
-    width = mask.shape[1]
-    steps = np.arange(width)
-    hankel = np.minimum(steps[:, None] + steps[None, :], width)  # width: the zero appended below
-    padded = tf.concat([ends, tf.zeros_like(ends[:, :1])], axis=1)
-    reads = tf.gather(padded, tf.constant(hankel, tf.int32), axis=1)  # (batch, to, from)
-    real = mask[:, :, None]
-    return real * reads + (1.0 - real) * tf.eye(width, dtype=mask.dtype)[None]

@@ -3,8 +3,7 @@ firmware project compiles it from.
 
 The model is the int8 export at a fixed length (TFLM has no dynamic tensors): LSTMs as the fused
 UNIDIRECTIONAL_SEQUENCE_LSTM op (export/fused_lstm.py), GRU and SimpleRNN unrolled, with an int8 input (for float
-features) and output. TFLM has SELECT_V2 but not SELECT, which Keras' masking and GRU
-steps convert to; at batch 1 the two are the same op, so the flatbuffer's SELECT codes are rewritten.
+features) and output. The converter's flatbuffer is then rewritten for TFLM (export/micro_flatbuffer.py).
 """
 import ctypes
 import functools
@@ -12,10 +11,9 @@ import re
 import types
 
 from export import convert  # first: imports TensorFlow quietly through rnnkit
-from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
-from tensorflow.lite.tools import flatbuffer_utils  # noqa: E402
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from export import micro_flatbuffer
 from export.micro_runtime import MicroInterpreter, quantization
 from rnnkit.errors import UsageError
 from rnnkit.layers import HashedNgramBag
@@ -36,7 +34,7 @@ def to_micro(twin, calibration):
             layer.call = types.MethodType(_plain_lookup, layer)
         elif isinstance(layer, HashedNgramBag):
             layer.call = types.MethodType(_integer_bag, layer)
-    return select_as_select_v2(convert.to_tflite(twin, "int8", calibration, integer_io=True))
+    return micro_flatbuffer.for_micro(convert.to_tflite(twin, "int8", calibration, integer_io=True))
 
 
 def _plain_lookup(layer, inputs):
@@ -80,22 +78,6 @@ def _remainder(values, modulus, largest):
         step = modulus << bit
         values = values - step * tf.cast(values >= step, tf.int32)
     return values
-
-
-def select_as_select_v2(data):
-    """Rewrite SELECT ops as SELECT_V2 (same result at batch 1, where no row-wise select can differ)."""
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
-    codes = schema.BuiltinOperator
-    changed = False
-    for code in model.operatorCodes:
-        if max(code.builtinCode, code.deprecatedBuiltinCode) == codes.SELECT:
-            code.builtinCode, code.deprecatedBuiltinCode, code.version = codes.SELECT_V2, min(codes.SELECT_V2, 127), 1
-            changed = True
-    for subgraph in model.subgraphs:
-        for op in subgraph.operators:
-            if op.builtinOptionsType == schema.BuiltinOptions.SelectOptions:
-                op.builtinOptionsType, op.builtinOptions = schema.BuiltinOptions.SelectV2Options, schema.SelectV2OptionsT()
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(model)) if changed else data
 
 
 def arena_bytes(micro):

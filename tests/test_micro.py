@@ -1,5 +1,6 @@
 """`python -m export RUN --target micro`: int8, static shapes, checked and run by the real TFLM interpreter."""
 import contextlib
+import copy
 import io
 import json
 import os
@@ -10,11 +11,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 from absl.testing import parameterized
+from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
 
 import rnnkit
 from export import __main__ as export_cli
-from export import convert, fused_lstm, masked_unroll, micro
+from export import convert, fused_lstm, micro, micro_flatbuffer, micro_unroll
 from export import predict as export_predict
 from export.micro_runtime import MicroModel
 from rnnkit import predict as rnnkit_predict
@@ -118,6 +120,29 @@ def dynamic_tensors(data):
             if tensor.shapeSignature is not None and -1 in list(tensor.shapeSignature)]
 
 
+def op_census(data):
+    """(tensor types UNPACK splits, how many FULLY_CONNECTED ops carry a bias) in a flatbuffer."""
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    unpacked, biased = set(), 0
+    for graph in model.subgraphs:
+        for op in graph.operators:
+            code = model.operatorCodes[op.opcodeIndex]
+            kind = max(code.builtinCode, code.deprecatedBuiltinCode)
+            if kind == schema.BuiltinOperator.UNPACK:
+                unpacked.add(graph.tensors[op.inputs[0]].type)
+            elif kind == schema.BuiltinOperator.FULLY_CONNECTED:
+                biased += len(op.inputs) > 2 and op.inputs[2] >= 0
+    return unpacked, biased
+
+
+def repeated_constants(data):
+    """How many constant tensors repeat another's buffer, shape, type and quantization."""
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    keys = [micro_flatbuffer.constant_key(model, tensor) for graph in model.subgraphs for tensor in graph.tensors]
+    keys = [key for key in keys if key is not None]
+    return len(keys) - len(set(keys))
+
+
 @parameterized.named_parameters(*[(f"{cell}_{'bi' if bi else 'uni'}", cell, bi)
                                   for cell in ("rnn", "gru", "lstm") for bi in (False, True)])
 class CellDirectionTest(tf.test.TestCase, parameterized.TestCase):
@@ -133,6 +158,7 @@ class CellDirectionTest(tf.test.TestCase, parameterized.TestCase):
             data = handle.read()
         ops = set(metadata["ops"])
         self.assertEqual(dynamic_tensors(data), [])
+        self.assertEqual(repeated_constants(data), 0)  # unrolled steps share their bias tensors
         self.assertIn("GATHER", ops)  # the plain lookup: no negative-index wrap (LESS, SELECT on int32)
         banned = {"LESS", "SELECT", "WHILE"} | ({"SELECT_V2"} if cell != "gru" else set())  # GRU steps select
         self.assertFalse(banned & ops, ops)
@@ -198,22 +224,36 @@ def tiny_mlp():
     return model, np.random.default_rng(0).normal(size=(20, 2)).astype(np.float32)
 
 
-class MaskedUnrolledTest(tf.test.TestCase, parameterized.TestCase):
-    @parameterized.product(cell=("gru", "rnn"), bidirectional=(False, True), return_sequences=(False, True))
-    def test_mask_blended_steps_answer_as_keras_on_real_steps(self, cell, bidirectional, return_sequences):
+class MicroUnrolledTest(tf.test.TestCase, parameterized.TestCase):
+    @parameterized.product(cell=("gru", "rnn"), bidirectional=(False, True), return_sequences=(False, True),
+                           masked=(False, True))
+    def test_unrolled_steps_answer_as_keras_on_real_steps(self, cell, bidirectional, return_sequences, masked):
         keras.utils.set_random_seed(0)
         model = build_recurrent_model(name="probe", cell=cell, units=(6, 5), num_classes=3, vocab_size=7,
-                                      embed_dim=4, bidirectional=bidirectional, mask_zero=True,
+                                      embed_dim=4, bidirectional=bidirectional, mask_zero=masked,
                                       return_sequences=return_sequences)
         x = np.random.default_rng(1).integers(1, 7, (4, 9))
         x[1, 5:], x[2, 1:], x[3, 8:] = 0, 0, 0
         twin = convert.inference_twin(model, 9, fuse_lstm=True)
-        self.assertTrue(all(isinstance(layer, (masked_unroll.MaskedUnrolledGRU, masked_unroll.MaskedUnrolledSimpleRNN))
+        self.assertTrue(all(isinstance(layer, (micro_unroll.MicroGRU, micro_unroll.MicroSimpleRNN))
                             for layer in convert.recurrent_layers(twin)))
-        blended = np.concatenate([twin(x[i:i + 1]).numpy() for i in range(len(x))])
+        unrolled = np.concatenate([twin(x[i:i + 1]).numpy() for i in range(len(x))])
         expected = model.predict(x, verbose=0)
-        real = x != 0 if return_sequences else slice(None)  # a padded step's output is never read
-        self.assertAllClose(blended[real], expected[real], atol=1e-6)
+        real = x != 0 if return_sequences and masked else slice(None)  # a padded step's output is never read
+        self.assertAllClose(unrolled[real], expected[real], atol=1e-6)
+
+    @parameterized.parameters(keras.layers.GRU(5, reset_after=False, return_sequences=True),
+                              keras.layers.GRU(5, use_bias=False, return_sequences=True),
+                              keras.layers.GRU(5, recurrent_activation="hard_sigmoid", return_sequences=True),
+                              keras.layers.SimpleRNN(5, use_bias=False, activation="relu", return_sequences=True))
+    def test_every_gru_and_simple_rnn_variant_answers_as_keras(self, layer):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((7, 3)), layer])
+        model.set_weights([np.random.default_rng(2).normal(size=w.shape) for w in model.get_weights()])
+        x = np.random.default_rng(1).normal(size=(1, 7, 3)).astype(np.float32)
+        twin = convert.inference_twin(model, 7, fuse_lstm=True)
+        self.assertIsInstance(twin.layers[0], (micro_unroll.MicroGRU, micro_unroll.MicroSimpleRNN))
+        self.assertAllClose(twin(x), model(x), atol=1e-5)
 
     def test_a_masked_gru_runs_in_tflm_like_keras(self):
         run = trained(fresh_dir(self), "recall", cell="gru", units=(8,), embed_dim=4, epochs=3, steps_per_epoch=60,
@@ -223,7 +263,10 @@ class MaskedUnrolledTest(tf.test.TestCase, parameterized.TestCase):
         self.assertEqual(status, 0, err)
         with open(os.path.join(folder, "rnnkit_export.json")) as handle:
             metadata = json.load(handle)
-        self.assertNotIn("UNPACK", metadata["ops"])  # Keras' own masked loop unpacks a boolean mask
+        with open(os.path.join(folder, "model.tflite"), "rb") as handle:
+            unpacked, biased = op_census(handle.read())
+        self.assertNotIn(schema.TensorType.BOOL, unpacked)  # Keras' own masked loop unpacks a boolean mask
+        self.assertEqual(biased, 2)  # the input projection and the head: no step carries its own bias
         check = metadata["check"]
         self.assertGreater(check["keras"]["accuracy"], 0.3)
         self.assertLessEqual(abs(check["export"]["accuracy"] - check["keras"]["accuracy"]), 0.02)
@@ -278,6 +321,31 @@ class MicroRefusalTest(tf.test.TestCase):
         data = tf.lite.TFLiteConverter.from_concrete_functions([function]).convert()
         with self.assertRaisesRegex(UsageError, "SELECT"):
             micro.MicroInterpreter(data)
-        patched = micro.select_as_select_v2(data)
+        patched = micro_flatbuffer.for_micro(data)
         x = np.array([[1.5, -2.0, 0.0, -0.25]], np.float32)
         self.assertAllClose(micro.MicroInterpreter(patched).run(x), np.abs(x))
+
+    def test_repeated_constants_become_one_tensor_with_the_same_answers(self):
+        weight = tf.constant(np.arange(12, dtype=np.float32).reshape(4, 3) / 10)
+        unrolled = tf.function(lambda x: tf.tanh(tf.tanh(x @ weight) @ tf.transpose(weight)) @ weight)
+        data = tf.lite.TFLiteConverter.from_concrete_functions(
+            [unrolled.get_concrete_function(tf.TensorSpec((1, 4), tf.float32))]).convert()
+        data = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+        graph = data.subgraphs[0]
+        for op in graph.operators:  # a copy of every constant input, as the int8 converter makes per step
+            for slot, index in enumerate(op.inputs):
+                if index >= 0 and data.buffers[graph.tensors[index].buffer].data is not None:
+                    graph.tensors.append(copy.deepcopy(graph.tensors[index]))
+                    op.inputs[slot] = len(graph.tensors) - 1
+        data = bytes(flatbuffer_utils.convert_object_to_bytearray(data))
+        self.assertGreater(repeated_constants(data), 0)
+        shared = micro_flatbuffer.for_micro(data)
+        self.assertEqual(repeated_constants(shared), 0)
+        self.assertLess(len(shared), len(data))
+        model = flatbuffer_utils.convert_bytearray_to_object(bytearray(shared))
+        tensors = model.subgraphs[0].tensors
+        read = [tensor.buffer for tensor in tensors] + [entry.buffer for entry in model.metadata]
+        self.assertEqual(sorted(set(read) | {0}), list(range(len(model.buffers))))  # no buffer unread
+        self.assertEqual({t.buffer for t in tensors if model.buffers[t.buffer].data is None}, {0})  # the sentinel
+        x = np.array([[0.5, -1.0, 2.0, 0.25]], np.float32)
+        self.assertAllEqual(micro.MicroInterpreter(shared).run(x), micro.MicroInterpreter(data).run(x))

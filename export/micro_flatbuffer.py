@@ -1,0 +1,91 @@
+"""Rewrites of a converted int8 flatbuffer for TensorFlow Lite Micro: ops it has, and fewer bytes.
+
+None of them changes a value the model computes:
+- SELECT becomes SELECT_V2 (TFLM has only the latter; at batch 1 no row-wise select can differ);
+- constant tensors that repeat another's buffer, shape, type and quantization are dropped and their readers
+  pointed at the first. The int8 converter gives each unrolled step its own tensor for the same per-channel
+  bias, each with its own copy of the per-channel scales and zero points (12 bytes a channel);
+- tensors without data point at buffer 0, the schema's empty sentinel, and buffers nobody reads are dropped
+  (the converter gives every activation an empty buffer of its own).
+"""
+import numpy as np
+
+from export import convert  # noqa: F401  (imports TensorFlow quietly through rnnkit)
+from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
+from tensorflow.lite.tools import flatbuffer_utils  # noqa: E402
+
+
+def for_micro(data):
+    """The flatbuffer `data` with every rewrite above applied."""
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    select_as_select_v2(model)
+    for subgraph in model.subgraphs:
+        share_constant_tensors(model, subgraph)
+    drop_empty_buffers(model)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def select_as_select_v2(model):
+    """Rewrite SELECT ops as SELECT_V2, in place."""
+    codes = schema.BuiltinOperator
+    for code in model.operatorCodes:
+        if max(code.builtinCode, code.deprecatedBuiltinCode) == codes.SELECT:
+            code.builtinCode, code.deprecatedBuiltinCode, code.version = codes.SELECT_V2, min(codes.SELECT_V2, 127), 1
+    for subgraph in model.subgraphs:
+        for op in subgraph.operators:
+            if op.builtinOptionsType == schema.BuiltinOptions.SelectOptions:
+                op.builtinOptionsType, op.builtinOptions = schema.BuiltinOptions.SelectV2Options, schema.SelectV2OptionsT()
+
+
+def constant_key(model, tensor):
+    """What makes a constant tensor interchangeable with another (buffer, type, shape, quantization); None if
+    it is not a constant."""
+    data = model.buffers[tensor.buffer].data if tensor.buffer else None
+    if data is None or len(data) == 0 or tensor.isVariable:
+        return None
+    q = tensor.quantization
+    quant = None if q is None else tuple(None if v is None else bytes(memoryview(np.ascontiguousarray(v)))
+                                         for v in (q.scale, q.zeroPoint, q.min, q.max)) + (q.quantizedDimension,)
+    return tensor.buffer, tensor.type, tuple(tensor.shape), quant
+
+
+def share_constant_tensors(model, subgraph):
+    """Point every op at one tensor per distinct constant, drop the rest and renumber, in place."""
+    canonical, remap = {}, {}
+    for index, tensor in enumerate(subgraph.tensors):
+        key = constant_key(model, tensor)
+        if key is not None:
+            remap[index] = canonical.setdefault(key, index)
+    for op in subgraph.operators:
+        op.inputs = [remap.get(int(i), int(i)) for i in op.inputs]
+    kept = [i for i in range(len(subgraph.tensors)) if remap.get(i, i) == i]
+    number = {old: new for new, old in enumerate(kept)}
+
+    def renumber(indices):
+        return None if indices is None else [number[int(i)] if i >= 0 else -1 for i in indices]
+
+    for op in subgraph.operators:
+        op.inputs, op.outputs, op.intermediates = renumber(op.inputs), renumber(op.outputs), renumber(op.intermediates)
+    subgraph.inputs, subgraph.outputs = renumber(subgraph.inputs), renumber(subgraph.outputs)
+    subgraph.tensors = [subgraph.tensors[i] for i in kept]
+    graph_index = next(i for i, graph in enumerate(model.subgraphs) if graph is subgraph)
+    for signature in model.signatureDefs or []:
+        if signature.subgraphIndex == graph_index:
+            for entry in (signature.inputs or []) + (signature.outputs or []):
+                entry.tensorIndex = number[entry.tensorIndex]
+
+
+def drop_empty_buffers(model):
+    """Tensors without data (variables aside) read buffer 0; unread buffers go and the rest are renumbered."""
+    tensors = [tensor for subgraph in model.subgraphs for tensor in subgraph.tensors]
+    for tensor in tensors:
+        data = model.buffers[tensor.buffer].data
+        if (data is None or len(data) == 0) and not tensor.isVariable:
+            tensor.buffer = 0
+    read = {0} | {tensor.buffer for tensor in tensors} | {entry.buffer for entry in model.metadata or []}
+    number = {old: new for new, old in enumerate(sorted(read))}
+    model.buffers = [model.buffers[old] for old in sorted(read)]
+    for tensor in tensors:
+        tensor.buffer = number[tensor.buffer]
+    for entry in model.metadata or []:
+        entry.buffer = number[entry.buffer]

@@ -1,0 +1,105 @@
+"""GRU and SimpleRNN layers unrolled the way TensorFlow Lite Micro wants them: one int8 bias, no per-step mask.
+
+The micro export's inference twin swaps these in for every GRU and SimpleRNN (it runs them at a fixed length).
+They compute what Keras' layers compute, arranged for the int8 converter and TFLM:
+
+- The input projection `x W + b` of every step is one matmul over the whole sequence, before the loop. Keras'
+  cell projects each step's input with its own FULLY_CONNECTED.
+- The recurrent matmul `h U` has no bias. Keras adds the GRU's recurrent bias inside it; the converter folds that
+  into each step's FULLY_CONNECTED, and as each step's state has its own int8 scale, every step then stores its
+  own int32 copy of the bias with its own per-channel scales: most of an unrolled GRU's file. The update and
+  reset gates' recurrent biases move into the input projection's bias (both are added to the same sums); the
+  candidate's, which the reset gate multiplies, is added to its slice of `h U` after the split.
+- A GRU step is written `h + (1 - z)(hh - h)`, with `1 - z` computed directly as the sigmoid of the negated
+  update gate (its weights negated), so a step takes fewer ops, and so fewer tensors, arena and file.
+- A mask is read as `end_padding` reads it: the steps run over the padding, the last output is read at each
+  sequence's last real step and a backward layer meets its real steps reversed, padding after them. Keras'
+  unrolled loop instead splits a boolean mask with UNPACK and chooses with SELECT in every step, and TFLM cannot
+  UNPACK booleans; blending each step by a float mask ran, but cost three ops a step.
+"""
+import keras
+import tensorflow as tf
+
+from export import end_padding
+from rnnkit.errors import UsageError
+
+
+class _MicroUnrolled:
+    """The unrolled `inner_loop` shared by the GRU and SimpleRNN below; each says how one step goes."""
+
+    @staticmethod
+    def fits(layer_config):
+        """Every GRU / SimpleRNN config fits."""
+        return True
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        """(last output, outputs, states) over a fixed number of steps; a mask is read at each sequence's end."""
+        if training:
+            raise UsageError("micro unrolled layers are for inference export only")
+        width = sequences.shape[1]
+        if width is None:
+            raise UsageError("a GRU or SimpleRNN runs on a microcontroller only at a fixed length")
+        sequences, ends, reversal = end_padding.enter(sequences, mask, self.go_backwards)
+        batch, _, features = sequences.shape
+        kernel, bias = self._input_weights()
+        projected = tf.reshape(tf.reshape(sequences, (batch * width, features)) @ kernel + bias, (batch, width, -1))
+        state = initial_state[0] if isinstance(initial_state, (list, tuple)) else initial_state
+        outputs = []
+        for x in tf.unstack(projected, axis=1):
+            state = self._step(x, state)
+            outputs.append(state)  # a GRU's and a SimpleRNN's output is their state
+        last, outputs = end_padding.leave(state, tf.stack(outputs, axis=1), ends, reversal, self.return_sequences)
+        return last, outputs, [last]
+
+
+@keras.saving.register_keras_serializable(package="rnnkit_export")
+class MicroGRU(_MicroUnrolled, keras.layers.GRU):
+    """A GRU unrolled for TFLM (see the module)."""
+
+    def _sign(self):
+        """+1 for every gate column, -1 for the update gate's when it is a sigmoid: σ(-a) = 1 - σ(a) is `1 - z`."""
+        units = self.cell.units
+        flip = -1.0 if self.cell.recurrent_activation is keras.activations.sigmoid else 1.0
+        return tf.concat([tf.fill((units,), flip), tf.ones((2 * units,))], axis=0)
+
+    def _input_weights(self):
+        """(kernel, bias) of the input projection; the bias holds the gates' recurrent bias too (reset_after)."""
+        cell = self.cell
+        bias = tf.zeros((3 * cell.units,))
+        if cell.use_bias:
+            bias = cell.bias if not cell.reset_after else cell.bias[0] + tf.concat(
+                [cell.bias[1, : 2 * cell.units], tf.zeros((cell.units,))], axis=0)
+        return cell.kernel * self._sign(), bias * self._sign()
+
+    def _step(self, x, h):
+        """One GRU step as Keras' GRUCell computes it, written `h + (1 - z)(hh - h)`."""
+        cell, units = self.cell, self.cell.units
+        x_u, x_r, x_h = tf.split(x, 3, axis=-1)
+        if cell.reset_after:
+            a_u, a_r, a_h = tf.split(h @ (cell.recurrent_kernel * self._sign()), 3, axis=-1)
+        else:
+            a_u, a_r = tf.split(h @ (cell.recurrent_kernel[:, : 2 * units] * self._sign()[: 2 * units]), 2, axis=-1)
+        update = cell.recurrent_activation(x_u + a_u)
+        if cell.recurrent_activation is not keras.activations.sigmoid:
+            update = 1 - update
+        r = cell.recurrent_activation(x_r + a_r)
+        if not cell.reset_after:
+            recurrent_h = (r * h) @ cell.recurrent_kernel[:, 2 * units:]
+        else:
+            recurrent_h = r * (a_h + cell.bias[1, 2 * units:]) if cell.use_bias else r * a_h
+        return h + update * (cell.activation(x_h + recurrent_h) - h)
+
+
+@keras.saving.register_keras_serializable(package="rnnkit_export")
+class MicroSimpleRNN(_MicroUnrolled, keras.layers.SimpleRNN):
+    """A SimpleRNN unrolled for TFLM (see the module)."""
+
+    def _input_weights(self):
+        """(kernel, bias) of the input projection (zeros without a bias)."""
+        cell = self.cell
+        return cell.kernel, cell.bias if cell.bias is not None else tf.zeros((cell.units,))
+
+    def _step(self, x, h):
+        """One SimpleRNN step."""
+        output = x + h @ self.cell.recurrent_kernel
+        return self.cell.activation(output) if self.cell.activation is not None else output
