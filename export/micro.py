@@ -13,7 +13,7 @@ import types
 from export import convert  # first: imports TensorFlow quietly through rnnkit
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from export import micro_flatbuffer
+from export import micro_flatbuffer, micro_unroll
 from export.micro_runtime import MicroInterpreter, quantization
 from rnnkit.errors import UsageError
 from rnnkit.layers import HashedNgramBag
@@ -24,16 +24,20 @@ RESOLVER_NAMES = {"UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTM", 
 
 
 def to_micro(twin, calibration):
-    """Flatbuffer bytes: full-integer int8 with integer I/O, SELECT rewritten to SELECT_V2.
+    """Flatbuffer bytes: full-integer int8 with integer I/O, rewritten for TFLM (micro_flatbuffer).
 
     The twin's Embedding layers look tokens up with a plain gather: Keras' lookup first wraps negative
     indices (LESS, ADD, SELECT on int32), which TFLM's SELECT_V2 cannot run, and token ids are never negative.
+    Its SimpleRNN layers stack their tanh outputs on TANH's int8 grid (micro_unroll.MicroSimpleRNN._stack).
     """
     for layer in twin.layers:
         if isinstance(layer, keras.layers.Embedding):
             layer.call = types.MethodType(_plain_lookup, layer)
         elif isinstance(layer, HashedNgramBag):
             layer.call = types.MethodType(_integer_bag, layer)
+    for layer in convert.recurrent_layers(twin):
+        if isinstance(layer, micro_unroll.MicroSimpleRNN):
+            layer.pin_to_tanh_grid = True
     return micro_flatbuffer.for_micro(convert.to_tflite(twin, "int8", calibration, integer_io=True))
 
 

@@ -48,8 +48,12 @@ class _MicroUnrolled:
         for x in tf.unstack(projected, axis=1):
             state = self._step(x, state)
             outputs.append(state)  # a GRU's and a SimpleRNN's output is their state
-        last, outputs = end_padding.leave(state, tf.stack(outputs, axis=1), ends, reversal, self.return_sequences)
+        last, outputs = end_padding.leave(state, self._stack(outputs), ends, reversal, self.return_sequences)
         return last, outputs, [last]
+
+    def _stack(self, outputs):
+        """The steps' outputs as one (batch, steps, units) tensor."""
+        return tf.stack(outputs, axis=1)
 
 
 @keras.saving.register_keras_serializable(package="rnnkit_export")
@@ -98,6 +102,22 @@ class MicroSimpleRNN(_MicroUnrolled, keras.layers.SimpleRNN):
         """(kernel, bias) of the input projection (zeros without a bias)."""
         cell = self.cell
         return cell.kernel, cell.bias if cell.bias is not None else tf.zeros((cell.units,))
+
+    pin_to_tanh_grid = False  # set by the micro export just before int8 conversion (micro.to_micro)
+
+    def _stack(self, outputs):
+        """The steps' outputs stacked; with `pin_to_tanh_grid`, pinned to the int8 grid of TFLite's TANH.
+
+        PACK needs every input on its output's int8 scale. Calibration gives the stack the range it saw, [-1, 1]
+        (scale 2/255), while an int8 TANH always answers on the grid of scale 1/128 from -1 to 127/128; the
+        converter then requantizes every step's output (a QUANTIZE op and a tensor a step). Pinning the stack's
+        range to that grid with a fake-quant makes the two the same scale: the TANH outputs are stacked as they
+        are. In float the pin rounds to that grid, so it is set only for the int8 conversion.
+        """
+        stacked = super()._stack(outputs)
+        if not self.pin_to_tanh_grid or self.cell.activation is not keras.activations.tanh:
+            return stacked
+        return tf.quantization.fake_quant_with_min_max_args(stacked, min=-1.0, max=127 / 128)
 
     def _step(self, x, h):
         """One SimpleRNN step."""

@@ -255,6 +255,17 @@ class MicroUnrolledTest(tf.test.TestCase, parameterized.TestCase):
         self.assertIsInstance(twin.layers[0], (micro_unroll.MicroGRU, micro_unroll.MicroSimpleRNN))
         self.assertAllClose(twin(x), model(x), atol=1e-5)
 
+    def test_tanh_steps_are_stacked_without_requantizing(self):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((6, 2), batch_size=1), keras.layers.SimpleRNN(4, return_sequences=True),
+                                  keras.layers.Dense(1, activation="sigmoid")])
+        x = np.random.default_rng(0).uniform(-1, 1, (40, 6, 2)).astype(np.float32)
+        data = micro.to_micro(convert.inference_twin(model, 6, fuse_lstm=True), x)
+        self.assertNotIn("QUANTIZE", convert.builtin_ops(data))  # one per step before the stack was pinned
+        runner = micro.MicroInterpreter(data)
+        for row in x[:5]:
+            self.assertAllClose(runner.run(row[None]), model(row[None]), atol=0.03)
+
     def test_a_masked_gru_runs_in_tflm_like_keras(self):
         run = trained(fresh_dir(self), "recall", cell="gru", units=(8,), embed_dim=4, epochs=3, steps_per_epoch=60,
                       stress_samples=1)
