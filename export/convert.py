@@ -53,8 +53,8 @@ def inference_twin(model, steps=None, batch=1, fuse_lstm=False):
     carry cuDNN-only ops. With `steps`, the time axis is fixed to that many steps and recurrent layers are
     unrolled (no WHILE loop: what full-integer calibration needs). With `fuse_lstm` (the micro target), LSTMs become
     `fused_lstm.FusedLSTM`, which converts to one UNIDIRECTIONAL_SEQUENCE_LSTM op, and at fixed `steps` GRU /
-    SimpleRNN layers become `micro_unroll`'s (one int8 bias, masks blended as floats). Weights are copied
-    unchanged.
+    SimpleRNN layers become `micro_unroll`'s (one int8 bias, masks read at each sequence's end). Weights are
+    copied unchanged.
     """
     config = copy.deepcopy(keras.saving.serialize_keras_object(model))
     config.pop("compile_config", None)

@@ -40,8 +40,7 @@ def select_as_select_v2(model):
 def constant_key(model, tensor):
     """What makes a constant tensor interchangeable with another (buffer, type, shape, quantization); None if
     it is not a constant."""
-    data = model.buffers[tensor.buffer].data if tensor.buffer else None
-    if data is None or len(data) == 0 or tensor.isVariable:
+    if not tensor.buffer or not _holds_data(model.buffers[tensor.buffer]) or tensor.isVariable:
         return None
     q = tensor.quantization
     quant = None if q is None else tuple(None if v is None else bytes(memoryview(np.ascontiguousarray(v)))
@@ -79,8 +78,7 @@ def drop_empty_buffers(model):
     """Tensors without data (variables aside) read buffer 0; unread buffers go and the rest are renumbered."""
     tensors = [tensor for subgraph in model.subgraphs for tensor in subgraph.tensors]
     for tensor in tensors:
-        data = model.buffers[tensor.buffer].data
-        if (data is None or len(data) == 0) and not tensor.isVariable:
+        if not _holds_data(model.buffers[tensor.buffer]) and not tensor.isVariable:
             tensor.buffer = 0
     read = {0} | {tensor.buffer for tensor in tensors} | {entry.buffer for entry in model.metadata or []}
     number = {old: new for new, old in enumerate(sorted(read))}
@@ -89,3 +87,8 @@ def drop_empty_buffers(model):
         tensor.buffer = number[tensor.buffer]
     for entry in model.metadata or []:
         entry.buffer = number[entry.buffer]
+
+
+def _holds_data(buffer):
+    """Whether a flatbuffer Buffer has contents (inline, or at an offset as files over 2 GB keep them)."""
+    return (buffer.data is not None and len(buffer.data) > 0) or bool(getattr(buffer, "offset", 0))

@@ -160,7 +160,7 @@ class CellDirectionTest(tf.test.TestCase, parameterized.TestCase):
         self.assertEqual(dynamic_tensors(data), [])
         self.assertEqual(repeated_constants(data), 0)  # unrolled steps share their bias tensors
         self.assertIn("GATHER", ops)  # the plain lookup: no negative-index wrap (LESS, SELECT on int32)
-        banned = {"LESS", "SELECT", "WHILE"} | ({"SELECT_V2"} if cell != "gru" else set())  # GRU steps select
+        banned = {"LESS", "SELECT", "SELECT_V2", "WHILE"}
         self.assertFalse(banned & ops, ops)
         if cell == "lstm":  # one fused op per direction, no gate arithmetic
             self.assertIn("UNIDIRECTIONAL_SEQUENCE_LSTM", ops)
