@@ -37,6 +37,15 @@ def trained(folder, task, **values):
     return out
 
 
+def micro_export(test, run, *flags):
+    """(folder, rnnkit_export.json, stdout) of a successful `python -m export RUN --target micro` (a fresh folder)."""
+    folder = os.path.join(fresh_dir(test), "micro")
+    status, out, err = call(export_cli.main, [run, "--target", "micro", "--out", folder, *flags])
+    test.assertEqual(status, 0, err)
+    with open(os.path.join(folder, "rnnkit_export.json")) as handle:
+        return folder, json.load(handle), out
+
+
 class MicroExportTest(tf.test.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -47,11 +56,7 @@ class MicroExportTest(tf.test.TestCase):
                             restarts=1, stress_samples=1, eval_lens=())
 
     def export(self, run, *flags):
-        folder = os.path.join(fresh_dir(self), "micro")
-        status, out, err = call(export_cli.main, [run, "--target", "micro", "--out", folder, *flags])
-        self.assertEqual(status, 0, err)
-        with open(os.path.join(folder, "rnnkit_export.json")) as handle:
-            return folder, json.load(handle), out
+        return micro_export(self, run, *flags)
 
     def test_mlp_export_has_the_firmware_files_and_matches_keras_in_tflm(self):
         folder, metadata, out = self.export(self.moons, "--check-samples", "200")
@@ -149,11 +154,7 @@ class CellDirectionTest(tf.test.TestCase, parameterized.TestCase):
     def test_each_cell_and_direction_runs_in_tflm_like_keras(self, cell, bidirectional):
         run = trained(fresh_dir(self), "palindrome", length=6, cell=cell, bidirectional=bidirectional, units=(8,),
                       embed_dim=4, epochs=2, steps_per_epoch=60, stress_samples=1, lr=1e-2)
-        folder = os.path.join(fresh_dir(self), "micro")
-        status, _, err = call(export_cli.main, [run, "--target", "micro", "--out", folder, "--check-samples", "300"])
-        self.assertEqual(status, 0, err)
-        with open(os.path.join(folder, "rnnkit_export.json")) as handle:
-            metadata = json.load(handle)
+        folder, metadata, _ = micro_export(self, run, "--check-samples", "300")
         with open(os.path.join(folder, "model.tflite"), "rb") as handle:
             data = handle.read()
         ops = set(metadata["ops"])
@@ -190,11 +191,7 @@ class FusedLSTMTest(tf.test.TestCase, parameterized.TestCase):
     def test_masked_lstm_reads_each_sequence_at_its_last_real_step(self):
         run = trained(fresh_dir(self), "recall", units=(8,), embed_dim=4, epochs=3, steps_per_epoch=60,
                       bidirectional=True, stress_samples=1)
-        folder = os.path.join(fresh_dir(self), "micro")
-        status, _, err = call(export_cli.main, [run, "--target", "micro", "--out", folder, "--check-samples", "300"])
-        self.assertEqual(status, 0, err)
-        with open(os.path.join(folder, "rnnkit_export.json")) as handle:
-            metadata = json.load(handle)
+        folder, metadata, _ = micro_export(self, run, "--check-samples", "300")
         self.assertIn("UNIDIRECTIONAL_SEQUENCE_LSTM", metadata["ops"])
         check = metadata["check"]
         self.assertGreater(check["keras"]["accuracy"], 0.3)  # trained enough that a wrong read would show
@@ -268,11 +265,7 @@ class MicroUnrolledTest(tf.test.TestCase, parameterized.TestCase):
     def test_a_masked_gru_runs_in_tflm_like_keras(self):
         run = trained(fresh_dir(self), "recall", cell="gru", units=(8,), embed_dim=4, epochs=3, steps_per_epoch=60,
                       stress_samples=1)
-        folder = os.path.join(fresh_dir(self), "micro")
-        status, _, err = call(export_cli.main, [run, "--target", "micro", "--out", folder, "--check-samples", "300"])
-        self.assertEqual(status, 0, err)
-        with open(os.path.join(folder, "rnnkit_export.json")) as handle:
-            metadata = json.load(handle)
+        folder, metadata, _ = micro_export(self, run, "--check-samples", "300")
         with open(os.path.join(folder, "model.tflite"), "rb") as handle:
             unpacked, biased = op_census(handle.read())
         self.assertNotIn(schema.TensorType.BOOL, unpacked)  # Keras' own masked loop unpacks a boolean mask
@@ -285,11 +278,7 @@ class MicroUnrolledTest(tf.test.TestCase, parameterized.TestCase):
 class TaskDefaultsTest(tf.test.TestCase):
     def test_row_by_row_mnist_takes_int8_rows_and_matches_keras(self):
         run = trained(fresh_dir(self), "mnist", units=(8,), epochs=1, steps_per_epoch=20)
-        folder = os.path.join(fresh_dir(self), "micro")
-        status, _, err = call(export_cli.main, [run, "--target", "micro", "--out", folder, "--check-samples", "200"])
-        self.assertEqual(status, 0, err)
-        with open(os.path.join(folder, "rnnkit_export.json")) as handle:
-            metadata = json.load(handle)
+        _, metadata, _ = micro_export(self, run, "--check-samples", "200")
         self.assertEqual(metadata["input"]["shape"], [1, 28, 28])
         self.assertEqual(metadata["input_quantization"]["dtype"], "int8")
         check = metadata["check"]
@@ -297,11 +286,7 @@ class TaskDefaultsTest(tf.test.TestCase):
 
     def test_names_default_with_its_n_gram_bag_runs_in_tflm_like_keras(self):
         run = trained(fresh_dir(self), "names", units=(8,), embed_dim=4, epochs=2, patience=0)
-        folder = os.path.join(fresh_dir(self), "micro")
-        status, _, err = call(export_cli.main, [run, "--target", "micro", "--out", folder, "--check-samples", "300"])
-        self.assertEqual(status, 0, err)
-        with open(os.path.join(folder, "rnnkit_export.json")) as handle:
-            metadata = json.load(handle)
+        _, metadata, _ = micro_export(self, run, "--check-samples", "300")
         self.assertFalse({"ONE_HOT", "FLOOR_MOD", "SELECT_V2"} & set(metadata["ops"]), metadata["ops"])
         check = metadata["check"]
         self.assertGreater(check["keras"]["accuracy"], 0.3)
