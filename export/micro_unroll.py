@@ -41,12 +41,12 @@ class _MicroUnrolled:
             raise UsageError("a GRU or SimpleRNN runs on a microcontroller only at a fixed length")
         sequences, ends, reversal = end_padding.enter(sequences, mask, self.go_backwards)
         batch, _, features = sequences.shape
-        kernel, bias = self._input_weights()
+        kernel, bias, step_weights = self._weights()  # once: every step reads the same
         projected = tf.reshape(tf.reshape(sequences, (batch * width, features)) @ kernel + bias, (batch, width, -1))
         state = initial_state[0] if isinstance(initial_state, (list, tuple)) else initial_state
         outputs = []
         for x in tf.unstack(projected, axis=1):
-            state = self._step(x, state)
+            state = self._step(x, state, step_weights)
             outputs.append(state)  # a GRU's and a SimpleRNN's output is their state
         last, outputs = end_padding.leave(state, self._stack(outputs), ends, reversal, self.return_sequences)
         return last, outputs, [last]
@@ -66,31 +66,39 @@ class MicroGRU(_MicroUnrolled, keras.layers.GRU):
         flip = -1.0 if self.cell.recurrent_activation is keras.activations.sigmoid else 1.0
         return tf.concat([tf.fill((units,), flip), tf.ones((2 * units,))], axis=0)
 
-    def _input_weights(self):
-        """(kernel, bias) of the input projection; the bias holds the gates' recurrent bias too (reset_after)."""
-        cell = self.cell
-        bias = tf.zeros((3 * cell.units,))
+    def _weights(self):
+        """(input kernel, input bias, (recurrent kernel, candidate kernel, candidate bias)) with the update gate's
+        columns signed; the input bias holds the gates' recurrent bias too (reset_after)."""
+        cell, units, sign = self.cell, self.cell.units, self._sign()
+        bias, candidate_bias = tf.zeros((3 * units,)), None
         if cell.use_bias:
             bias = cell.bias if not cell.reset_after else cell.bias[0] + tf.concat(
-                [cell.bias[1, : 2 * cell.units], tf.zeros((cell.units,))], axis=0)
-        return cell.kernel * self._sign(), bias * self._sign()
-
-    def _step(self, x, h):
-        """One GRU step as Keras' GRUCell computes it, written `h + (1 - z)(hh - h)`."""
-        cell, units = self.cell, self.cell.units
-        x_u, x_r, x_h = tf.split(x, 3, axis=-1)
-        if cell.reset_after:
-            a_u, a_r, a_h = tf.split(h @ (cell.recurrent_kernel * self._sign()), 3, axis=-1)
+                [cell.bias[1, : 2 * units], tf.zeros((units,))], axis=0)
+            candidate_bias = cell.bias[1, 2 * units:] if cell.reset_after else None
+        if cell.reset_after:  # the candidate's recurrent matmul is part of the gates' one
+            recurrent, candidate = cell.recurrent_kernel * sign, None
         else:
-            a_u, a_r = tf.split(h @ (cell.recurrent_kernel[:, : 2 * units] * self._sign()[: 2 * units]), 2, axis=-1)
+            recurrent = cell.recurrent_kernel[:, : 2 * units] * sign[: 2 * units]
+            candidate = cell.recurrent_kernel[:, 2 * units:]
+        return cell.kernel * sign, bias * sign, (recurrent, candidate, candidate_bias)
+
+    def _step(self, x, h, weights):
+        """One GRU step as Keras' GRUCell computes it, written `h + (1 - z)(hh - h)`."""
+        cell = self.cell
+        recurrent, candidate, candidate_bias = weights
+        x_u, x_r, x_h = tf.split(x, 3, axis=-1)
+        if candidate is None:
+            a_u, a_r, a_h = tf.split(h @ recurrent, 3, axis=-1)
+        else:
+            a_u, a_r = tf.split(h @ recurrent, 2, axis=-1)
         update = cell.recurrent_activation(x_u + a_u)
         if cell.recurrent_activation is not keras.activations.sigmoid:
             update = 1 - update
         r = cell.recurrent_activation(x_r + a_r)
-        if not cell.reset_after:
-            recurrent_h = (r * h) @ cell.recurrent_kernel[:, 2 * units:]
+        if candidate is not None:
+            recurrent_h = (r * h) @ candidate
         else:
-            recurrent_h = r * (a_h + cell.bias[1, 2 * units:]) if cell.use_bias else r * a_h
+            recurrent_h = r * (a_h + candidate_bias) if candidate_bias is not None else r * a_h
         return h + update * (cell.activation(x_h + recurrent_h) - h)
 
 
@@ -98,10 +106,10 @@ class MicroGRU(_MicroUnrolled, keras.layers.GRU):
 class MicroSimpleRNN(_MicroUnrolled, keras.layers.SimpleRNN):
     """A SimpleRNN unrolled for TFLM (see the module)."""
 
-    def _input_weights(self):
-        """(kernel, bias) of the input projection (zeros without a bias)."""
+    def _weights(self):
+        """(input kernel, input bias (zeros without one), recurrent kernel)."""
         cell = self.cell
-        return cell.kernel, cell.bias if cell.bias is not None else tf.zeros((cell.units,))
+        return cell.kernel, cell.bias if cell.bias is not None else tf.zeros((cell.units,)), cell.recurrent_kernel
 
     pin_to_tanh_grid = False  # set by the micro export just before int8 conversion (micro.to_micro)
 
@@ -119,7 +127,7 @@ class MicroSimpleRNN(_MicroUnrolled, keras.layers.SimpleRNN):
             return stacked
         return tf.quantization.fake_quant_with_min_max_args(stacked, min=-1.0, max=127 / 128)
 
-    def _step(self, x, h):
+    def _step(self, x, h, recurrent):
         """One SimpleRNN step."""
-        output = x + h @ self.cell.recurrent_kernel
+        output = x + h @ recurrent
         return self.cell.activation(output) if self.cell.activation is not None else output
