@@ -17,6 +17,7 @@ from rnnkit.errors import UsageError
 from rnnkit.metadata import METADATA_FILE, metadata_for, write
 from rnnkit.models import as_keras
 from rnnkit.run_folder import open_run
+from rnnkit.tasks.sequence import STRESS_SEED
 
 PROG = "python -m export"
 
@@ -34,6 +35,12 @@ def build_parser():
                              "TensorFlow Lite Micro, plus model_data.cc/.h and an op resolver")
     parser.add_argument("--len", dest="length", type=cli.bounded_int(1, 100_000), metavar="N",
                         help="--target micro, sequence tasks: the fixed length (default the task's held-out length)")
+    parser.add_argument("--unroll", action="store_true",
+                        help="--target micro: GRU / SimpleRNN layers as one set of ops per step (int8 scales per "
+                             "step; a larger file) instead of one WHILE loop")
+    parser.add_argument("--stress-samples", type=cli.bounded_int(0, 100_000), default=100, metavar="N",
+                        help="--target micro, algorithmic tasks: examples per stress family checked in TFLM next to "
+                             "Keras (default 100; 0 skips them)")
     parser.add_argument("--out", metavar="DIR", help="export folder to create (default RUN/export-<format>[-<q>])")
     parser.add_argument("--check-samples", type=cli.bounded_int(1, 100_000), default=200,
                         help="held-out examples to compare with the Keras model (default 200)")
@@ -118,6 +125,24 @@ def export_micro(task, cfg, data, runner, out_dir, x, recurrent):
     return metadata, np.concatenate([runner.run(x[i: i + 1]) for i in range(len(x))])
 
 
+def stress_agreement(task, cfg, model, runner, width, args):
+    """{family: {samples, keras, export}} exact match of Keras and TFLM on the task's stress families at the
+    micro length (an algorithmic task's hard cases: long carry chains, repeated digits); {} for other tasks."""
+    if not args.stress_samples or not hasattr(task, "stress_arrays"):
+        return {}
+    length = args.length if args.length is not None else task.main_length(cfg)
+    families = task.stress_arrays(cfg, np.random.default_rng([STRESS_SEED, length]), args.stress_samples, length)
+    result = {}
+    for family, (x, y) in families.items():
+        x = x if x.shape[1] == width else fit_width(x, width)
+        keras_out = model.predict(x, verbose=0, batch_size=256)
+        micro_out = np.concatenate([runner.run(x[i: i + 1]) for i in range(len(x))])
+        check = agreement(task, cfg, y, keras_out, micro_out)
+        result[family] = {"samples": check["samples"], "keras": check["keras"]["exact_match"],
+                          "export": check["export"]["exact_match"]}
+    return result
+
+
 def fit_width(tokens, width):
     """Pad (with 0) or cut rows to `width` time steps (for exports unrolled at a fixed length)."""
     out = np.zeros((len(tokens), width, *tokens.shape[2:]), dtype=tokens.dtype)
@@ -146,13 +171,15 @@ def run(args):
         raise UsageError("--target micro is always a full-integer (int8) tflite: drop --format / --quantize")
     if args.length is not None and (args.target != "micro" or "length" not in task.flags):
         raise UsageError("--len applies to --target micro of a task with a length (adder, binary_add, palindrome)")
+    if args.unroll and args.target != "micro":
+        raise UsageError("--unroll applies to --target micro only (the LiteRT export keeps a free-length WHILE)")
     model = as_keras(model, cfg)
     x, y = micro_examples(task, cfg, args) if args.target == "micro" else task.held_out(cfg, args.check_samples)
     recurrent = convert.is_recurrent(model)
     if args.target == "micro":
         try:
             data = micro.to_micro(convert.inference_twin(model, x.shape[1] if recurrent else None, fuse_lstm=True),
-                                  fit_calibration(task, cfg, x, args.length))
+                                  fit_calibration(task, cfg, x, args.length), unroll=args.unroll)
         except convert.FlexOpsError as error:
             raise UsageError(f"no micro export: {error}") from None
         runner = micro.MicroInterpreter(data)
@@ -170,6 +197,12 @@ def run(args):
     except convert.FlexOpsError as error:
         raise UsageError(str(error)) from None
     metadata["check"] = agreement(task, cfg, y, model.predict(x, verbose=0, batch_size=256), exported)
+    if args.target == "micro":
+        if convert.has_step_loop(model):  # a single step is never looped
+            metadata["loop"] = "while" if "WHILE" in metadata["ops"] else "unrolled"
+        stress = stress_agreement(task, cfg, model, runner, x.shape[1], args)
+        if stress:
+            metadata["check"]["stress"] = stress
     write(out_dir, metadata, artifacts.write_text)
     report(metadata, out_dir)
     return metadata
@@ -187,6 +220,10 @@ def report(metadata, out_dir):
     print(f"check on {check['samples']} held-out examples: max |export - keras| = {check['max_abs_diff']:.3g}")
     for name in ("keras", "export"):
         print(f"  {name:<7} accuracy {check[name]['accuracy']:.4f}  exact match {check[name]['exact_match']:.4f}")
+    if check.get("stress"):
+        print(f"{'stress (exact match)':<22}{'keras':>8}{'TFLM':>8}")
+        for family, figures in check["stress"].items():
+            print(f"{family:<22}{figures['keras']:>8.4f}{figures['export']:>8.4f}")
 
 
 def main(argv=None):

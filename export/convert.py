@@ -93,6 +93,11 @@ def _masked(model):
                for layer in model.layers)
 
 
+def has_step_loop(model):
+    """Whether `model` has a GRU or SimpleRNN (which the micro target runs as a WHILE loop or unrolled)."""
+    return any(isinstance(layer, (keras.layers.GRU, keras.layers.SimpleRNN)) for layer in recurrent_layers(model))
+
+
 def has_fused_lstm(twin):
     """Whether `twin` holds a FusedLSTM (bidirectional wrappers included)."""
     return any(isinstance(layer, fused_lstm.FusedLSTM) for layer in recurrent_layers(twin))

@@ -14,11 +14,11 @@ def enter(sequences, mask, go_backwards):
     """(sequences in the order the loop reads them, last-step indicators or None, reversal or None)."""
     if mask is None:
         return (tf.reverse(sequences, axis=[1]) if go_backwards else sequences), None, None
-    mask = tf.cast(mask[0] if isinstance(mask, (list, tuple)) else mask, sequences.dtype)
-    ends = last_step_indicators(mask)
+    mask = mask[0] if isinstance(mask, (list, tuple)) else mask
+    ends = tf.cast(last_step_indicators(tf.cast(mask, tf.int32)), sequences.dtype)  # integer ops: no requantizing
     if not go_backwards:
         return sequences, ends, None
-    reversal = real_step_reversal(mask, ends)
+    reversal = real_step_reversal(tf.cast(mask, sequences.dtype), ends)
     return tf.matmul(reversal, sequences), ends, reversal
 
 
@@ -26,7 +26,7 @@ def leave(last, outputs, ends, reversal, return_sequences):
     """(last output, outputs) as Keras' masked layer returns them, from a loop that ran over the padding."""
     if ends is None:
         return last, outputs
-    last = tf.reduce_sum(outputs * ends[:, :, None], axis=1)
+    last = tf.reduce_sum(outputs * tf.expand_dims(ends, -1), axis=1)  # one RESHAPE (indexing adds a slice)
     if reversal is not None and return_sequences:
         # Back to the real steps' order (the reversal is its own inverse), then flipped as Keras returns a
         # backward layer's outputs (Bidirectional flips them again). Padding steps hold values no masked layer
@@ -36,7 +36,7 @@ def leave(last, outputs, ends, reversal, return_sequences):
 
 
 def last_step_indicators(mask):
-    """(batch, time) floats: 1 at each sequence's last real step (a mask of 1s then 0s), else 0."""
+    """(batch, time): 1 at each sequence's last real step (a mask of 1s then 0s), else 0, in the mask's dtype."""
     return mask - tf.concat([mask[:, 1:], tf.zeros_like(mask[:, :1])], axis=1)
 
 
@@ -52,5 +52,5 @@ def real_step_reversal(mask, ends):
     hankel = np.minimum(steps[:, None] + steps[None, :], width)  # width: the zero appended below
     padded = tf.concat([ends, tf.zeros_like(ends[:, :1])], axis=1)
     reads = tf.gather(padded, tf.constant(hankel, tf.int32), axis=1)  # (batch, to, from)
-    real = mask[:, :, None]
+    real = tf.expand_dims(mask, -1)
     return real * reads + (1.0 - real) * tf.eye(width, dtype=mask.dtype)[None]

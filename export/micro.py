@@ -23,12 +23,13 @@ from rnnkit.quiet import captured_output
 RESOLVER_NAMES = {"UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTM", "L2_NORMALIZATION": "L2Normalization"}
 
 
-def to_micro(twin, calibration):
+def to_micro(twin, calibration, unroll=False):
     """Flatbuffer bytes: full-integer int8 with integer I/O, rewritten for TFLM (micro_flatbuffer).
 
     The twin's Embedding layers look tokens up with a plain gather: Keras' lookup first wraps negative
     indices (LESS, ADD, SELECT on int32), which TFLM's SELECT_V2 cannot run, and token ids are never negative.
     Its SimpleRNN layers stack their tanh outputs on TANH's int8 grid (micro_unroll.MicroSimpleRNN._stack).
+    Its GRU and SimpleRNN layers run as one static-shape WHILE loop, or with `unroll` one set of ops per step.
     """
     for layer in twin.layers:
         if isinstance(layer, keras.layers.Embedding):
@@ -38,6 +39,8 @@ def to_micro(twin, calibration):
     for layer in convert.recurrent_layers(twin):
         if isinstance(layer, micro_unroll.MicroSimpleRNN):
             layer.pin_to_tanh_grid = True
+        if isinstance(layer, (micro_unroll.MicroSimpleRNN, micro_unroll.MicroGRU)):
+            layer.loop = "unrolled" if unroll else "while"
     return micro_flatbuffer.for_micro(convert.to_tflite(twin, "int8", calibration, integer_io=True))
 
 

@@ -6,7 +6,9 @@ None of them changes a value the model computes:
   pointed at the first. The int8 converter gives each unrolled step its own tensor for the same per-channel
   bias, each with its own copy of the per-channel scales and zero points (12 bytes a channel);
 - tensors without data point at buffer 0, the schema's empty sentinel, and buffers nobody reads are dropped
-  (the converter gives every activation an empty buffer of its own).
+  (the converter gives every activation an empty buffer of its own);
+- subgraphs identical to an earlier one (the `t < steps` condition of each WHILE loop at one length) are dropped
+  and their callers pointed at the first.
 """
 import numpy as np
 
@@ -21,6 +23,7 @@ def for_micro(data):
     select_as_select_v2(model)
     for subgraph in model.subgraphs:
         share_constant_tensors(model, subgraph)
+    share_identical_subgraphs(model)
     drop_empty_buffers(model)
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
@@ -72,6 +75,44 @@ def share_constant_tensors(model, subgraph):
         if signature.subgraphIndex == graph_index:
             for entry in (signature.inputs or []) + (signature.outputs or []):
                 entry.tensorIndex = number[entry.tensorIndex]
+
+
+def _plain(value):
+    """A hashable form of a flatbuffer object field (arrays and lists as tuples, option tables as their fields)."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return tuple(_plain(v) for v in value)
+    if hasattr(value, "__dict__"):
+        return tuple(sorted((name, _plain(v)) for name, v in vars(value).items()))
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def subgraph_key(model, subgraph):
+    """Everything a subgraph computes with: its tensors (constants by content), operators and I/O."""
+    tensors = tuple((t.type, _plain(t.shape), _plain(t.shapeSignature), t.isVariable, _plain(t.quantization),
+                     _plain(model.buffers[t.buffer].data) if _holds_data(model.buffers[t.buffer]) else None)
+                    for t in subgraph.tensors)
+    operators = tuple((op.opcodeIndex, _plain(op.inputs), _plain(op.outputs), _plain(op.intermediates),
+                       op.builtinOptionsType, _plain(op.builtinOptions)) for op in subgraph.operators)
+    return tensors, operators, _plain(subgraph.inputs), _plain(subgraph.outputs)
+
+
+def share_identical_subgraphs(model):
+    """Drop every subgraph but the main one that repeats an earlier one and point control flow at the first, in place."""
+    first, remap = {}, {}
+    for index, subgraph in enumerate(model.subgraphs):
+        remap[index] = index if index == 0 else first.setdefault(subgraph_key(model, subgraph), index)
+    kept = [i for i in range(len(model.subgraphs)) if remap[i] == i]
+    number = {old: kept.index(remap[old]) for old in remap}
+    for subgraph in model.subgraphs:
+        for op in subgraph.operators:
+            options = op.builtinOptions
+            for field in ("condSubgraphIndex", "bodySubgraphIndex", "thenSubgraphIndex", "elseSubgraphIndex",
+                          "subgraph", "initSubgraphIndex"):
+                if options is not None and isinstance(getattr(options, field, None), int):
+                    setattr(options, field, number[getattr(options, field)])
+    model.subgraphs = [model.subgraphs[i] for i in kept]
+    for signature in model.signatureDefs or []:
+        signature.subgraphIndex = number[signature.subgraphIndex]
 
 
 def drop_empty_buffers(model):

@@ -1,7 +1,11 @@
-"""GRU and SimpleRNN layers unrolled the way TensorFlow Lite Micro wants them: one int8 bias, no per-step mask.
+"""GRU and SimpleRNN layers as TensorFlow Lite Micro wants them: a static WHILE loop, one int8 bias, no step mask.
 
 The micro export's inference twin swaps these in for every GRU and SimpleRNN (it runs them at a fixed length).
 They compute what Keras' layers compute, arranged for the int8 converter and TFLM:
+
+- The steps run as one WHILE loop whose every loop variable changes each iteration (`_while`), which the int8
+  calibrator survives, so the file holds one step for any length; with `loop = "unrolled"` (`--unroll`) they are
+  unrolled instead, one set of ops (and int8 scales) per step.
 
 - The input projection `x W + b` of every step is one matmul over the whole sequence, before the loop. Keras'
   cell projects each step's input with its own FULLY_CONNECTED.
@@ -25,7 +29,9 @@ from rnnkit.errors import UsageError
 
 
 class _MicroUnrolled:
-    """The unrolled `inner_loop` shared by the GRU and SimpleRNN below; each says how one step goes."""
+    """The fixed-length `inner_loop` shared by the GRU and SimpleRNN below; each says how one step goes."""
+
+    loop = "while"  # or "unrolled": set by the micro export (micro.to_micro)
 
     @staticmethod
     def fits(layer_config):
@@ -44,12 +50,50 @@ class _MicroUnrolled:
         kernel, bias, step_weights = self._weights()  # once: every step reads the same
         projected = tf.reshape(tf.reshape(sequences, (batch * width, features)) @ kernel + bias, (batch, width, -1))
         state = initial_state[0] if isinstance(initial_state, (list, tuple)) else initial_state
-        outputs = []
-        for x in tf.unstack(projected, axis=1):
-            state = self._step(x, state, step_weights)
-            outputs.append(state)  # a GRU's and a SimpleRNN's output is their state
-        last, outputs = end_padding.leave(state, self._stack(outputs), ends, reversal, self.return_sequences)
+        if self.loop == "while" and width > 1:
+            state, outputs = self._while(projected, state, step_weights, ends is not None or self.return_sequences)
+        else:
+            outputs = []
+            for x in tf.unstack(projected, axis=1):
+                state = self._step(x, state, step_weights)
+                outputs.append(state)  # a GRU's and a SimpleRNN's output is their state
+            outputs = self._stack(outputs)
+        last, outputs = end_padding.leave(state, outputs, ends, reversal, self.return_sequences)
         return last, outputs, [last]
+
+    def _while(self, projected, state, step_weights, keep_outputs):
+        """(last state, outputs) from a WHILE loop over the fixed steps in which every loop variable changes.
+
+        The int8 calibrator crashes on a WHILE body that passes a loop variable through unchanged
+        (tensorflow#75140), so the projected inputs rotate by one step each iteration (the step reads the first),
+        and the outputs are a (batch, steps, units) buffer shifted left with the new state appended: after the
+        last step it holds every step's output in order, and its last column is the state. Without `keep_outputs`
+        only the state is carried, and the outputs returned are that state as one step.
+        """
+        width = projected.shape[1]
+
+        def advance(t, inputs, carried):
+            first, rest = tf.split(inputs, [1, width - 1], axis=1)  # one SPLIT_V, not three slices
+            if keep_outputs:
+                carried = self._pin(carried)  # read on the grid it is written on: no requantizing
+                h = self._step(tf.squeeze(first, 1), carried[:, -1], step_weights)
+                carried = self._pin(tf.concat([carried[:, 1:], tf.expand_dims(h, 1)], axis=1))
+            else:
+                carried = self._step(tf.squeeze(first, 1), carried, step_weights)
+            return t + 1, tf.concat([rest, first], axis=1), carried
+
+        carried = state
+        if keep_outputs:
+            # The first columns are shifted out unread. Zeros made from the input: a constant would store a
+            # sequence-sized tensor in the file.
+            blank = projected[:, 1:, : state.shape[-1]] * 0.0
+            carried = tf.concat([blank, tf.expand_dims(state, 1)], axis=1)
+        _, _, carried = tf.while_loop(lambda t, *_: t < width, advance, (tf.constant(0), projected, carried))
+        return (carried[:, -1], carried) if keep_outputs else (carried, tf.expand_dims(carried, 1))
+
+    def _pin(self, outputs):
+        """Outputs as the loop carries them (see MicroSimpleRNN)."""
+        return outputs
 
     def _stack(self, outputs):
         """The steps' outputs as one (batch, steps, units) tensor."""
@@ -122,10 +166,13 @@ class MicroSimpleRNN(_MicroUnrolled, keras.layers.SimpleRNN):
         range to that grid with a fake-quant makes the two the same scale: the TANH outputs are stacked as they
         are. In float the pin rounds to that grid, so it is set only for the int8 conversion.
         """
-        stacked = super()._stack(outputs)
+        return self._pin(super()._stack(outputs))
+
+    def _pin(self, outputs):
+        """`outputs` on TANH's int8 grid when `pin_to_tanh_grid` is set (see `_stack`)."""
         if not self.pin_to_tanh_grid or self.cell.activation is not keras.activations.tanh:
-            return stacked
-        return tf.quantization.fake_quant_with_min_max_args(stacked, min=-1.0, max=127 / 128)
+            return outputs
+        return tf.quantization.fake_quant_with_min_max_args(outputs, min=-1.0, max=127 / 128)
 
     def _step(self, x, h, recurrent):
         """One SimpleRNN step."""

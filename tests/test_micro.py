@@ -24,6 +24,7 @@ from rnnkit.errors import UsageError
 from rnnkit.layers import HashedNgramBag
 from rnnkit.models import build_recurrent_model
 from rnnkit.quiet import captured_output
+from rnnkit.tasks import carries
 from tests.clitools import call, fresh_dir
 
 QUIET = dict(show_samples=0)
@@ -95,22 +96,47 @@ class MicroExportTest(tf.test.TestCase):
         self.assertEqual((status, err.count("\n")), (2, 1))
         self.assertIn("--runtime micro", err)
 
-    def test_recurrent_model_is_unrolled_at_the_fixed_length(self):
-        folder, metadata, _ = self.export(self.adder, "--len", "8", "--check-samples", "100")
+    def test_recurrent_model_runs_as_one_static_while_loop_at_the_fixed_length(self):
+        folder, metadata, _ = self.export(self.adder, "--len", "8", "--check-samples", "100", "--stress-samples", "0")
         self.assertEqual(metadata["length"], 9)  # 8 digits and the final carry
         self.assertEqual(metadata["input"]["shape"], [1, 9, 2])
-        self.assertNotIn("WHILE", metadata["ops"])
+        self.assertEqual((metadata["loop"], op_count(folder, "WHILE")), ("while", 1))
+        self.assertEqual(passed_through(folder), [])  # what keeps the int8 calibrator alive (tensorflow#75140)
         check = metadata["check"]
+        self.assertNotIn("stress", check)
         self.assertLessEqual(abs(check["export"]["accuracy"] - check["keras"]["accuracy"]), 0.02)
         status, out, err = call(export_predict.main, [os.path.join(folder, "model.tflite"), "101+11", "--runtime",
                                                       "micro"])
         self.assertEqual(status, 0, err)
         self.assertTrue(out.startswith("101 + 11 = "), out)
+        # One loop body for any length: four times the steps, the same file but for a few shape constants (which
+        # the flatbuffer rewrite may share at one length and not at another); unrolled, it grows.
+        _, longer, _ = self.export(self.adder, "--len", "32", "--check-samples", "20", "--stress-samples", "0")
+        self.assertLessEqual(abs(longer["bytes"] - metadata["bytes"]), 0.02 * metadata["bytes"])
+        _, unrolled, _ = self.export(self.adder, "--len", "32", "--unroll", "--check-samples", "20",
+                                     "--stress-samples", "0")
+        self.assertEqual(unrolled["loop"], "unrolled")
+        self.assertNotIn("WHILE", unrolled["ops"])
+        self.assertGreater(unrolled["bytes"], 1.5 * longer["bytes"])
+        self.assertLessEqual(abs(unrolled["check"]["export"]["accuracy"] - longer["check"]["keras"]["accuracy"]), 0.02)
+
+    def test_stress_families_are_checked_in_tflm_next_to_keras(self):
+        _, metadata, out = self.export(self.adder, "--check-samples", "50", "--stress-samples", "4")
+        stress = metadata["check"]["stress"]
+        expected = carries.stress_operands(np.random.default_rng(0), 4, 6, 2)
+        self.assertEqual(list(stress), list(expected))  # every binary family at the run's length
+        for family, figures in stress.items():
+            self.assertEqual(figures["samples"], len(expected[family][0]), family)
+            self.assertTrue(0.0 <= figures["keras"] <= 1.0 and 0.0 <= figures["export"] <= 1.0, figures)
+        self.assertIn("stress (exact match)", out)
+        self.assertIn("complement", out)
 
     def test_bad_micro_requests_are_one_line_and_make_no_folder(self):
         for argv, message in (([self.moons, "--target", "micro", "--len", "5"], "--len applies"),
                               ([self.moons, "--target", "micro", "--quantize", "dynamic"], "full-integer"),
-                              ([self.adder, "--target", "micro", "--format", "saved_model"], "full-integer")):
+                              ([self.adder, "--target", "micro", "--format", "saved_model"], "full-integer"),
+                              ([self.adder, "--unroll"], "--unroll applies"),
+                              ([self.adder, "--target", "micro", "--stress-samples", "-1"], "--stress-samples")):
             with self.subTest(argv=argv):
                 status, _, err = call(export_cli.main, argv)
                 self.assertEqual((status, err.count("\n")), (2, 1), err)
@@ -140,12 +166,53 @@ def op_census(data):
     return unpacked, biased
 
 
-def repeated_constants(data):
-    """How many constant tensors repeat another's buffer, shape, type and quantization."""
+def flatbuffer(folder):
+    """The model.tflite in `folder` as a flatbuffer object."""
+    with open(os.path.join(folder, "model.tflite"), "rb") as handle:
+        return flatbuffer_utils.convert_bytearray_to_object(bytearray(handle.read()))
+
+
+def ops_of(model, graph):
+    """The builtin op codes of one subgraph, in order."""
+    return [max(model.operatorCodes[op.opcodeIndex].builtinCode, model.operatorCodes[op.opcodeIndex].deprecatedBuiltinCode)
+            for op in graph.operators]
+
+
+def op_count(folder, name):
+    """How many ops named `name` the model in `folder` has, over all subgraphs."""
+    model = flatbuffer(folder)
+    return sum(ops_of(model, graph).count(getattr(schema.BuiltinOperator, name)) for graph in model.subgraphs)
+
+
+def passed_through(folder):
+    """(body subgraph, slot) of every WHILE loop variable its body returns unchanged."""
+    model = flatbuffer(folder)
+    found = []
+    for graph in model.subgraphs:
+        for op in graph.operators:
+            if op.builtinOptionsType == schema.BuiltinOptions.WhileOptions:
+                body = model.subgraphs[op.builtinOptions.bodySubgraphIndex]
+                found += [(op.builtinOptions.bodySubgraphIndex, slot) for slot, (i, o) in
+                          enumerate(zip(body.inputs, body.outputs)) if i == o]
+    return found
+
+
+def requantizing(data):
+    """How many QUANTIZE ops take an int8 tensor (a change of scale, rather than float in)."""
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
-    keys = [micro_flatbuffer.constant_key(model, tensor) for graph in model.subgraphs for tensor in graph.tensors]
-    keys = [key for key in keys if key is not None]
-    return len(keys) - len(set(keys))
+    return sum(graph.tensors[op.inputs[0]].type == schema.TensorType.INT8 for graph in model.subgraphs
+               for op, code in zip(graph.operators, ops_of(model, graph)) if code == schema.BuiltinOperator.QUANTIZE)
+
+
+def repeated_constants(data):
+    """How many constant tensors repeat another of their subgraph's (buffer, shape, type and quantization)."""
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    repeats = 0
+    for graph in model.subgraphs:  # a tensor belongs to one subgraph: loop bodies cannot share one
+        keys = [micro_flatbuffer.constant_key(model, tensor) for tensor in graph.tensors]
+        keys = [key for key in keys if key is not None]
+        repeats += len(keys) - len(set(keys))
+    return repeats
 
 
 @parameterized.named_parameters(*[(f"{cell}_{'bi' if bi else 'uni'}", cell, bi)
@@ -158,14 +225,21 @@ class CellDirectionTest(tf.test.TestCase, parameterized.TestCase):
         with open(os.path.join(folder, "model.tflite"), "rb") as handle:
             data = handle.read()
         ops = set(metadata["ops"])
+        model = flatbuffer(folder)
+        main = {name for name, code in vars(schema.BuiltinOperator).items() if code in ops_of(model, model.subgraphs[0])}
         self.assertEqual(dynamic_tensors(data), [])
-        self.assertEqual(repeated_constants(data), 0)  # unrolled steps share their bias tensors
+        self.assertEqual(repeated_constants(data), 0)  # steps share their bias tensors
         self.assertIn("GATHER", ops)  # the plain lookup: no negative-index wrap (LESS, SELECT on int32)
-        banned = {"LESS", "SELECT", "SELECT_V2", "WHILE"}
-        self.assertFalse(banned & ops, ops)
-        if cell == "lstm":  # one fused op per direction, no gate arithmetic
-            self.assertIn("UNIDIRECTIONAL_SEQUENCE_LSTM", ops)
-            self.assertFalse({"LOGISTIC", "TANH"} & ops, ops)
+        self.assertFalse({"LESS", "SELECT", "SELECT_V2"} & main, main)
+        self.assertFalse({"SELECT", "SELECT_V2"} & ops, ops)
+        directions = 2 if bidirectional else 1
+        if cell == "lstm":  # one fused op per direction, no gate arithmetic, no loop
+            self.assertEqual(op_count(folder, "UNIDIRECTIONAL_SEQUENCE_LSTM"), directions)
+            self.assertFalse({"LOGISTIC", "TANH", "WHILE"} & ops, ops)
+        else:  # one WHILE per direction; the directions share one condition subgraph
+            self.assertEqual((metadata["loop"], op_count(folder, "WHILE")), ("while", directions))
+            self.assertEqual(len(model.subgraphs), 2 + directions)
+            self.assertEqual(passed_through(folder), [])
         if bidirectional:
             self.assertIn("REVERSE_V2" if cell == "lstm" else "CONCATENATION", ops)
         check = metadata["check"]
@@ -221,10 +295,11 @@ def tiny_mlp():
 
 
 class MicroUnrolledTest(tf.test.TestCase, parameterized.TestCase):
-    @parameterized.parameters(*[(cell, bidirectional, return_sequences, masked) for cell in ("gru", "rnn")
+    @parameterized.parameters(*[(cell, bidirectional, return_sequences, masked, loop) for cell in ("gru", "rnn")
                                 for bidirectional in (False, True) for return_sequences in (False, True)
-                                for masked in (False, True) if masked or return_sequences])  # unmasked: one read
-    def test_unrolled_steps_answer_as_keras_on_real_steps(self, cell, bidirectional, return_sequences, masked):
+                                for masked in (False, True) for loop in ("while", "unrolled")
+                                if masked or return_sequences or loop == "while"])  # unmasked unrolled: one read
+    def test_micro_steps_answer_as_keras_on_real_steps(self, cell, bidirectional, return_sequences, masked, loop):
         keras.utils.set_random_seed(0)
         model = build_recurrent_model(name="probe", cell=cell, units=(6, 5), num_classes=3, vocab_size=7,
                                       embed_dim=4, bidirectional=bidirectional, mask_zero=masked,
@@ -232,8 +307,9 @@ class MicroUnrolledTest(tf.test.TestCase, parameterized.TestCase):
         x = np.random.default_rng(1).integers(1, 7, (4, 9))
         x[1, 5:], x[2, 1:], x[3, 8:] = 0, 0, 0
         twin = convert.inference_twin(model, 9, batch=len(x), fuse_lstm=True)
-        self.assertTrue(all(isinstance(layer, (micro_unroll.MicroGRU, micro_unroll.MicroSimpleRNN))
-                            for layer in convert.recurrent_layers(twin)))
+        for layer in convert.recurrent_layers(twin):
+            self.assertIsInstance(layer, (micro_unroll.MicroGRU, micro_unroll.MicroSimpleRNN))
+            layer.loop = loop
         unrolled, expected = twin(x).numpy(), model(x).numpy()
         real = x != 0 if return_sequences and masked else slice(None)  # a padded step's output is never read
         self.assertAllClose(unrolled[real], expected[real], atol=1e-6)
@@ -249,18 +325,24 @@ class MicroUnrolledTest(tf.test.TestCase, parameterized.TestCase):
         x = np.random.default_rng(1).normal(size=(1, 7, 3)).astype(np.float32)
         twin = convert.inference_twin(model, 7, fuse_lstm=True)
         self.assertIsInstance(twin.layers[0], (micro_unroll.MicroGRU, micro_unroll.MicroSimpleRNN))
-        self.assertAllClose(twin(x), model(x), atol=1e-5)
+        for loop in ("while", "unrolled"):
+            twin.layers[0].loop = loop
+            self.assertAllClose(twin(x), model(x), atol=1e-5)
 
     def test_tanh_steps_are_stacked_without_requantizing(self):
         keras.utils.set_random_seed(0)
         model = keras.Sequential([keras.Input((6, 2), batch_size=1), keras.layers.SimpleRNN(4, return_sequences=True),
                                   keras.layers.Dense(1, activation="sigmoid")])
         x = np.random.default_rng(0).uniform(-1, 1, (40, 6, 2)).astype(np.float32)
-        data = micro.to_micro(convert.inference_twin(model, 6, fuse_lstm=True), x)
-        self.assertNotIn("QUANTIZE", convert.builtin_ops(data))  # one per step before the stack was pinned
-        runner = micro.MicroInterpreter(data)
-        for row in x[:5]:
-            self.assertAllClose(runner.run(row[None]), model(row[None]), atol=0.03)
+        unrolled = micro.to_micro(convert.inference_twin(model, 6, fuse_lstm=True), x, unroll=True)
+        self.assertNotIn("QUANTIZE", convert.builtin_ops(unrolled))  # one per step before the stack was pinned
+        looped = micro.to_micro(convert.inference_twin(model, 6, fuse_lstm=True), x)
+        self.assertIn("WHILE", convert.builtin_ops(looped))
+        self.assertEqual(requantizing(looped), 0)  # the loop's float variables are quantized, never re-scaled
+        for data in (unrolled, looped):
+            runner = micro.MicroInterpreter(data)
+            for row in x[:5]:
+                self.assertAllClose(runner.run(row[None]), model(row[None]), atol=0.03)
 
     def test_a_masked_gru_runs_in_tflm_like_keras(self):
         run = trained(fresh_dir(self), "recall", cell="gru", units=(8,), embed_dim=4, epochs=3, steps_per_epoch=60,
