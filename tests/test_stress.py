@@ -137,7 +137,8 @@ class OtherTaskFamiliesTest(tf.test.TestCase):
 class EnrichedAdderLearnsTheCarryTest(tf.test.TestCase):
     def test_tiny_enriched_adder_is_exact_on_a_chain_family_at_an_unseen_length(self):
         def chain_scores(mix):
-            cfg = make_config(TASKS["adder"], dict(length=8, cell="gru", units=(32,), embed_dim=8, epochs=8,
+            # 720 steps: 480 left one box's model at 98% on chain_full (CPU kernels round differently by machine).
+            cfg = make_config(TASKS["adder"], dict(length=8, cell="gru", units=(32,), embed_dim=8, epochs=12,
                                                    steps_per_epoch=60, carry_mix=mix, seed=0, stress_samples=100))
             model, _ = training.fit_model(cfg)
             stress = TASKS["adder"].evaluate_stress(model, cfg, 16)  # trained on 8 digits, tested on 16
