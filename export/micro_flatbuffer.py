@@ -7,12 +7,14 @@ None of them changes a value the model computes:
   bias, each with its own copy of the per-channel scales and zero points (12 bytes a channel);
 - tensors without data point at buffer 0, the schema's empty sentinel, and buffers nobody reads are dropped
   (the converter gives every activation an empty buffer of its own);
+- WHILE loop variables that the body only quantizes are carried in int8 (export/micro_loops.py);
 - subgraphs identical to an earlier one (the `t < steps` condition of each WHILE loop at one length) are dropped
   and their callers pointed at the first.
 """
 import numpy as np
 
 from export import convert  # noqa: F401  (imports TensorFlow quietly through rnnkit)
+from export import micro_loops  # noqa: E402
 from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
 from tensorflow.lite.tools import flatbuffer_utils  # noqa: E402
 
@@ -23,6 +25,7 @@ def for_micro(data):
     select_as_select_v2(model)
     for subgraph in model.subgraphs:
         share_constant_tensors(model, subgraph)
+    micro_loops.int8_loop_variables(model)
     share_identical_subgraphs(model)
     drop_empty_buffers(model)
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))

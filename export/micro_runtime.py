@@ -9,21 +9,30 @@ from rnnkit.errors import UsageError
 from rnnkit.quiet import captured_output
 
 
+# Arenas tried, as multiples of the model's size: TFLM's own default (10×) first, then larger ones for models whose
+# activations outweigh their weights (a small recurrent layer looped over a long sequence). Each is far above the
+# need or below it: sizes just above the minimum can abort the process instead of failing, so none is searched.
+ARENA_FACTORS = (10, 100, 1000)
+
+
 def interpreter(data):
-    """A TFLM interpreter over flatbuffer `data` (its default arena, 10× the model); UsageError naming the op TFLM
-    lacks when it cannot load it."""
+    """A TFLM interpreter over flatbuffer `data` (the first arena in ARENA_FACTORS it fits); UsageError naming the
+    op TFLM lacks when it cannot load it."""
     try:
         from tflite_micro import runtime
     except ImportError:
         raise UsageError("the micro runtime needs tflite-micro: pip install 'rnnkit[micro]'") from None
-    with captured_output() as captured:  # TFLM reports a missing kernel on stderr, then raises a bare RuntimeError
-        try:
-            return runtime.Interpreter.from_bytes(data)
-        except RuntimeError as error:
-            failure = str(error)
-    missing = sorted(set(re.findall(r"op(?:code| code) '?(\w+)'?", captured.text)))
-    if missing:
-        raise UsageError(f"TensorFlow Lite Micro has no kernel for {', '.join(missing)}, which this model needs")
+    for factor in ARENA_FACTORS:
+        with captured_output() as captured:  # TFLM reports a missing kernel on stderr, then raises a bare RuntimeError
+            try:
+                return runtime.Interpreter.from_bytes(data, arena_size=factor * len(data))
+            except RuntimeError as error:
+                failure = str(error)
+        missing = sorted(set(re.findall(r"op(?:code| code) '?(\w+)'?", captured.text)))
+        if missing:
+            raise UsageError(f"TensorFlow Lite Micro has no kernel for {', '.join(missing)}, which this model needs")
+        if "allocate" not in (failure + captured.text).lower():
+            break
     raise UsageError(f"TensorFlow Lite Micro cannot load this model ({failure.strip() or 'allocation failed'})")
 
 

@@ -4,8 +4,9 @@ The micro export's inference twin swaps these in for every GRU and SimpleRNN (it
 They compute what Keras' layers compute, arranged for the int8 converter and TFLM:
 
 - The steps run as one WHILE loop whose every loop variable changes each iteration (`_while`), which the int8
-  calibrator survives, so the file holds one step for any length; with `loop = "unrolled"` (`--unroll`) they are
-  unrolled instead, one set of ops (and int8 scales) per step.
+  calibrator survives, so the file holds one step for any length (export/micro_loops.py then carries the loop
+  variables in int8); with `loop = "unrolled"` (`--unroll`) they are unrolled instead, one set of ops (and int8
+  scales) per step.
 
 - The input projection `x W + b` of every step is one matmul over the whole sequence, before the loop. Keras'
   cell projects each step's input with its own FULLY_CONNECTED.

@@ -102,6 +102,7 @@ class MicroExportTest(tf.test.TestCase):
         self.assertEqual(metadata["input"]["shape"], [1, 9, 2])
         self.assertEqual((metadata["loop"], op_count(folder, "WHILE")), ("while", 1))
         self.assertEqual(passed_through(folder), [])  # what keeps the int8 calibrator alive (tensorflow#75140)
+        self.assertNotIn("DEQUANTIZE", metadata["ops"])  # the loop variables are int8 all the way
         check = metadata["check"]
         self.assertNotIn("stress", check)
         self.assertLessEqual(abs(check["export"]["accuracy"] - check["keras"]["accuracy"]), 0.02)
@@ -197,11 +198,21 @@ def passed_through(folder):
     return found
 
 
-def requantizing(data):
-    """How many QUANTIZE ops take an int8 tensor (a change of scale, rather than float in)."""
+def requantizing(data, in_loops=False):
+    """How many QUANTIZE ops take an int8 tensor (a change of scale, rather than float in); with `in_loops`, only
+    those inside WHILE bodies (every step's)."""
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
-    return sum(graph.tensors[op.inputs[0]].type == schema.TensorType.INT8 for graph in model.subgraphs
+    graphs = model.subgraphs[1:] if in_loops else model.subgraphs
+    return sum(graph.tensors[op.inputs[0]].type == schema.TensorType.INT8 for graph in graphs
                for op, code in zip(graph.operators, ops_of(model, graph)) if code == schema.BuiltinOperator.QUANTIZE)
+
+
+def float_loop_variables(data):
+    """How many WHILE loop variables are float (the converter leaves them so; micro_loops carries them in int8)."""
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    return sum(graph.tensors[i].type == schema.TensorType.FLOAT32 for graph in model.subgraphs
+               for op, code in zip(graph.operators, ops_of(model, graph)) if code == schema.BuiltinOperator.WHILE
+               for i in op.inputs)
 
 
 def repeated_constants(data):
@@ -240,6 +251,7 @@ class CellDirectionTest(tf.test.TestCase, parameterized.TestCase):
             self.assertEqual((metadata["loop"], op_count(folder, "WHILE")), ("while", directions))
             self.assertEqual(len(model.subgraphs), 2 + directions)
             self.assertEqual(passed_through(folder), [])
+            self.assertEqual(float_loop_variables(data), 0)
         if bidirectional:
             self.assertIn("REVERSE_V2" if cell == "lstm" else "CONCATENATION", ops)
         check = metadata["check"]
@@ -338,7 +350,8 @@ class MicroUnrolledTest(tf.test.TestCase, parameterized.TestCase):
         self.assertNotIn("QUANTIZE", convert.builtin_ops(unrolled))  # one per step before the stack was pinned
         looped = micro.to_micro(convert.inference_twin(model, 6, fuse_lstm=True), x)
         self.assertIn("WHILE", convert.builtin_ops(looped))
-        self.assertEqual(requantizing(looped), 0)  # the loop's float variables are quantized, never re-scaled
+        self.assertEqual(float_loop_variables(looped), 0)  # carried in int8 (micro_loops), not float
+        self.assertEqual(requantizing(looped, in_loops=True), 0)  # and no step re-scales them
         for data in (unrolled, looped):
             runner = micro.MicroInterpreter(data)
             for row in x[:5]:
@@ -355,6 +368,34 @@ class MicroUnrolledTest(tf.test.TestCase, parameterized.TestCase):
         check = metadata["check"]
         self.assertGreater(check["keras"]["accuracy"], 0.3)
         self.assertLessEqual(abs(check["export"]["accuracy"] - check["keras"]["accuracy"]), 0.02)
+
+
+class MicroLoopsTest(tf.test.TestCase):
+    def test_int8_loop_variables_answer_as_the_float_ones(self):
+        # A bi-GRU read by a float CONCATENATION, from a float zero state, whose body writes its state on
+        # another scale than it reads it: every path of micro_loops.
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((7, 3), batch_size=1), keras.layers.Bidirectional(keras.layers.GRU(5)),
+                                  keras.layers.Dense(2)])
+        x = np.random.default_rng(0).normal(size=(40, 7, 3)).astype(np.float32)
+        converted = convert.to_tflite(convert.inference_twin(model, 7, fuse_lstm=True), "int8", x, integer_io=True)
+        floats = flatbuffer_utils.convert_bytearray_to_object(bytearray(converted))
+        for graph in floats.subgraphs:
+            micro_flatbuffer.share_constant_tensors(floats, graph)
+        floats = bytes(flatbuffer_utils.convert_object_to_bytearray(floats))
+        int8 = micro_flatbuffer.for_micro(converted)
+        self.assertEqual(float_loop_variables(floats), 4)  # the converter's: two buffers for each direction
+        self.assertEqual(float_loop_variables(int8), 0)
+        self.assertIn("DEQUANTIZE", convert.builtin_ops(floats))
+        in_loops = [sum(t.type == schema.TensorType.FLOAT32 for g in model.subgraphs[1:] for t in g.tensors)
+                    for model in (flatbuffer_utils.convert_bytearray_to_object(bytearray(d)) for d in (floats, int8))]
+        self.assertEqual(in_loops[1], 0)  # conditions and bodies: int8 and the int32 counter only
+        self.assertGreater(in_loops[0], 0)
+        before, after = micro.MicroInterpreter(floats), micro.MicroInterpreter(int8)
+        step = after.output["quantization_parameters"]["scales"][0]
+        for row in x[:10]:
+            self.assertAllClose(after.run(row[None]), before.run(row[None]), atol=step * 1.01)
+        self.assertLess(micro.arena_bytes(after), micro.arena_bytes(before))
 
 
 class TaskDefaultsTest(tf.test.TestCase):
@@ -391,6 +432,13 @@ class MicroRefusalTest(tf.test.TestCase):
         data = tf.lite.TFLiteConverter.from_concrete_functions([function]).convert()
         with self.assertRaisesRegex(UsageError, "no kernel for REDUCE_PROD"):
             micro.MicroInterpreter(data)
+
+    def test_a_model_whose_activations_outweigh_it_gets_a_larger_arena(self):
+        function = tf.function(lambda x: tf.tanh(x) * 2.0).get_concrete_function(tf.TensorSpec((1, 20_000), tf.float32))
+        data = tf.lite.TFLiteConverter.from_concrete_functions([function]).convert()
+        self.assertLess(10 * len(data), 2 * 4 * 20_000)  # TFLM's default arena holds neither tensor
+        x = np.linspace(-2, 2, 20_000, dtype=np.float32)[None]
+        self.assertAllClose(micro.MicroInterpreter(data).run(x), np.tanh(x) * 2.0, atol=1e-5)
 
     def test_select_becomes_select_v2_with_the_same_answers_at_batch_1(self):
         function = tf.function(lambda x: tf.raw_ops.Select(condition=x > 0, x=x, y=-x)).get_concrete_function(

@@ -1,0 +1,171 @@
+"""WHILE loop variables carried in int8: a rewrite of the converted flatbuffer for TensorFlow Lite Micro.
+
+The int8 converter never quantizes a WHILE op, so the loop variables of the micro GRU / SimpleRNN loop
+(export/micro_unroll.py) stay float: every iteration dequantizes the whole rotated sequence and output buffer at
+the end of the body and quantizes them again at its start, and the arena holds them at 4 bytes a value. Where a
+float loop variable is only ever read through QUANTIZE ops of one scale, this rewrite carries it in int8 at that
+scale instead:
+- in the body, the entry QUANTIZE ops go (their readers read the variable) and the exit DEQUANTIZE goes or
+  becomes an int8 requantize (QUANTIZE) where the scales differ;
+- before the loop, a DEQUANTIZE feeding it goes or becomes a requantize; any other float value is quantized;
+- after the loop, readers that quantize the result at the same scale read it directly, others requantize it, and
+  float readers read a dequantized copy.
+
+Where the scales agree this changes no value (dequantizing and quantizing again at one scale is the identity);
+where they differ, a requantize replaces a dequantize-quantize pair with the same rounding.
+"""
+import copy
+
+import numpy as np
+
+from export import convert  # noqa: F401  (imports TensorFlow quietly through rnnkit)
+from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
+
+OPS = schema.BuiltinOperator
+INT8, FLOAT32 = schema.TensorType.INT8, schema.TensorType.FLOAT32
+
+
+def int8_loop_variables(model):
+    """Carry every float WHILE loop variable that the body only quantizes (at one scale) in int8, in place."""
+    for graph in model.subgraphs:
+        for op in list(graph.operators):
+            if _code(model, op) == OPS.WHILE:
+                for slot in range(len(op.inputs)):
+                    _carry_in_int8(model, graph, op, slot)
+    for graph in model.subgraphs:
+        drop_unused_tensors(model, graph)
+
+
+def _code(model, op):
+    """The builtin operator code of `op`."""
+    code = model.operatorCodes[op.opcodeIndex]
+    return max(code.builtinCode, code.deprecatedBuiltinCode)
+
+
+def _readers(graph, tensor):
+    """The ops of `graph` that read `tensor`."""
+    return [op for op in graph.operators if tensor in [int(i) for i in op.inputs]]
+
+
+def _writer(graph, tensor):
+    """The op of `graph` that writes `tensor`, or None."""
+    return next((op for op in graph.operators if tensor in [int(i) for i in op.outputs]), None)
+
+
+def _scale(tensor):
+    """(scales, zero points) of a quantized tensor, or None."""
+    q = tensor.quantization
+    if q is None or q.scale is None or len(q.scale) == 0:
+        return None
+    return tuple(np.asarray(q.scale).tolist()), tuple(np.asarray(q.zeroPoint).tolist())
+
+
+def _replace(graph, old, new):
+    """Point every reader of tensor `old` (ops and the graph's outputs) at `new`."""
+    for op in graph.operators:
+        op.inputs = [new if int(i) == old else int(i) for i in op.inputs]
+    graph.outputs = [new if int(i) == old else int(i) for i in graph.outputs]
+
+
+def _as_requantize(op, template):
+    """Turn `op` (a DEQUANTIZE) into a QUANTIZE like `template` (int8 in, int8 out: a change of scale)."""
+    op.opcodeIndex, op.builtinOptionsType = template.opcodeIndex, template.builtinOptionsType
+    op.builtinOptions = copy.deepcopy(template.builtinOptions)
+
+
+def _carry_in_int8(model, graph, loop, slot):
+    """Carry loop variable `slot` of the WHILE op `loop` in int8 where its uses allow it (see the module)."""
+    options = loop.builtinOptions
+    body, cond = model.subgraphs[options.bodySubgraphIndex], model.subgraphs[options.condSubgraphIndex]
+    entry, exit_ = int(body.inputs[slot]), int(body.outputs[slot])
+    if body.tensors[entry].type != FLOAT32 or entry in [int(i) for i in body.outputs]:
+        return
+    quantizers = _readers(body, entry)
+    if not quantizers or any(_code(model, op) != OPS.QUANTIZE for op in quantizers):
+        return
+    scales = {_scale(body.tensors[int(op.outputs[0])]) for op in quantizers}
+    dequantizer = _writer(body, exit_)
+    source, result = int(loop.inputs[slot]), int(loop.outputs[slot])
+    if (len(scales) != 1 or None in scales or dequantizer is None or _code(model, dequantizer) != OPS.DEQUANTIZE
+            or _readers(body, exit_) or [int(i) for i in body.outputs].count(exit_) != 1
+            or _readers(cond, int(cond.inputs[slot])) or int(cond.inputs[slot]) in [int(i) for i in cond.outputs]
+            or result in [int(i) for i in graph.outputs]):
+        return
+    template, dequantize = quantizers[0], copy.deepcopy(dequantizer)
+    quantization = copy.deepcopy(body.tensors[int(template.outputs[0])].quantization)
+    scale = _scale(body.tensors[int(template.outputs[0])])
+
+    def make_int8(tensor, with_scale=True):
+        tensor.type = INT8
+        tensor.quantization = copy.deepcopy(quantization) if with_scale else None
+
+    # The body: read the variable where the entry QUANTIZE ops were read; write it on the same scale.
+    make_int8(body.tensors[entry])
+    for op in quantizers:
+        _replace(body, int(op.outputs[0]), entry)
+        body.operators.remove(op)
+    written = int(dequantizer.inputs[0])
+    if _scale(body.tensors[written]) == scale:
+        body.outputs = [written if i == slot else int(t) for i, t in enumerate(body.outputs)]
+        body.operators.remove(dequantizer)
+    else:
+        _as_requantize(dequantizer, template)
+        make_int8(body.tensors[exit_])
+    make_int8(cond.tensors[int(cond.inputs[slot])], with_scale=False)  # never read: any scale serves
+    # Before the loop: the value it starts from, on the variable's scale.
+    feeder = _writer(graph, source)
+    if (feeder is not None and _code(model, feeder) == OPS.DEQUANTIZE and _readers(graph, source) == [loop]
+            and source not in [int(i) for i in graph.outputs]):
+        start = int(feeder.inputs[0])
+        if _scale(graph.tensors[start]) == scale:
+            loop.inputs = [start if i == slot else int(t) for i, t in enumerate(loop.inputs)]
+            graph.operators.remove(feeder)
+        else:
+            _as_requantize(feeder, template)
+            make_int8(graph.tensors[source])
+    else:  # a float value made elsewhere (the zero initial state): quantize it just before the loop
+        start = copy.deepcopy(graph.tensors[source])
+        start.buffer = 0
+        make_int8(start)
+        graph.tensors.append(start)
+        quantize = copy.deepcopy(template)
+        quantize.inputs, quantize.outputs = [source], [len(graph.tensors) - 1]
+        graph.operators.insert(graph.operators.index(loop), quantize)
+        loop.inputs = [len(graph.tensors) - 1 if i == slot else int(t) for i, t in enumerate(loop.inputs)]
+    # After the loop: readers that quantized the float result read the int8 one (on its scale) or requantize it;
+    # float readers read a dequantized copy.
+    readers = _readers(graph, result)
+    floats = [op for op in readers if _code(model, op) != OPS.QUANTIZE]
+    if floats:
+        graph.tensors.append(copy.deepcopy(graph.tensors[result]))
+        dequantize.inputs, dequantize.outputs = [result], [len(graph.tensors) - 1]
+        graph.operators.insert(graph.operators.index(floats[0]), dequantize)
+        for op in floats:
+            op.inputs = [len(graph.tensors) - 1 if int(i) == result else int(i) for i in op.inputs]
+    make_int8(graph.tensors[result])
+    for op in readers:
+        if op not in floats and _scale(graph.tensors[int(op.outputs[0])]) == scale:
+            _replace(graph, int(op.outputs[0]), result)
+            graph.operators.remove(op)
+
+
+def drop_unused_tensors(model, graph):
+    """Drop the tensors of `graph` that no op, input or output refers to, and renumber the rest, in place."""
+    used = {int(i) for i in list(graph.inputs) + list(graph.outputs) if i >= 0}
+    for op in graph.operators:
+        used |= {int(i) for i in list(op.inputs) + list(op.outputs) + list(op.intermediates or []) if i >= 0}
+    kept = sorted(used)
+    number = {old: new for new, old in enumerate(kept)}
+
+    def renumber(indices):
+        return None if indices is None else [number[int(i)] if i >= 0 else -1 for i in indices]
+
+    for op in graph.operators:
+        op.inputs, op.outputs, op.intermediates = renumber(op.inputs), renumber(op.outputs), renumber(op.intermediates)
+    graph.inputs, graph.outputs = renumber(graph.inputs), renumber(graph.outputs)
+    graph.tensors = [graph.tensors[i] for i in kept]
+    index = next(i for i, other in enumerate(model.subgraphs) if other is graph)
+    for signature in model.signatureDefs or []:
+        if signature.subgraphIndex == index:
+            for entry in (signature.inputs or []) + (signature.outputs or []):
+                entry.tensorIndex = number[entry.tensorIndex]
