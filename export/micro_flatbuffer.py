@@ -7,7 +7,8 @@ None of them changes a value the model computes:
   bias, each with its own copy of the per-channel scales and zero points (12 bytes a channel);
 - tensors without data point at buffer 0, the schema's empty sentinel, and buffers nobody reads are dropped
   (the converter gives every activation an empty buffer of its own);
-- WHILE loop variables that the body only quantizes are carried in int8 (export/micro_loops.py);
+- WHILE loop variables that the body only quantizes are carried in int8 (export/micro_loops.py), and tensors
+  no op reads any more are dropped;
 - subgraphs identical to an earlier one (the `t < steps` condition of each WHILE loop at one length) are dropped
   and their callers pointed at the first.
 """
@@ -26,6 +27,8 @@ def for_micro(data):
     for subgraph in model.subgraphs:
         share_constant_tensors(model, subgraph)
     micro_loops.int8_loop_variables(model)
+    for subgraph in model.subgraphs:
+        drop_unused_tensors(model, subgraph)
     share_identical_subgraphs(model)
     drop_empty_buffers(model)
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
@@ -63,7 +66,19 @@ def share_constant_tensors(model, subgraph):
             remap[index] = canonical.setdefault(key, index)
     for op in subgraph.operators:
         op.inputs = [remap.get(int(i), int(i)) for i in op.inputs]
-    kept = [i for i in range(len(subgraph.tensors)) if remap.get(i, i) == i]
+    keep_tensors(model, subgraph, [i for i in range(len(subgraph.tensors)) if remap.get(i, i) == i])
+
+
+def drop_unused_tensors(model, subgraph):
+    """Drop the tensors that no op, input or output of `subgraph` refers to, in place."""
+    used = {int(i) for i in list(subgraph.inputs) + list(subgraph.outputs)}
+    for op in subgraph.operators:
+        used |= {int(i) for i in list(op.inputs) + list(op.outputs) + list(op.intermediates or [])}
+    keep_tensors(model, subgraph, sorted(used - {-1}))
+
+
+def keep_tensors(model, subgraph, kept):
+    """Keep only the tensors `kept` (ascending indices) of `subgraph` and renumber every reference, in place."""
     number = {old: new for new, old in enumerate(kept)}
 
     def renumber(indices):

@@ -26,14 +26,13 @@ INT8, FLOAT32 = schema.TensorType.INT8, schema.TensorType.FLOAT32
 
 
 def int8_loop_variables(model):
-    """Carry every float WHILE loop variable that the body only quantizes (at one scale) in int8, in place."""
+    """Carry every float WHILE loop variable that the body only quantizes (at one scale) in int8, in place (the
+    float tensors it no longer uses stay: micro_flatbuffer.drop_unused_tensors removes them)."""
     for graph in model.subgraphs:
         for op in list(graph.operators):
             if _code(model, op) == OPS.WHILE:
                 for slot in range(len(op.inputs)):
                     _carry_in_int8(model, graph, op, slot)
-    for graph in model.subgraphs:
-        drop_unused_tensors(model, graph)
 
 
 def _code(model, op):
@@ -52,9 +51,8 @@ def _writer(graph, tensor):
     return next((op for op in graph.operators if tensor in [int(i) for i in op.outputs]), None)
 
 
-def _scale(tensor):
-    """(scales, zero points) of a quantized tensor, or None."""
-    q = tensor.quantization
+def _scale(q):
+    """(scales, zero points) of a tensor's quantization parameters `q`, or None for an unquantized tensor."""
     if q is None or q.scale is None or len(q.scale) == 0:
         return None
     return tuple(np.asarray(q.scale).tolist()), tuple(np.asarray(q.zeroPoint).tolist())
@@ -67,10 +65,27 @@ def _replace(graph, old, new):
     graph.outputs = [new if int(i) == old else int(i) for i in graph.outputs]
 
 
-def _as_requantize(op, template):
-    """Turn `op` (a DEQUANTIZE) into a QUANTIZE like `template` (int8 in, int8 out: a change of scale)."""
-    op.opcodeIndex, op.builtinOptionsType = template.opcodeIndex, template.builtinOptionsType
-    op.builtinOptions = copy.deepcopy(template.builtinOptions)
+def _make_int8(tensor, quantization):
+    """Retype `tensor` as int8 with (a copy of) `quantization`."""
+    tensor.type, tensor.quantization = INT8, copy.deepcopy(quantization)
+
+
+def _hand_over(graph, dequantizer, quantization, template):
+    """The int8 tensor to read in place of a DEQUANTIZE's float output: its input where the scales agree (the op
+    goes), else its output, the op turned into a QUANTIZE like `template` (int8 in and out: a requantize)."""
+    written, output = int(dequantizer.inputs[0]), int(dequantizer.outputs[0])
+    if _scale(graph.tensors[written].quantization) == _scale(quantization):
+        graph.operators.remove(dequantizer)
+        return written
+    dequantizer.opcodeIndex, dequantizer.builtinOptionsType = template.opcodeIndex, template.builtinOptionsType
+    dequantizer.builtinOptions = copy.deepcopy(template.builtinOptions)
+    _make_int8(graph.tensors[output], quantization)
+    return output
+
+
+def _put(indices, slot, tensor):
+    """`indices` with position `slot` set to `tensor`."""
+    return [tensor if i == slot else int(t) for i, t in enumerate(indices)]
 
 
 def _carry_in_int8(model, graph, loop, slot):
@@ -83,7 +98,7 @@ def _carry_in_int8(model, graph, loop, slot):
     quantizers = _readers(body, entry)
     if not quantizers or any(_code(model, op) != OPS.QUANTIZE for op in quantizers):
         return
-    scales = {_scale(body.tensors[int(op.outputs[0])]) for op in quantizers}
+    scales = {_scale(body.tensors[int(op.outputs[0])].quantization) for op in quantizers}
     dequantizer = _writer(body, exit_)
     source, result = int(loop.inputs[slot]), int(loop.outputs[slot])
     if (len(scales) != 1 or None in scales or dequantizer is None or _code(model, dequantizer) != OPS.DEQUANTIZE
@@ -93,47 +108,37 @@ def _carry_in_int8(model, graph, loop, slot):
         return
     template, dequantize = quantizers[0], copy.deepcopy(dequantizer)
     quantization = copy.deepcopy(body.tensors[int(template.outputs[0])].quantization)
-    scale = _scale(body.tensors[int(template.outputs[0])])
-
-    def make_int8(tensor, with_scale=True):
-        tensor.type = INT8
-        tensor.quantization = copy.deepcopy(quantization) if with_scale else None
-
     # The body: read the variable where the entry QUANTIZE ops were read; write it on the same scale.
-    make_int8(body.tensors[entry])
+    _make_int8(body.tensors[entry], quantization)
     for op in quantizers:
         _replace(body, int(op.outputs[0]), entry)
         body.operators.remove(op)
-    written = int(dequantizer.inputs[0])
-    if _scale(body.tensors[written]) == scale:
-        body.outputs = [written if i == slot else int(t) for i, t in enumerate(body.outputs)]
-        body.operators.remove(dequantizer)
-    else:
-        _as_requantize(dequantizer, template)
-        make_int8(body.tensors[exit_])
-    make_int8(cond.tensors[int(cond.inputs[slot])], with_scale=False)  # never read: any scale serves
-    # Before the loop: the value it starts from, on the variable's scale.
+    body.outputs = _put(body.outputs, slot, _hand_over(body, dequantizer, quantization, template))
+    _make_int8(cond.tensors[int(cond.inputs[slot])], None)  # never read: any scale serves
+    loop.inputs = _put(loop.inputs, slot, _int8_start(model, graph, loop, source, quantization, template))
+    _int8_result(model, graph, result, quantization, dequantize)
+
+
+def _int8_start(model, graph, loop, source, quantization, template):
+    """The int8 tensor the loop starts from instead of the float `source`: the input of a DEQUANTIZE that fed only
+    the loop (or its requantize), else `source` quantized by a new op just before the loop (the zero state)."""
     feeder = _writer(graph, source)
     if (feeder is not None and _code(model, feeder) == OPS.DEQUANTIZE and _readers(graph, source) == [loop]
             and source not in [int(i) for i in graph.outputs]):
-        start = int(feeder.inputs[0])
-        if _scale(graph.tensors[start]) == scale:
-            loop.inputs = [start if i == slot else int(t) for i, t in enumerate(loop.inputs)]
-            graph.operators.remove(feeder)
-        else:
-            _as_requantize(feeder, template)
-            make_int8(graph.tensors[source])
-    else:  # a float value made elsewhere (the zero initial state): quantize it just before the loop
-        start = copy.deepcopy(graph.tensors[source])
-        start.buffer = 0
-        make_int8(start)
-        graph.tensors.append(start)
-        quantize = copy.deepcopy(template)
-        quantize.inputs, quantize.outputs = [source], [len(graph.tensors) - 1]
-        graph.operators.insert(graph.operators.index(loop), quantize)
-        loop.inputs = [len(graph.tensors) - 1 if i == slot else int(t) for i, t in enumerate(loop.inputs)]
-    # After the loop: readers that quantized the float result read the int8 one (on its scale) or requantize it;
-    # float readers read a dequantized copy.
+        return _hand_over(graph, feeder, quantization, template)
+    start = copy.deepcopy(graph.tensors[source])
+    start.buffer = 0
+    _make_int8(start, quantization)
+    graph.tensors.append(start)
+    quantize = copy.deepcopy(template)
+    quantize.inputs, quantize.outputs = [source], [len(graph.tensors) - 1]
+    graph.operators.insert(graph.operators.index(loop), quantize)
+    return len(graph.tensors) - 1
+
+
+def _int8_result(model, graph, result, quantization, dequantize):
+    """Retype the loop's float `result` as int8: readers that quantized it at its scale read it directly, other
+    QUANTIZE readers requantize it, and float readers read a copy dequantized by `dequantize` (a DEQUANTIZE op)."""
     readers = _readers(graph, result)
     floats = [op for op in readers if _code(model, op) != OPS.QUANTIZE]
     if floats:
@@ -142,30 +147,8 @@ def _carry_in_int8(model, graph, loop, slot):
         graph.operators.insert(graph.operators.index(floats[0]), dequantize)
         for op in floats:
             op.inputs = [len(graph.tensors) - 1 if int(i) == result else int(i) for i in op.inputs]
-    make_int8(graph.tensors[result])
+    _make_int8(graph.tensors[result], quantization)
     for op in readers:
-        if op not in floats and _scale(graph.tensors[int(op.outputs[0])]) == scale:
+        if op not in floats and _scale(graph.tensors[int(op.outputs[0])].quantization) == _scale(quantization):
             _replace(graph, int(op.outputs[0]), result)
             graph.operators.remove(op)
-
-
-def drop_unused_tensors(model, graph):
-    """Drop the tensors of `graph` that no op, input or output refers to, and renumber the rest, in place."""
-    used = {int(i) for i in list(graph.inputs) + list(graph.outputs) if i >= 0}
-    for op in graph.operators:
-        used |= {int(i) for i in list(op.inputs) + list(op.outputs) + list(op.intermediates or []) if i >= 0}
-    kept = sorted(used)
-    number = {old: new for new, old in enumerate(kept)}
-
-    def renumber(indices):
-        return None if indices is None else [number[int(i)] if i >= 0 else -1 for i in indices]
-
-    for op in graph.operators:
-        op.inputs, op.outputs, op.intermediates = renumber(op.inputs), renumber(op.outputs), renumber(op.intermediates)
-    graph.inputs, graph.outputs = renumber(graph.inputs), renumber(graph.outputs)
-    graph.tensors = [graph.tensors[i] for i in kept]
-    index = next(i for i, other in enumerate(model.subgraphs) if other is graph)
-    for signature in model.signatureDefs or []:
-        if signature.subgraphIndex == index:
-            for entry in (signature.inputs or []) + (signature.outputs or []):
-                entry.tensorIndex = number[entry.tensorIndex]
