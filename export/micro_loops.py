@@ -12,7 +12,8 @@ scale instead:
   float readers read a dequantized copy.
 
 Where the scales agree this changes no value (dequantizing and quantizing again at one scale is the identity);
-where they differ, a requantize replaces a dequantize-quantize pair with the same rounding.
+where they differ, a requantize (a fixed-point rescale) replaces a dequantize-quantize pair (a float one), which
+can round a value one int8 step apart.
 """
 import copy
 
