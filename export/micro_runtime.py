@@ -10,8 +10,8 @@ from rnnkit.quiet import captured_output
 
 
 # Arenas tried, as multiples of the model's size: TFLM's own default (10×) first, then larger ones for models whose
-# activations outweigh their weights (a small recurrent layer looped over a long sequence). Each is far above the
-# need or below it: sizes just above the minimum can abort the process instead of failing, so none is searched.
+# activations outweigh their weights (a small recurrent layer looped over a long sequence). A few fixed steps, not
+# a search: sizes just above the minimum can abort the process instead of failing, and a search would probe there.
 ARENA_FACTORS = (10, 100, 1000)
 
 
