@@ -15,6 +15,8 @@ from rnnkit import steps, training
 from rnnkit.class_metrics import NO_TEST_EXAMPLES, BalancedAccuracy, class_report, per_class_table
 from rnnkit.errors import UsageError
 from rnnkit.tasks import TASKS
+from rnnkit.tasks import names as names_task
+from rnnkit.tasks.arrays import stratified_split
 from tests.clitools import call, fresh_dir
 from tests.test_cli import run_cli
 from tuning import report as tuning_report
@@ -95,6 +97,26 @@ class ClassWeightTest(tf.test.TestCase):
         self.assertIn("--class-weight does not apply to task adder", err)
 
 
+class GroupedSplitTest(tf.test.TestCase):
+    def test_rows_of_a_group_stay_together_and_singletons_split_as_before(self):
+        rng = np.random.default_rng(3)
+        y = rng.integers(0, 5, 600)
+        for plain, grouped in zip(stratified_split(y, 0.2, seed=0), stratified_split(y, 0.2, seed=0, groups=np.arange(600))):
+            self.assertAllEqual(plain, grouped)
+        groups = np.repeat(np.arange(300), 2)  # every key listed twice, under two labels drawn at random
+        kept, taken = stratified_split(y, 0.2, seed=0, groups=groups)
+        self.assertEqual(set(groups[kept]) & set(groups[taken]), set())
+        self.assertAllEqual(np.sort(np.concatenate([kept, taken])), np.arange(600))
+        ungrouped = stratified_split(y, 0.2, seed=0)
+        self.assertNotEqual(set(groups[ungrouped[0]]) & set(groups[ungrouped[1]]), set())  # what grouping prevents
+
+    def test_a_group_is_drawn_under_its_rarest_label(self):
+        y = np.array([0] * 50 + [1] * 10 + [0] * 10)
+        groups = np.concatenate([np.arange(50), np.arange(50, 60), np.arange(50, 60)])  # label 1's keys also 0's
+        kept, taken = stratified_split(y, 0.2, seed=0, groups=groups)
+        self.assertEqual(int((y[taken] == 1).sum()), 2)  # a fifth of label 1's ten groups, not of label 0's 60 rows
+
+
 class NamesLoaderReportTest(tf.test.TestCase):
     LISTS = {"Czech": ["Novak", "Svoboda", "Novak", "Dvorak", "Cerny", "Smith", "Prochazka", "Kucera", "Vesely",
                        "Horak", "Nemec", "Marek"],
@@ -120,6 +142,18 @@ class NamesLoaderReportTest(tf.test.TestCase):
                 self.assertEqual(row["train"] + row["val"] + row["test"], row["kept"], language)
             self.assertEqual((report["Scottish"]["train"], report["Scottish"]["val"], report["Scottish"]["test"]),
                              (1, 0, 1))
+
+    def test_a_name_kept_under_two_languages_is_never_trained_under_one_and_tested_under_the_other(self):
+        czech = [f"Novak{chr(97 + i)}{chr(97 + j)}" for i in range(8) for j in range(8)]
+        lists = {"Czech": czech, "Slovak": czech[:40] + [f"Kovac{chr(97 + i)}" for i in range(20)]}
+        cfg = rnnkit.configure("names", source="folder", data_dir=write_folder(fresh_dir(self), lists),
+                               overlap="keep")
+        splits = TASKS["names"].splits(cfg)
+        seen = [{names_task.decode(row).lower() for row in part[0]} for part in (splits.train, splits.val, splits.test)]
+        self.assertEqual(sum(len(part[1]) for part in (splits.train, splits.val, splits.test)), 64 + 60)
+        self.assertEqual((seen[0] & seen[1], seen[0] & seen[2], seen[1] & seen[2]), (set(), set(), set()))
+        self.assertEqual({k: splits.report["Slovak"][k] for k in ("train", "val", "test")},
+                         {"train": 48, "val": 6, "test": 6})
 
     def test_cli_warns_about_thin_languages_and_stores_the_report(self):
         folder = write_folder(fresh_dir(self), self.LISTS)

@@ -170,8 +170,18 @@ def balanced_weights(y):
     return np.array([weights[label] for label in y], dtype=np.float32)
 
 
-def stratified_split(y, fraction, seed):
-    """Indices (kept, taken) where `taken` holds `fraction` of every class, chosen at random."""
+def stratified_split(y, fraction, seed, groups=None):
+    """Indices (kept, taken) where `taken` holds `fraction` of every class, chosen at random.
+
+    With `groups` (one key per row), rows that share a key land on the same side: each group is drawn as one
+    item of its rarest label, so a name listed under two languages is never trained on under one and tested
+    under the other. Groups of one row give exactly the ungrouped split.
+    """
+    if groups is not None:
+        labels, members = group_labels(y, groups)
+        kept, taken = stratified_split(labels, fraction, seed)
+        rows = lambda chosen: np.sort(np.concatenate([members[g] for g in chosen] or [[]]).astype(np.int64))  # noqa: E731
+        return rows(kept), rows(taken)
     rng = np.random.default_rng(seed)
     taken = []
     for label in np.unique(y):
@@ -182,3 +192,20 @@ def stratified_split(y, fraction, seed):
     taken = np.sort(np.array(taken, dtype=np.int64))
     kept = np.setdiff1d(np.arange(len(y)), taken)
     return kept, taken
+
+
+def group_labels(y, groups):
+    """(label per group, row indices per group), groups in order of first appearance, each labelled by the
+    rarest class among its rows (the first such row on a tie)."""
+    counts = np.bincount(y) if len(y) else np.zeros(0, np.int64)
+    index, labels, members = {}, [], []
+    for row, (label, key) in enumerate(zip(y, groups)):
+        g = index.setdefault(key, len(index))
+        if g == len(labels):
+            labels.append(label)
+            members.append([row])
+        else:
+            members[g].append(row)
+            if counts[label] < counts[labels[g]]:
+                labels[g] = label
+    return np.array(labels, dtype=np.asarray(y).dtype), members

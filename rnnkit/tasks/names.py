@@ -38,7 +38,8 @@ class Names(ArrayTask):
         return {**super().derived_defaults(values), "overlap": "drop" if values.get("source") == "embedded" else "keep"}
 
     def load_splits(self, cfg):
-        """Clean the names, encode them, and split 80 / 10 / 10 stratified by language (fixed, seed 0).
+        """Clean the names, encode them, and split 80 / 10 / 10 stratified by language (fixed, seed 0); every
+        listing of one name lands in the same split.
 
         The per-language report (read, duplicates, shared, kept, and names per split) goes to metrics.json;
         a language left with under MIN_TRAIN training names, or none to validate or test on, gets a warning
@@ -54,8 +55,10 @@ class Names(ArrayTask):
         names = [name for language in languages for name in names_by_language[language]]
         y = np.array([i for i, language in enumerate(languages) for _ in names_by_language[language]], np.int32)
         x = encode(names) if names else np.zeros((0, 1), np.int32)
-        rest, test = stratified_split(y, TEST_FRACTION, seed=0)
-        train, val = stratified_split(y[rest], VAL_FRACTION / (1 - TEST_FRACTION), seed=0)
+        # A name kept under several languages (--overlap keep) goes to one split with all its listings.
+        keys = np.array([name.lower() for name in names])
+        rest, test = stratified_split(y, TEST_FRACTION, seed=0, groups=keys)
+        train, val = stratified_split(y[rest], VAL_FRACTION / (1 - TEST_FRACTION), seed=0, groups=keys[rest])
         train, val = rest[train], rest[val]
         for split, index in (("train", train), ("val", val), ("test", test)):
             for i, count in enumerate(np.bincount(y[index], minlength=len(languages))):
