@@ -202,6 +202,13 @@ class CellDefaultsTest(tf.test.TestCase):
         self.assertFalse(make_config(task, {}).chrono)  # the seed's vanilla RNN
         self.assertEqual(make_config(task, {}).optimizer, "rmsprop")
 
+    def test_palindrome_lstm_trains_longer_with_a_plateau_schedule_and_the_rnn_keeps_the_seeds_set_up(self):
+        task = TASKS["palindrome"]
+        lstm, rnn = make_config(task, dict(cell="lstm")), make_config(task, {})
+        self.assertEqual((lstm.epochs, lstm.lr_schedule, lstm.optimizer, lstm.lr), (20, "plateau", "rmsprop", 1e-3))
+        self.assertEqual((rnn.epochs, rnn.lr_schedule, rnn.clipnorm), (10, "none", 10.0))
+        self.assertEqual(make_config(task, dict(cell="lstm", epochs=10, lr_schedule="none")).epochs, 10)
+
     def test_palindrome_lstm_trains_on_every_length_up_to_len_unless_told_otherwise(self):
         task = TASKS["palindrome"]
         self.assertEqual(task.train_lengths(make_config(task, dict(cell="lstm", length=6))), [2, 3, 4, 5, 6])
