@@ -61,16 +61,26 @@ class AdderCurriculumTest(tf.test.TestCase):
         task = TASKS["adder"]
         got = {(cell, length): task.train_lengths(config("adder", cell=cell, length=length))
                for cell in ("rnn", "lstm", "gru") for length in (5, 100, 1000)}
-        self.assertEqual(got, {("rnn", 5): [5], ("rnn", 100): [20], ("rnn", 1000): [20],
+        self.assertEqual(got, {("rnn", 5): [5], ("rnn", 100): [40], ("rnn", 1000): [40],
                                ("lstm", 5): [5], ("lstm", 100): [20], ("lstm", 1000): [20],
                                ("gru", 5): [5], ("gru", 100): [100], ("gru", 1000): [100]})
         self.assertEqual(task.train_lengths(config("adder", cell="gru", length=100, train_len=(7, 8))), [7, 8])
         cfg = config("adder", length=100, batch_size=4, cell="lstm")
         self.assertEqual({int(x.shape[1]) for x, _ in task.build_inputs(cfg, "train").take(3)}, {21})
-        self.assertEqual(config("adder").cell, "gru")  # the default cell trains at --len 100 itself
+        self.assertEqual(config("adder").cell, "rnn")  # the default cell trains on 40-digit sums
         self.assertEqual({int(x.shape[1]) for x, _ in task.build_inputs(config("adder", batch_size=4), "train")
-                          .take(2)}, {101})
+                          .take(2)}, {41})
+        self.assertEqual({int(x.shape[1]) for x, _ in task.build_inputs(config("adder", batch_size=4, cell="gru"),
+                                                                        "train").take(2)}, {101})
         self.assertEqual({int(x.shape[1]) for x, _ in task.build_inputs(cfg, "test", n=8)}, {101})
+
+    def test_the_default_rnn_clips_and_trains_longer_while_gru_and_lstm_keep_their_set_ups(self):
+        rnn = config("adder")
+        self.assertEqual((rnn.clipnorm, rnn.epochs, rnn.restarts, rnn.lr), (1.0, 30, 1, 1e-2))
+        for cell in ("gru", "lstm"):
+            other = config("adder", cell=cell)
+            self.assertEqual((other.clipnorm, other.epochs), (None, 10), cell)
+        self.assertEqual(config("adder", cell="gru", epochs=4, clipnorm=2.0).clipnorm, 2.0)  # flags still win
 
 
 class RecallDataTest(tf.test.TestCase):
