@@ -4,11 +4,11 @@
         [--torch-cells lstm,gru] [--torch-reference ../shared/bench/torch_reference.py] [--skip-torch]
 
 Both sides run in this one invocation (quote the ratios, absolute times drift between sittings). rnnkit trains
-its default adder (`python -m rnnkit.train --task adder`: GRU, half the sums carry-chain enriched); the reference
-trains as it ships (random sums, batch 64, Adam 1e-2). Every `--every` steps both are evaluated on the same cases:
-1 000 random sums and `--samples` per stress family, all at `--len` digits, drawn from rnnkit's fixed stress
-seed; the clock (tracing, training and these evaluations) stops when the worst of them reaches 99.9%, or the run
-is reported as "not reached" after `--max-steps`.
+its default adder (`python -m rnnkit.train --task adder`: a vanilla RNN with clipped gradients, half the sums
+carry-chain enriched); the reference trains as it ships (random sums, batch 64, Adam 1e-2). Every `--every` steps
+both are evaluated on the same cases: 1 000 random sums and `--samples` per stress family, all at `--len` digits,
+drawn from rnnkit's fixed stress seed; the clock (tracing, training and these evaluations) stops when the worst
+of them reaches 99.9%, or the run is reported as "not reached" after `--max-steps`.
 """
 import argparse
 import importlib.util
