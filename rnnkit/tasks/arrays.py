@@ -180,8 +180,7 @@ def stratified_split(y, fraction, seed, groups=None):
     if groups is not None:
         labels, members = group_labels(y, groups)
         kept, taken = stratified_split(labels, fraction, seed)
-        rows = lambda chosen: np.sort(np.concatenate([members[g] for g in chosen] or [[]]).astype(np.int64))  # noqa: E731
-        return rows(kept), rows(taken)
+        return group_rows(members, kept), group_rows(members, taken)
     rng = np.random.default_rng(seed)
     taken = []
     for label in np.unique(y):
@@ -195,8 +194,10 @@ def stratified_split(y, fraction, seed, groups=None):
 
 
 def group_labels(y, groups):
-    """(label per group, row indices per group), groups in order of first appearance, each labelled by the
-    rarest class among its rows (the first such row on a tie)."""
+    """(label per group, row indices per group) in order of first appearance, each group under its rarest class.
+
+    A tie between classes of equal size goes to the group's first row.
+    """
     counts = np.bincount(y) if len(y) else np.zeros(0, np.int64)
     index, labels, members = {}, [], []
     for row, (label, key) in enumerate(zip(y, groups)):
@@ -209,3 +210,8 @@ def group_labels(y, groups):
             if counts[label] < counts[labels[g]]:
                 labels[g] = label
     return np.array(labels, dtype=np.asarray(y).dtype), members
+
+
+def group_rows(members, chosen):
+    """The sorted row indices of the groups `chosen` (`members`: row indices per group)."""
+    return np.sort(np.array([row for group in chosen for row in members[group]], dtype=np.int64))
