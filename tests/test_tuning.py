@@ -6,7 +6,9 @@ import tensorflow as tf
 
 from tests.clitools import call, fresh_dir
 from tuning import report, search
-from tuning.space import parse_space
+from rnnkit.config import make_config
+from rnnkit.tasks import TASKS
+from tuning.space import apply, parse_space
 
 TINY_SEARCH = ["--task", "recall", "--epochs", "2", "--steps-per-epoch", "5", "--val-samples", "32",
                "--test-samples", "64", "--eval-samples", "16", "--show-samples", "0", "--embed-dim", "2",
@@ -43,6 +45,18 @@ class SearchTest(tf.test.TestCase):
     def test_space_parsing(self):
         self.assertEqual(parse_space(["cell=lstm,gru", "units=32,64", "bidirectional=true,no", "lr=1e-3"]),
                          {"cell": ["lstm", "gru"], "units": [32, 64], "bidirectional": [True, False], "lr": [1e-3]})
+
+    def test_a_trial_that_changes_the_cell_brings_the_cells_defaults_but_keeps_what_was_asked_for(self):
+        adder = make_config(TASKS["adder"], {})  # the RNN default: 30 epochs, clipnorm 1
+        gru = apply(adder, {"cell": "gru"})
+        self.assertEqual((gru.cell, gru.epochs, gru.clipnorm), ("gru", 10, None))
+        self.assertEqual(apply(make_config(TASKS["adder"], {"epochs": 9}), {"cell": "gru"}).epochs, 9)
+        self.assertEqual(apply(gru, {"cell": "rnn"}), adder)  # and back again
+        palindrome = make_config(TASKS["palindrome"], {"length": 30})
+        lstm = apply(palindrome, {"cell": "lstm", "units": 16})
+        expected = make_config(TASKS["palindrome"], {"length": 30, "cell": "lstm", "units": (16,)})
+        self.assertEqual(lstm, expected)  # chrono gates, 20 epochs, the plateau schedule
+        self.assertEqual(apply(palindrome, {"units": 16}).epochs, 10)  # no cell change, nothing else moves
 
     def test_bad_search_and_report_input_is_one_line_and_exit_2(self):
         folder = fresh_dir(self)

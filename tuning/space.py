@@ -1,6 +1,9 @@
 """Search spaces: which config fields a search may vary, their defaults per task, and `--space` parsing."""
+import dataclasses
+
 from rnnkit import config
 from rnnkit.errors import UsageError
+from rnnkit.tasks import get_task
 
 # Hyperparameter → how one value is read from `--space` text. `layers` and `units` together make the
 # config's per-layer `units` tuple; every other name is the config field of the same name.
@@ -64,11 +67,27 @@ def _value(name, text):
 
 
 def apply(cfg, values):
-    """`cfg` with a trial's hyperparameter values applied (layers × units → the units tuple)."""
+    """`cfg` with a trial's hyperparameter values applied (layers × units → the units tuple).
+
+    A trial that changes the cell also brings that cell's own defaults (as `rnnkit train --cell` would), except
+    where `cfg` holds a value other than its own cell's default: that one was asked for, and stays.
+    """
     values = dict(values)
     layers = values.pop("layers", None)
     units = values.pop("units", None)
     if units is not None or layers is not None:
         size = units if units is not None else cfg.units[0]
         values["units"] = (size,) * (layers if layers is not None else len(cfg.units))
+    if values.get("cell", cfg.cell) != cfg.cell:
+        values = {**cell_defaults_for(cfg, values["cell"]), **values}
     return cfg.replace(**values)
+
+
+def cell_defaults_for(cfg, cell):
+    """{field: value} moving the fields `cfg` holds at its cell's defaults to `cell`'s defaults."""
+    task = get_task(cfg.task)
+    plain = {f.name: f.default for f in dataclasses.fields(cfg) if f.default is not dataclasses.MISSING}
+    plain.update(task.defaults)
+    current, wanted = task.cell_defaults.get(cfg.cell, {}), task.cell_defaults.get(cell, {})
+    return {name: wanted.get(name, plain[name]) for name in {*current, *wanted}
+            if getattr(cfg, name) == current.get(name, plain[name])}
