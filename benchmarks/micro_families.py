@@ -63,7 +63,8 @@ def row(run, folder, samples, repeats, unroll=False):
     x = task.held_out(cfg, 1)[0][:1]
     x_micro = x if x.shape == tuple(micro["input"]["shape"]) else export_cli.fit_width(x, micro["input"]["shape"][1])
     share = 100 * micro["bytes"] / float_meta["bytes"]
-    return (f"| {cfg.task} | {micro.get('loop') or '–'} | {check['samples']} | {check['export']['accuracy']:.4f} / {check['export']['exact_match']:.4f}"
+    return (f"| {cfg.task} | {micro.get('loop') or '–'} | {check['samples']} | "
+            f"{check['export']['accuracy']:.4f} / {check['export']['exact_match']:.4f}"
             f" (keras {check['keras']['accuracy']:.4f} / {check['keras']['exact_match']:.4f}) | "
             f"{micro['bytes'] / 1024:.1f} KiB ({share:.0f}% of float {float_meta['bytes'] / 1024:.1f} KiB) | "
             f"{micro['arena_bytes']} | {median_ms(tflm.run, x_micro, repeats):.3f} | "

@@ -115,7 +115,7 @@ def subgraph_key(model, subgraph):
 
 
 def share_identical_subgraphs(model):
-    """Drop every subgraph but the main one that repeats an earlier one and point control flow at the first, in place."""
+    """Drop every subgraph but the main one that repeats an earlier one; control flow calls the first, in place."""
     first, remap = {}, {}
     for index, subgraph in enumerate(model.subgraphs):
         remap[index] = index if index == 0 else first.setdefault(subgraph_key(model, subgraph), index)

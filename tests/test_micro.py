@@ -175,8 +175,8 @@ def flatbuffer(folder):
 
 def ops_of(model, graph):
     """The builtin op codes of one subgraph, in order."""
-    return [max(model.operatorCodes[op.opcodeIndex].builtinCode, model.operatorCodes[op.opcodeIndex].deprecatedBuiltinCode)
-            for op in graph.operators]
+    codes = [model.operatorCodes[op.opcodeIndex] for op in graph.operators]
+    return [max(code.builtinCode, code.deprecatedBuiltinCode) for code in codes]
 
 
 def op_count(folder, name):
@@ -237,7 +237,8 @@ class CellDirectionTest(tf.test.TestCase, parameterized.TestCase):
             data = handle.read()
         ops = set(metadata["ops"])
         model = flatbuffer(folder)
-        main = {name for name, code in vars(schema.BuiltinOperator).items() if code in ops_of(model, model.subgraphs[0])}
+        main_codes = ops_of(model, model.subgraphs[0])
+        main = {name for name, code in vars(schema.BuiltinOperator).items() if code in main_codes}
         self.assertEqual(dynamic_tensors(data), [])
         self.assertEqual(repeated_constants(data), 0)  # steps share their bias tensors
         self.assertIn("GATHER", ops)  # the plain lookup: no negative-index wrap (LESS, SELECT on int32)
