@@ -19,6 +19,7 @@ BOUNDS = {
     "length": (1, MAX_LEN), "min_len": (1, MAX_LEN), "max_len": (1, MAX_LEN), "k": (1, MAX_LEN),
     "carry_mix": (0.0, 1.0), "dropout": (0.0, 0.95), "l2": (0.0, 10.0), "embed_dim": (1, 4096),
     "lr": (0.0, 100.0, True), "momentum": (0.0, 0.999), "weight_decay": (0.0, 1.0), "clipnorm": (0.0, 1e6, True),
+    "epsilon": (0.0, 1.0, True),
     "patience": (0, 100_000), "epochs": (1, 100_000), "steps_per_epoch": (1, 1_000_000), "batch_size": (1, 65_536),
     "seed": (0, 2**31 - 1), "restarts": (1, 100), "val_samples": (1, 1_000_000), "test_samples": (1, 1_000_000),
     "eval_samples": (1, 1_000_000), "stress_samples": (0, 1_000_000), "show_samples": (0, 100),
@@ -69,6 +70,7 @@ class Config:
     momentum: float = 0.0
     weight_decay: float = 0.0
     clipnorm: Optional[float] = None
+    epsilon: Optional[float] = None  # adam, rmsprop, adagrad: the denominator's epsilon (None: Keras' 1e-7)
     lr_schedule: str = "none"
     patience: int = 0  # early stopping on the validation loss, keeping the best epoch's weights (0: off)
     epochs: int = 10

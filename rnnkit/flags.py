@@ -79,6 +79,9 @@ def build_parser(prog="python -m rnnkit.train", description=None):
     train.add_argument("--momentum", type=bounded("momentum"), help="momentum (sgd, rmsprop)")
     train.add_argument("--weight-decay", type=bounded("weight_decay"), help="decoupled weight decay")
     train.add_argument("--clipnorm", type=bounded("clipnorm"), help="clip gradients by norm")
+    train.add_argument("--epsilon", type=bounded("epsilon"),
+                       help="adam, rmsprop, adagrad: epsilon added to the update's denominator (Keras: 1e-7); "
+                            "a larger one damps steps once gradients are tiny")
     train.add_argument("--lr-schedule", choices=CHOICES["lr_schedule"],
                        help="plateau: halve the lr after 3 epochs without a better val loss (down to lr/64); "
                             "cosine: decay from --lr to lr/100 over all training steps")

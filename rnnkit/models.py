@@ -93,7 +93,7 @@ def build_recurrent_model(*, name, cell, units, num_classes, output_activation="
 
 
 def build_optimizer(cfg, total_steps=None):
-    """The optimizer named by `cfg.optimizer` with the config's learning rate, momentum, decay and clipping.
+    """The optimizer named by `cfg.optimizer` with the config's learning rate, momentum, decay, epsilon, clipping.
 
     With `--lr-schedule cosine` the rate follows a cosine from --lr down to --lr / 100 over `total_steps`.
     """
@@ -104,6 +104,8 @@ def build_optimizer(cfg, total_steps=None):
         kwargs["clipnorm"] = cfg.clipnorm
     if cfg.weight_decay:
         kwargs["weight_decay"] = cfg.weight_decay
+    if cfg.epsilon is not None and cfg.optimizer != "sgd":  # SGD has none; a task default may name one
+        kwargs["epsilon"] = cfg.epsilon
     if cfg.optimizer in ("sgd", "rmsprop"):
         kwargs["momentum"] = cfg.momentum
     return OPTIMIZERS[cfg.optimizer](**kwargs)

@@ -71,6 +71,8 @@ class BadInputTest(tf.test.TestCase):
             (["--task", "adder", "--ngrams", "1,2"], "--ngrams does not apply to task adder"),
             (["--task", "names", "--ngrams", "2,6"], "--ngrams"),
             (["--task", "adder", "--patience", "-1"], "--patience"),
+            (["--task", "adder", "--epsilon", "0"], "--epsilon"),
+            (["--task", "adder", "--optimizer", "sgd", "--epsilon", "1e-3"], "--epsilon applies to adam"),
             (["--task"], "--task"),
             ([], "--task"),
             (["--task", "adder", "--out", self.existing], "already exists"),

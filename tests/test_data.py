@@ -74,12 +74,12 @@ class AdderCurriculumTest(tf.test.TestCase):
                                                                         "train").take(2)}, {101})
         self.assertEqual({int(x.shape[1]) for x, _ in task.build_inputs(cfg, "test", n=8)}, {101})
 
-    def test_the_default_rnn_clips_and_trains_longer_while_gru_and_lstm_keep_their_set_ups(self):
+    def test_the_default_rnn_clips_damps_and_trains_longer_while_gru_and_lstm_keep_their_set_ups(self):
         rnn = config("adder")
-        self.assertEqual((rnn.clipnorm, rnn.epochs, rnn.restarts, rnn.lr), (1.0, 30, 1, 1e-2))
+        self.assertEqual((rnn.clipnorm, rnn.epsilon, rnn.epochs, rnn.restarts, rnn.lr), (1.0, 1e-4, 30, 1, 1e-2))
         for cell in ("gru", "lstm"):
             other = config("adder", cell=cell)
-            self.assertEqual((other.clipnorm, other.epochs), (None, 10), cell)
+            self.assertEqual((other.clipnorm, other.epsilon, other.epochs), (None, None, 10), cell)
         self.assertEqual(config("adder", cell="gru", epochs=4, clipnorm=2.0).clipnorm, 2.0)  # flags still win
 
 

@@ -90,6 +90,17 @@ class OptimizerSettingsTest(tf.test.TestCase):
         optimizer.apply([tf.constant([30.0, 40.0])], [variable])
         self.assertAllClose(variable, [-0.6, -0.8])  # the gradient of norm 50 scaled to norm 1
 
+    def test_epsilon_damps_adams_step_once_gradients_are_tiny(self):
+        steps = []
+        for epsilon in (None, 1e-4):  # Keras' first Adam step: lr * s / (s + epsilon), s = sqrt(1 - beta_2) |g|
+            variable = keras.Variable([0.0])
+            build_optimizer(Config(task="adder", lr=1.0, epsilon=epsilon)).apply([tf.constant([1e-4])], [variable])
+            steps.append(-float(variable[0]))
+        s = 0.001 ** 0.5 * 1e-4
+        self.assertAllClose(steps, [s / (s + 1e-7), s / (s + 1e-4)], rtol=1e-3)  # 0.97 and 0.03
+        sgd = build_optimizer(Config(task="adder", optimizer="sgd", epsilon=1e-4))  # a task default SGD lacks
+        self.assertIsInstance(sgd, keras.optimizers.SGD)
+
     def test_plateau_schedule_halves_the_rate_after_three_flat_epochs_down_to_lr_over_64(self):
         cfg = Config(task="adder", lr=0.08, lr_schedule="plateau")
         callbacks = training.build_callbacks(cfg, fresh_dir(self))

@@ -47,9 +47,9 @@ class SearchTest(tf.test.TestCase):
                          {"cell": ["lstm", "gru"], "units": [32, 64], "bidirectional": [True, False], "lr": [1e-3]})
 
     def test_a_trial_that_changes_the_cell_brings_the_cells_defaults_but_keeps_what_was_asked_for(self):
-        adder = make_config(TASKS["adder"], {})  # the RNN default: 30 epochs, clipnorm 1
+        adder = make_config(TASKS["adder"], {})  # the RNN default: 30 epochs, clipnorm 1, epsilon 1e-4
         gru = apply(adder, {"cell": "gru"})
-        self.assertEqual((gru.cell, gru.epochs, gru.clipnorm), ("gru", 10, None))
+        self.assertEqual((gru.cell, gru.epochs, gru.clipnorm, gru.epsilon), ("gru", 10, None, None))
         self.assertEqual(apply(make_config(TASKS["adder"], {"epochs": 9}), {"cell": "gru"}).epochs, 9)
         self.assertEqual(apply(gru, {"cell": "rnn"}), adder)  # and back again
         palindrome = make_config(TASKS["palindrome"], {"length": 30})
