@@ -35,7 +35,7 @@ REPORTS = {
     "palindrome-length": Report("palindrome", {"cell": ["rnn", "lstm"], "length": [10, 20, 30]}, {},
                                 dict(QUICK_SEQ, epochs=5, steps_per_epoch=100),
                                 "the vanilla RNN degrades with palindrome length sooner than the LSTM"),
-    "adder-length": Report("adder", {"length": [10, 50, 100, 200]}, {}, dict(QUICK_SEQ, epochs=8),
+    "adder-length": Report("adder", {"length": [10, 50, 100, 200]}, {}, dict(QUICK_SEQ, epochs=12),
                            "one model class adds at every length; longer sums need no more steps"),
     "names-size-batch": Report("names", {"layers": [1, 2], "units": [64, 128, 256], "batch_size": [32, 256]},
                                dict(bidirectional=False), dict(epochs=2),
