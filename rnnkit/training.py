@@ -28,8 +28,9 @@ def configure(task, **values):
             takes = ", ".join(TASK_FLAGS[f] for f in task.flags) or "no task flags"
             raise UsageError(f"{flag} does not apply to task {task.name} (it takes {takes})")
     cfg = make_config(task, values)
-    if values.get("epsilon") is not None and cfg.optimizer == "sgd":  # a task's default epsilon is for its own
-        raise UsageError("--epsilon applies to adam, rmsprop and adagrad, not sgd")  # optimizer: sgd skips it
+    # A task's default epsilon is for its own optimizer (SGD skips it); one asked for with SGD is a mistake.
+    if values.get("epsilon") is not None and cfg.optimizer == "sgd":
+        raise UsageError("--epsilon applies to adam, rmsprop and adagrad, not sgd")
     check(cfg)
     return cfg
 
