@@ -88,6 +88,8 @@ def cell_defaults_for(cfg, cell):
     task = get_task(cfg.task)
     plain = {f.name: f.default for f in dataclasses.fields(cfg) if f.default is not dataclasses.MISSING}
     plain.update(task.defaults)
-    current, wanted = task.cell_defaults.get(cfg.cell, {}), task.cell_defaults.get(cell, {})
+    values = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
+    # The task's own rule for defaults that follow other settings (make_config applies the same).
+    current, wanted = task.derived_defaults(values), task.derived_defaults({**values, "cell": cell})
     return {name: wanted.get(name, plain[name]) for name in {*current, *wanted}
             if getattr(cfg, name) == current.get(name, plain[name])}
