@@ -9,6 +9,7 @@ from rnnkit.layers import ChronoBias, HashedNgramBag
 from rnnkit.numpy_mlp import NumpyMLP
 
 CELLS = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+TAKES_EPSILON = ("adam", "rmsprop", "adagrad")  # SGD has no denominator to add it to
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
     "sgd": keras.optimizers.SGD,
@@ -104,7 +105,7 @@ def build_optimizer(cfg, total_steps=None):
         kwargs["clipnorm"] = cfg.clipnorm
     if cfg.weight_decay:
         kwargs["weight_decay"] = cfg.weight_decay
-    if cfg.epsilon is not None and cfg.optimizer != "sgd":  # SGD has none; a task default may name one
+    if cfg.epsilon is not None and cfg.optimizer in TAKES_EPSILON:  # a task's default is skipped where it cannot apply
         kwargs["epsilon"] = cfg.epsilon
     if cfg.optimizer in ("sgd", "rmsprop"):
         kwargs["momentum"] = cfg.momentum

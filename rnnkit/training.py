@@ -15,7 +15,7 @@ from rnnkit import artifacts, distribute, loops, plots, resilience, restarts, st
 from rnnkit.config import TASK_FLAGS, make_config
 from rnnkit.device import describe_device, deterministic_ops
 from rnnkit.errors import UsageError
-from rnnkit.models import build_optimizer
+from rnnkit.models import TAKES_EPSILON, build_optimizer
 from rnnkit.run_folder import read_config
 from rnnkit.tasks import get_task
 
@@ -28,9 +28,10 @@ def configure(task, **values):
             takes = ", ".join(TASK_FLAGS[f] for f in task.flags) or "no task flags"
             raise UsageError(f"{flag} does not apply to task {task.name} (it takes {takes})")
     cfg = make_config(task, values)
-    # A task's default epsilon is for its own optimizer (SGD skips it); one asked for with SGD is a mistake.
-    if values.get("epsilon") is not None and cfg.optimizer == "sgd":
-        raise UsageError("--epsilon applies to adam, rmsprop and adagrad, not sgd")
+    # A task's default epsilon is for its own optimizer (build_optimizer skips it elsewhere); one asked for is not.
+    if values.get("epsilon") is not None and cfg.optimizer not in TAKES_EPSILON:
+        raise UsageError(f"--epsilon applies to {', '.join(TAKES_EPSILON[:-1])} and {TAKES_EPSILON[-1]}, "
+                         f"not {cfg.optimizer}")
     check(cfg)
     return cfg
 
