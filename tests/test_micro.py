@@ -421,9 +421,36 @@ class TaskDefaultsTest(tf.test.TestCase):
         x = np.random.default_rng(0).integers(1, 59, (5, 12))
         x[1, 4:], x[2, 1:], x[3, 11:], x[4, :] = 0, 0, 0, 0  # several lengths, an empty name
         expected = bag(x)  # builds the layer's table
-        self.assertAllEqual(micro._integer_bag(bag, x), expected)
+        # The mean is one matmul of shares here and a sum then a division in the layer: equal to float rounding
+        # (1e-9); one wrong n-gram id would move it by about 1e-3.
+        self.assertAllClose(micro._integer_bag(bag, x), expected, rtol=1e-6, atol=1e-8)
         values = np.arange(0, 60**4, 997, dtype=np.int32)
         self.assertAllEqual(micro._remainder(tf.constant(values), 16381, 60**4 - 1), values % 16381)
+
+
+    def test_a_long_name_keeps_its_n_gram_mean_in_int8(self):
+        keras.utils.set_random_seed(0)
+        width = 32
+        tokens = keras.Input((width,), dtype="int32")
+        bag = HashedNgramBag(58, (1, 2, 3, 4), 4)
+        model = keras.Model(tokens, bag(tokens))
+        noise = np.random.default_rng(0).standard_normal(bag.table.embeddings.shape).astype("float32")
+        bag.table.embeddings.assign(0.5 + 0.05 * noise)  # every mean near 0.5, whatever the length
+        rng = np.random.default_rng(1)
+
+        def names(count, shortest, longest):
+            x = np.zeros((count, width), np.int32)
+            for row, length in zip(x, rng.integers(shortest, longest + 1, count)):
+                row[:length] = rng.integers(1, 59, length)
+            return x
+
+        # Calibrated on names of 3-6 letters, run on names of 25-30: a sum of the n-gram vectors would need a
+        # range 4-5 times the calibrated one (it was off by 12 int8 steps); the mean's range is the same.
+        runner = micro.MicroInterpreter(micro.to_micro(convert.inference_twin(model), names(100, 3, 6)))
+        long_names = names(5, 25, 30)
+        got = np.concatenate([runner.run(row[None]) for row in long_names])
+        step = runner.output["quantization_parameters"]["scales"][0]
+        self.assertAllClose(got, model.predict(long_names, verbose=0), atol=4 * step, rtol=0)
 
 
 class MicroRefusalTest(tf.test.TestCase):
