@@ -8,6 +8,7 @@ fused LSTMs (the micro target) goes through a SavedModel instead, since freezing
 """
 import copy
 import tempfile
+import types
 import warnings
 
 import rnnkit  # noqa: F401  (first: its import hook parks TensorFlow's start-up banner)
@@ -18,6 +19,7 @@ from tensorflow.lite.tools import flatbuffer_utils
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from export import fused_lstm, micro_unroll
+from rnnkit.layers import HashedNgramBag
 from rnnkit.quiet import parked_stderr
 from rnnkit.steps import recurrent_layers
 
@@ -101,6 +103,31 @@ def has_step_loop(model):
 def has_fused_lstm(twin):
     """Whether `twin` holds a FusedLSTM (bidirectional wrappers included)."""
     return any(isinstance(layer, fused_lstm.FusedLSTM) for layer in recurrent_layers(twin))
+
+
+def share_mean(vectors, weights):
+    """The mean of `vectors` `(batch, slots, dim)` over the slots `weights` `(batch, slots)` marks, for int8.
+
+    A sum of the vectors grows with the count, so its int8 range, calibrated on typical inputs, clips longer ones
+    (the names bag from about 9 letters). Each slot's share (1 / count, the count pinned to an int8 grid of step 1)
+    goes into one BATCH_MATMUL instead: it accumulates in int32 and its output has the mean's range at any count.
+    """
+    count = tf.maximum(tf.reduce_sum(weights, axis=1, keepdims=True), 1.0)
+    count = tf.quantization.fake_quant_with_min_max_args(count, min=0.0, max=float(max(255, weights.shape[1])))
+    return tf.matmul((weights / count)[:, None, :], vectors)[:, 0, :]
+
+
+def int8_bag_means(twin):
+    """Make the twin's HashedNgramBag layers take their mean as `share_mean` (the int8 LiteRT export)."""
+    for layer in twin.layers:
+        if isinstance(layer, HashedNgramBag):
+            layer.call = types.MethodType(_share_mean_bag, layer)
+
+
+def _share_mean_bag(layer, tokens, training=False):
+    """HashedNgramBag.call with the mean as `share_mean` (as a bound method of `layer`)."""
+    ids, present = layer.ngram_ids(tokens)
+    return share_mean(layer.table(ids), tf.cast(present, layer.compute_dtype))
 
 
 def input_spec(twin):

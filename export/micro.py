@@ -56,10 +56,8 @@ def _integer_bag(layer, tokens, training=False):
     ONE_HOT (no TFLM kernel), chooses ids with an int32 SELECT and folds them with FLOOR_MOD (TFLM's SELECT_V2,
     SUM and FLOOR_MOD take no int32). Here the end marker is where a real symbol meets the padding (a difference
     of neighbours; names pad only at the end), absent n-grams are multiplied by 0 and the fold is a long
-    division; the answer is the same. The mean is one int8 matmul of each n-gram's share (1 / count): the layer's
-    sum of vectors grows with the name, and calibrated on typical names it clipped at about 9 letters (a GRU's
-    n-gram features off by up to 0.1, its class probabilities by up to 0.66). The count is pinned to an int8 range
-    of step 1, so it stays a whole number.
+    division; the answer is the same. The mean is `convert.share_mean`'s, as in the int8 LiteRT export: the
+    layer's sum of vectors clipped in int8 from about 9 letters on (a GRU's class probabilities up to 0.66 off).
     """
     tokens = tf.cast(tokens, tf.int32)
     width = tokens.shape[1] + 2
@@ -76,11 +74,8 @@ def _integer_bag(layer, tokens, training=False):
         ids.append(code + offset)
         present.append(functools.reduce(tf.minimum, [tf.minimum(window, 1) for window in windows]))
     present = tf.concat(present, axis=1)
-    weights = tf.cast(present, layer.compute_dtype)
     vectors = tf.gather(layer.table.embeddings, tf.concat(ids, axis=1) * present)
-    count = tf.maximum(tf.reduce_sum(weights, axis=1, keepdims=True), 1.0)
-    count = tf.quantization.fake_quant_with_min_max_args(count, min=0.0, max=float(max(255, weights.shape[1])))
-    return tf.matmul((weights / count)[:, None, :], vectors)[:, 0, :]
+    return convert.share_mean(vectors, tf.cast(present, layer.compute_dtype))
 
 
 def _remainder(values, modulus, largest):

@@ -33,6 +33,13 @@ class HashedNgramBag(keras.layers.Layer):
 
     def call(self, tokens, training=False):
         """Tokens → the mean of their n-grams' vectors, `(batch, dim)`; training drops n-grams at `dropout`."""
+        ids, present = self.ngram_ids(tokens, training)
+        weights = ops.cast(present, self.compute_dtype)[..., None]
+        total = ops.sum(self.table(ids) * weights, axis=1)
+        return total / ops.maximum(ops.sum(weights, axis=1), 1.0)
+
+    def ngram_ids(self, tokens, training=False):
+        """(ids, present): every n-gram slot's table row `(batch, slots)` (0 where absent) and whether it counts."""
         tokens = ops.cast(tokens, "int32")
         width = ops.shape(tokens)[1] + 2
         length = ops.sum(ops.cast(tokens > 0, "int32"), axis=1)
@@ -53,9 +60,7 @@ class HashedNgramBag(keras.layers.Layer):
         if training and self.dropout:  # drop whole n-gram occurrences, so no single n-gram decides alone
             kept = keras.random.uniform(ops.shape(present), seed=self.seed_generator) >= self.dropout
             present = ops.logical_and(present, kept)
-        weights = ops.cast(present, self.compute_dtype)[..., None]
-        total = ops.sum(self.table(ids) * weights, axis=1)
-        return total / ops.maximum(ops.sum(weights, axis=1), 1.0)
+        return ids, present
 
     def compute_output_shape(self, input_shape):
         """`(batch, dim)`."""

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from absl.testing import parameterized
+from ai_edge_litert.interpreter import Interpreter
 from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
 
@@ -428,29 +429,51 @@ class TaskDefaultsTest(tf.test.TestCase):
         self.assertAllEqual(micro._remainder(tf.constant(values), 16381, 60**4 - 1), values % 16381)
 
 
-    def test_a_long_name_keeps_its_n_gram_mean_in_int8(self):
-        keras.utils.set_random_seed(0)
-        width = 32
-        tokens = keras.Input((width,), dtype="int32")
-        bag = HashedNgramBag(58, (1, 2, 3, 4), 4)
-        model = keras.Model(tokens, bag(tokens))
-        noise = np.random.default_rng(0).standard_normal(bag.table.embeddings.shape).astype("float32")
-        bag.table.embeddings.assign(0.5 + 0.05 * noise)  # every mean near 0.5, whatever the length
-        rng = np.random.default_rng(1)
-
-        def names(count, shortest, longest):
-            x = np.zeros((count, width), np.int32)
-            for row, length in zip(x, rng.integers(shortest, longest + 1, count)):
-                row[:length] = rng.integers(1, 59, length)
-            return x
-
-        # Calibrated on names of 3-6 letters, run on names of 25-30: a sum of the n-gram vectors would need a
-        # range 4-5 times the calibrated one (it was off by 12 int8 steps); the mean's range is the same.
-        runner = micro.MicroInterpreter(micro.to_micro(convert.inference_twin(model), names(100, 3, 6)))
-        long_names = names(5, 25, 30)
+    def test_a_long_name_keeps_its_n_gram_mean_in_tflm(self):
+        model, calibration, long_names = long_name_bag()
+        runner = micro.MicroInterpreter(micro.to_micro(convert.inference_twin(model), calibration))
         got = np.concatenate([runner.run(row[None]) for row in long_names])
         step = runner.output["quantization_parameters"]["scales"][0]
         self.assertAllClose(got, model.predict(long_names, verbose=0), atol=4 * step, rtol=0)
+
+    def test_a_long_name_keeps_its_n_gram_mean_in_the_int8_litert_export(self):
+        model, calibration, long_names = long_name_bag()
+        twin = convert.inference_twin(model)
+        convert.int8_bag_means(twin)
+        interpreter = Interpreter(model_content=convert.to_tflite(twin, "int8", calibration))
+        interpreter.allocate_tensors()
+        source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+        got = []
+        for row in long_names:
+            interpreter.set_tensor(source["index"], row[None].astype(source["dtype"]))
+            interpreter.invoke()
+            got.append(interpreter.get_tensor(target["index"]))
+        expected = model.predict(long_names, verbose=0)
+        step = np.abs(expected).max() / 127  # at most the int8 step of a range that holds the largest value
+        self.assertAllClose(np.concatenate(got), expected, atol=4 * step, rtol=0)
+
+
+def long_name_bag(width=32):
+    """(a bag-only model whose every mean is near 0.5, 3-6-letter calibration names, five 25-30-letter names).
+
+    Calibrated on the short names, a sum of the n-gram vectors would need a range 4-5 times the calibrated one
+    for the long names (the bag that summed first was 12 int8 steps off there); the mean's range is the same.
+    """
+    keras.utils.set_random_seed(0)
+    tokens = keras.Input((width,), dtype="int32")
+    bag = HashedNgramBag(58, (1, 2, 3, 4), 4)
+    model = keras.Model(tokens, bag(tokens))
+    noise = np.random.default_rng(0).standard_normal(bag.table.embeddings.shape).astype("float32")
+    bag.table.embeddings.assign(0.5 + 0.05 * noise)
+    rng = np.random.default_rng(1)
+
+    def names(count, shortest, longest):
+        x = np.zeros((count, width), np.int32)
+        for row, length in zip(x, rng.integers(shortest, longest + 1, count)):
+            row[:length] = rng.integers(1, 59, length)
+        return x
+
+    return model, names(100, 3, 6), names(5, 25, 30)
 
 
 class MicroRefusalTest(tf.test.TestCase):
