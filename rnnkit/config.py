@@ -19,7 +19,7 @@ BOUNDS = {
     "length": (1, MAX_LEN), "min_len": (1, MAX_LEN), "max_len": (1, MAX_LEN), "k": (1, MAX_LEN),
     "carry_mix": (0.0, 1.0), "dropout": (0.0, 0.95), "l2": (0.0, 10.0), "embed_dim": (1, 4096),
     "lr": (0.0, 100.0, True), "momentum": (0.0, 0.999), "weight_decay": (0.0, 1.0), "clipnorm": (0.0, 1e6, True),
-    "epsilon": (0.0, 1.0, True),
+    "epsilon": (0.0, 1.0, True), "update_gate_bias": (-30.0, 30.0),
     "patience": (0, 100_000), "epochs": (1, 100_000), "steps_per_epoch": (1, 1_000_000), "batch_size": (1, 65_536),
     "seed": (0, 2**31 - 1), "restarts": (1, 100), "val_samples": (1, 1_000_000), "test_samples": (1, 1_000_000),
     "eval_samples": (1, 1_000_000), "stress_samples": (0, 1_000_000), "show_samples": (0, 100),
@@ -29,7 +29,8 @@ ITEM_BOUNDS = {"units": (1, 4096), "ngrams": (1, 5), "eval_lens": (1, MAX_LEN), 
 TASK_FLAGS = {"length": "--len", "train_len": "--train-len", "min_len": "--min-len", "max_len": "--max-len",
               "k": "--k", "loss": "--loss", "source": "--source", "data_dir": "--data-dir", "augment": "--augment",
               "backend": "--backend", "arch": "--model", "ngrams": "--ngrams", "carry_mix": "--carry-mix",
-              "stress_samples": "--stress-samples", "chrono": "--chrono", "restarts": "--restarts",
+              "stress_samples": "--stress-samples", "chrono": "--chrono", "update_gate_bias": "--update-gate-bias",
+              "restarts": "--restarts",
               "class_weight": "--class-weight", "overlap": "--overlap"}
 
 
@@ -62,6 +63,7 @@ class Config:
     ngrams: tuple = ()  # names: orders of the hashed character n-gram bag beside the recurrent state
     unroll: bool = False
     chrono: bool = False  # palindrome: chrono initialisation of LSTM gate biases for lags up to --len
+    update_gate_bias: Optional[float] = None  # adder: a GRU's update-gate bias at initialisation (None: Keras')
     # Training.
     loop: str = "fit"
     strategy: str = "default"  # tf.distribute: default, mirrored or multiworker (TF_CONFIG)

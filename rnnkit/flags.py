@@ -66,6 +66,9 @@ def build_parser(prog="python -m rnnkit.train", description=None):
     model.add_argument("--chrono", action="store_true",
                        help="palindrome: chrono-initialise LSTM gate biases for lags up to --len")
     model.add_argument("--no-chrono", dest="chrono", action="store_false", help="Keras' LSTM initialisation")
+    model.add_argument("--update-gate-bias", metavar="B", type=bounded("update_gate_bias"),
+                       help="adder, --cell gru: the update gate's bias at initialisation (-10 starts the GRU as a "
+                            "vanilla RNN: the adder's GRU default; 0 is Keras')")
     model.add_argument("--unroll", action="store_true",
                        help="train with recurrent layers unrolled (no WHILE loop: faster steps, slower tracing); "
                             "needs training batches of one length; evaluation and the saved model take any length")

@@ -93,3 +93,26 @@ class ChronoBias(keras.initializers.Initializer):
     def get_config(self):
         """Round-trips through saving."""
         return {"max_lag": self.max_lag, "seed": self.seed, "open_input": self.open_input}
+
+
+@keras.saving.register_keras_serializable(package="rnnkit")
+class UpdateGateBias(keras.initializers.Initializer):
+    """A GRU bias whose update gate starts at `total` and every other gate at 0 (Keras' gate order: z, r, h).
+
+    Keras' GRU computes h = z·h_prev + (1 − z)·candidate, so a very negative update bias starts it as a vanilla
+    RNN with a reset gate: it takes the candidate every step. A GRU with `reset_after` keeps an input and a
+    recurrent bias, which are added in the gate; each gets half of `total`.
+    """
+
+    def __init__(self, total):
+        self.total = total
+
+    def __call__(self, shape, dtype=None):
+        units = shape[-1] // 3
+        rows = shape[0] if len(shape) == 2 else 1
+        gate = ops.concatenate([ops.full((units,), self.total / rows), ops.zeros((2 * units,))])
+        return ops.cast(ops.reshape(ops.tile(gate, (rows,)), shape), dtype or "float32")
+
+    def get_config(self):
+        """Round-trips through saving."""
+        return {"total": self.total}

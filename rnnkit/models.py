@@ -5,7 +5,7 @@ import keras
 import numpy as np
 
 from rnnkit import steps
-from rnnkit.layers import ChronoBias, HashedNgramBag
+from rnnkit.layers import ChronoBias, HashedNgramBag, UpdateGateBias
 from rnnkit.numpy_mlp import NumpyMLP
 
 CELLS = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
@@ -28,15 +28,18 @@ class RnnkitModel(keras.Model):
 
 
 def recurrent_stack(x, *, cell, units, bidirectional=False, dropout=0.0, l2=0.0, return_sequences=True,
-                    chrono=None):
+                    chrono=None, update_gate_bias=None):
     """Stacked recurrent layers; all but the last return sequences, the last as asked.
 
-    `chrono` (a sequence length) gives LSTMs the chrono bias initialisation for lags up to that length.
+    `chrono` (a sequence length) gives LSTMs the chrono bias initialisation for lags up to that length;
+    `update_gate_bias` gives GRUs that update-gate bias at initialisation (layers.UpdateGateBias).
     """
     if cell not in CELLS:
         raise ValueError(f"Could not interpret cell {cell!r}: expected one of {', '.join(CELLS)}")
     regularizer = keras.regularizers.L2(l2) if l2 else None
     gates = {"unit_forget_bias": False, "bias_initializer": ChronoBias(chrono)} if chrono and cell == "lstm" else {}
+    if update_gate_bias is not None and cell == "gru":
+        gates = {"bias_initializer": UpdateGateBias(update_gate_bias)}
     for i, size in enumerate(units):
         last = i == len(units) - 1
         layer = CELLS[cell](
@@ -57,7 +60,8 @@ def recurrent_stack(x, *, cell, units, bidirectional=False, dropout=0.0, l2=0.0,
 def build_recurrent_model(*, name, cell, units, num_classes, output_activation="softmax", vocab_size=None,
                           embed_dim=32, operands=1, features=None, mask_zero=False, bidirectional=False,
                           dropout=0.0, l2=0.0, return_sequences=True, length=None,
-                          embeddings_initializer="uniform", ngram_orders=(), ngram_dim=64, chrono=None):
+                          embeddings_initializer="uniform", ngram_orders=(), ngram_dim=64, chrono=None,
+                          update_gate_bias=None):
     """Inputs → (shared Embedding | raw features) → recurrent stack → Dense head, as an RnnkitModel.
 
     With `vocab_size`, inputs are integer tokens: `(batch, time)` for one operand, or
@@ -67,7 +71,8 @@ def build_recurrent_model(*, name, cell, units, num_classes, output_activation="
     "normal" draws N(0, 1) vectors as PyTorch's nn.Embedding does (Keras' default is U(±0.05)).
     `ngram_orders` (one token operand, one output per sequence) adds a `HashedNgramBag` of those orders beside
     the last recurrent state: a wide, memorising view next to the deep, sequential one. `chrono` (a length)
-    initialises LSTM gates for lags up to that length (layers.ChronoBias).
+    initialises LSTM gates for lags up to that length (layers.ChronoBias), `update_gate_bias` a GRU's update gate
+    (layers.UpdateGateBias).
     """
     if ngram_orders and not (vocab_size and operands == 1 and not return_sequences):
         raise ValueError("n-gram features need one token operand and one output per sequence")
@@ -83,7 +88,7 @@ def build_recurrent_model(*, name, cell, units, num_classes, output_activation="
         inputs = keras.Input(shape=(length, features), dtype="float32", name="features")
         x = inputs
     x = recurrent_stack(x, cell=cell, units=units, bidirectional=bidirectional, dropout=dropout, l2=l2,
-                        return_sequences=return_sequences, chrono=chrono)
+                        return_sequences=return_sequences, chrono=chrono, update_gate_bias=update_gate_bias)
     if ngram_orders:
         bag = HashedNgramBag(vocab_size, ngram_orders, ngram_dim, name="ngram_bag")(inputs)
         x = keras.layers.Concatenate(name="state_and_ngrams")([x, bag])

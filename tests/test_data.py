@@ -63,7 +63,7 @@ class AdderCurriculumTest(tf.test.TestCase):
                for cell in ("rnn", "lstm", "gru") for length in (5, 100, 1000)}
         self.assertEqual(got, {("rnn", 5): [5], ("rnn", 100): [40], ("rnn", 1000): [40],
                                ("lstm", 5): [5], ("lstm", 100): [20], ("lstm", 1000): [20],
-                               ("gru", 5): [5], ("gru", 100): [100], ("gru", 1000): [100]})
+                               ("gru", 5): [5], ("gru", 100): [40], ("gru", 1000): [40]})
         self.assertEqual(task.train_lengths(config("adder", cell="gru", length=100, train_len=(7, 8))), [7, 8])
         cfg = config("adder", length=100, batch_size=4, cell="lstm")
         self.assertEqual({int(x.shape[1]) for x, _ in task.build_inputs(cfg, "train").take(3)}, {21})
@@ -71,16 +71,19 @@ class AdderCurriculumTest(tf.test.TestCase):
         self.assertEqual({int(x.shape[1]) for x, _ in task.build_inputs(config("adder", batch_size=4), "train")
                           .take(2)}, {41})
         self.assertEqual({int(x.shape[1]) for x, _ in task.build_inputs(config("adder", batch_size=4, cell="gru"),
-                                                                        "train").take(2)}, {101})
+                                                                        "train").take(2)}, {41})
         self.assertEqual({int(x.shape[1]) for x, _ in task.build_inputs(cfg, "test", n=8)}, {101})
 
-    def test_the_default_rnn_clips_damps_and_trains_longer_while_gru_and_lstm_keep_their_set_ups(self):
+    def test_the_default_rnn_clips_damps_and_trains_longer_the_gru_too_with_its_update_gate_shut(self):
         rnn = config("adder")
         self.assertEqual((rnn.clipnorm, rnn.epsilon, rnn.epochs, rnn.restarts, rnn.lr), (1.0, 1e-4, 30, 1, 1e-2))
-        for cell in ("gru", "lstm"):
-            other = config("adder", cell=cell)
-            self.assertEqual((other.clipnorm, other.epsilon, other.epochs), (None, None, 10), cell)
+        self.assertIsNone(rnn.update_gate_bias)
+        gru = config("adder", cell="gru")
+        self.assertEqual((gru.clipnorm, gru.epsilon, gru.epochs, gru.update_gate_bias), (1.0, 1e-4, 30, -10.0))
+        lstm = config("adder", cell="lstm")
+        self.assertEqual((lstm.clipnorm, lstm.epsilon, lstm.epochs, lstm.update_gate_bias), (None, None, 10, None))
         self.assertEqual(config("adder", cell="gru", epochs=4, clipnorm=2.0).clipnorm, 2.0)  # flags still win
+        self.assertEqual(config("adder", cell="gru", update_gate_bias=0.0).update_gate_bias, 0.0)
 
 
 class RecallDataTest(tf.test.TestCase):
