@@ -69,9 +69,10 @@ def export_tflite(task, cfg, model, args, out_dir, x):
     if args.quantize == "int8" and convert.is_recurrent(model):
         steps = x.shape[1]  # full-integer calibration cannot run through a WHILE loop: unroll a fixed length
     twin = convert.inference_twin(model, steps)
+    calibration = None
     if args.quantize == "int8":
         convert.int8_bag_means(twin)
-    calibration = calibration_inputs(task, cfg) if args.quantize == "int8" else None
+        calibration = calibration_inputs(task, cfg)
     if calibration is not None and steps is not None and calibration.shape[1] != steps:
         calibration = fit_width(calibration, steps)
     data = convert.to_tflite(twin, args.quantize, calibration)

@@ -428,7 +428,6 @@ class TaskDefaultsTest(tf.test.TestCase):
         values = np.arange(0, 60**4, 997, dtype=np.int32)
         self.assertAllEqual(micro._remainder(tf.constant(values), 16381, 60**4 - 1), values % 16381)
 
-
     def test_a_long_name_keeps_its_n_gram_mean_in_tflm(self):
         model, calibration, long_names = long_name_bag()
         runner = micro.MicroInterpreter(micro.to_micro(convert.inference_twin(model), calibration))

@@ -50,11 +50,12 @@ class SearchTest(tf.test.TestCase):
         adder = make_config(TASKS["adder"], {})  # the RNN default: 30 epochs, clipnorm 1, epsilon 1e-4
         gru = apply(adder, {"cell": "gru"})
         self.assertEqual((gru.cell, gru.update_gate_bias, gru.train_len), ("gru", -10.0, None))
-        lstm = apply(adder, {"cell": "lstm"})
-        self.assertEqual((lstm.cell, lstm.epochs, lstm.clipnorm, lstm.epsilon), ("lstm", 10, None, None))
+        adder_lstm = apply(adder, {"cell": "lstm"})
+        self.assertEqual((adder_lstm.cell, adder_lstm.epochs, adder_lstm.clipnorm, adder_lstm.epsilon),
+                         ("lstm", 10, None, None))
         self.assertEqual(apply(make_config(TASKS["adder"], {"epochs": 9}), {"cell": "lstm"}).epochs, 9)
         self.assertEqual(apply(gru, {"cell": "rnn"}), adder)  # and back again
-        self.assertEqual(apply(lstm, {"cell": "rnn"}), adder)
+        self.assertEqual(apply(adder_lstm, {"cell": "rnn"}), adder)
         palindrome = make_config(TASKS["palindrome"], {"length": 30})
         lstm = apply(palindrome, {"cell": "lstm", "units": 16})
         expected = make_config(TASKS["palindrome"], {"length": 30, "cell": "lstm", "units": (16,)})
