@@ -41,6 +41,9 @@ def build_parser():
     parser.add_argument("--stress-samples", type=cli.bounded_int(0, 100_000), default=100, metavar="N",
                         help="--target micro, algorithmic tasks: examples per stress family checked in TFLM next to "
                              "Keras (default 100; 0 skips them)")
+    parser.add_argument("--calibration-samples", type=cli.bounded_int(1, 100_000), metavar="N",
+                        help="--quantize int8 and --target micro: validation examples that calibrate the int8 ranges "
+                             f"(default {convert.CALIBRATION_SAMPLES})")
     parser.add_argument("--out", metavar="DIR", help="export folder to create (default RUN/export-<format>[-<q>])")
     parser.add_argument("--check-samples", type=cli.bounded_int(1, 100_000), default=200,
                         help="held-out examples to compare with the Keras model (default 200)")
@@ -72,7 +75,7 @@ def export_tflite(task, cfg, model, args, out_dir, x):
     calibration = None
     if args.quantize == "int8":
         convert.int8_bag_means(twin)
-        calibration = calibration_inputs(task, cfg)
+        calibration = calibration_inputs(task, cfg, args.calibration_samples)
     if calibration is not None and steps is not None and calibration.shape[1] != steps:
         calibration = fit_width(calibration, steps)
     data = convert.to_tflite(twin, args.quantize, calibration)
@@ -82,6 +85,8 @@ def export_tflite(task, cfg, model, args, out_dir, x):
     metadata = metadata_for(task, cfg, shape, twin.inputs[0].dtype, "model.tflite",
                                     {"format": "tflite", "quantize": args.quantize, "bytes": len(data),
                                      "ops": sorted(convert.builtin_ops(data))})
+    if calibration is not None:
+        metadata["calibration_samples"] = len(calibration)
     write(out_dir, metadata, artifacts.write_text)
     lite = LiteModel(path)
     return metadata, np.concatenate([lite.run(x[i: i + 1]) for i in range(len(x))])
@@ -100,11 +105,11 @@ def micro_examples(task, cfg, args):
     return arrays_at(task, cfg, "test", args.length, args.check_samples)
 
 
-def fit_calibration(task, cfg, x, length=None):
-    """Calibration inputs with the same fixed time axis as `x` (drawn at --len where one is given)."""
+def fit_calibration(task, cfg, x, count, length=None):
+    """`count` calibration inputs with the same fixed time axis as `x` (drawn at --len where one is given)."""
     if length is not None:
-        return arrays_at(task, cfg, "val", length)[0][:convert.CALIBRATION_SAMPLES]
-    calibration = calibration_inputs(task, cfg)
+        return arrays_at(task, cfg, "val", length)[0][:count]
+    calibration = calibration_inputs(task, cfg, count)
     return calibration if calibration.shape[1:] == x.shape[1:] else fit_width(calibration, x.shape[1])
 
 
@@ -174,6 +179,9 @@ def run(args):
         raise UsageError("--target micro is always a full-integer (int8) tflite: drop --format / --quantize")
     if args.length is not None and (args.target != "micro" or "length" not in task.flags):
         raise UsageError("--len applies to --target micro of a task with a length (adder, binary_add, palindrome)")
+    if args.calibration_samples and args.target != "micro" and args.quantize != "int8":
+        raise UsageError("--calibration-samples applies to --quantize int8 and --target micro only")
+    args.calibration_samples = args.calibration_samples or convert.CALIBRATION_SAMPLES
     if args.unroll and args.target != "micro":
         raise UsageError("--unroll applies to --target micro only (the LiteRT export keeps a free-length WHILE)")
     model = as_keras(model, cfg)
@@ -181,8 +189,9 @@ def run(args):
     recurrent = convert.is_recurrent(model)
     if args.target == "micro":
         try:
+            calibration = fit_calibration(task, cfg, x, args.calibration_samples, args.length)
             data = micro.to_micro(convert.inference_twin(model, x.shape[1] if recurrent else None, fuse_lstm=True),
-                                  fit_calibration(task, cfg, x, args.length), unroll=args.unroll)
+                                  calibration, unroll=args.unroll)
         except convert.FlexOpsError as error:
             raise UsageError(f"no micro export: {error}") from None
         runner = micro.MicroInterpreter(data)
@@ -201,6 +210,7 @@ def run(args):
         raise UsageError(str(error)) from None
     metadata["check"] = agreement(task, cfg, y, model.predict(x, verbose=0, batch_size=256), exported)
     if args.target == "micro":
+        metadata["calibration_samples"] = len(calibration)
         if convert.has_step_loop(model):  # a single step is never looped
             metadata["loop"] = "while" if "WHILE" in metadata["ops"] else "unrolled"
         stress = stress_agreement(task, cfg, model, runner, x.shape[1], args)

@@ -13,7 +13,7 @@ import types
 from export import convert  # first: imports TensorFlow quietly through rnnkit
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from export import micro_flatbuffer, micro_unroll
+from export import micro_flatbuffer, micro_head, micro_unroll
 from export.micro_runtime import MicroInterpreter, quantization
 from rnnkit.errors import UsageError
 from rnnkit.layers import HashedNgramBag
@@ -23,8 +23,9 @@ from rnnkit.quiet import captured_output
 RESOLVER_NAMES = {"UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTM", "L2_NORMALIZATION": "L2Normalization"}
 
 
-def to_micro(twin, calibration, unroll=False):
-    """Flatbuffer bytes: full-integer int8 with integer I/O, rewritten for TFLM (micro_flatbuffer).
+def to_micro(twin, calibration, unroll=False, int16_head=True):
+    """Flatbuffer bytes: full-integer int8 with integer I/O, a softmax head in 16x8 (micro_head; all int8 without
+    `int16_head`), rewritten for TFLM (micro_flatbuffer).
 
     The twin's Embedding layers look tokens up with a plain gather: Keras' lookup first wraps negative
     indices (LESS, ADD, SELECT on int32), which TFLM's SELECT_V2 cannot run, and token ids are never negative.
@@ -41,7 +42,8 @@ def to_micro(twin, calibration, unroll=False):
             layer.pin_to_tanh_grid = True
         if isinstance(layer, (micro_unroll.MicroSimpleRNN, micro_unroll.MicroGRU)):
             layer.loop = "unrolled" if unroll else "while"
-    return micro_flatbuffer.for_micro(convert.to_tflite(twin, "int8", calibration, integer_io=True))
+    data = convert.to_tflite(twin, "int8", calibration, integer_io=True)
+    return micro_flatbuffer.for_micro(micro_head.with_int16_heads(data) if int16_head else data)
 
 
 def _plain_lookup(layer, inputs):

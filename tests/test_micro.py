@@ -61,14 +61,16 @@ class MicroExportTest(tf.test.TestCase):
         return micro_export(self, run, *flags)
 
     def test_mlp_export_has_the_firmware_files_and_matches_keras_in_tflm(self):
-        folder, metadata, out = self.export(self.moons, "--check-samples", "200")
+        folder, metadata, out = self.export(self.moons, "--check-samples", "200", "--calibration-samples", "50")
         self.assertIn("TensorFlow Lite Micro", out)
         self.assertEqual((metadata["target"], metadata["quantize"]), ("micro", "int8"))
-        self.assertEqual(metadata["ops"], ["FULLY_CONNECTED", "SOFTMAX"])
+        # The softmax head runs in 16x8 (export/micro_head.py): one QUANTIZE widens its input, probabilities are int16.
+        self.assertEqual(metadata["ops"], ["FULLY_CONNECTED", "QUANTIZE", "SOFTMAX"])
         self.assertGreater(metadata["arena_bytes"], 0)
         self.assertEqual(metadata["input_quantization"]["dtype"], "int8")
-        self.assertEqual(metadata["output_quantization"]["dtype"], "int8")
+        self.assertEqual(metadata["output_quantization"], {"dtype": "int16", "scale": 1 / 32768, "zero_point": 0})
         self.assertIsNone(metadata["length"])
+        self.assertEqual(metadata["calibration_samples"], 50)
         check = metadata["check"]
         self.assertLessEqual(abs(check["export"]["accuracy"] - check["keras"]["accuracy"]), 0.02)
         with open(os.path.join(folder, "model.tflite"), "rb") as handle:
@@ -80,8 +82,9 @@ class MicroExportTest(tf.test.TestCase):
         self.assertIn("alignas(16)", source)
         with open(os.path.join(folder, "micro_ops.h")) as handle:
             resolver = handle.read()
-        self.assertIn("MicroMutableOpResolver<2>", resolver)
+        self.assertIn("MicroMutableOpResolver<3>", resolver)
         self.assertIn("resolver.AddFullyConnected()", resolver)
+        self.assertIn("resolver.AddQuantize()", resolver)
         self.assertIn("resolver.AddSoftmax()", resolver)
 
     def test_predict_with_the_micro_runtime_agrees_with_keras(self):
@@ -138,7 +141,10 @@ class MicroExportTest(tf.test.TestCase):
                               ([self.moons, "--target", "micro", "--quantize", "dynamic"], "full-integer"),
                               ([self.adder, "--target", "micro", "--format", "saved_model"], "full-integer"),
                               ([self.adder, "--unroll"], "--unroll applies"),
-                              ([self.adder, "--target", "micro", "--stress-samples", "-1"], "--stress-samples")):
+                              ([self.adder, "--target", "micro", "--stress-samples", "-1"], "--stress-samples"),
+                              ([self.moons, "--calibration-samples", "50"], "--calibration-samples applies"),
+                              ([self.moons, "--target", "micro", "--calibration-samples", "0"],
+                               "--calibration-samples")):
             with self.subTest(argv=argv):
                 status, _, err = call(export_cli.main, argv)
                 self.assertEqual((status, err.count("\n")), (2, 1), err)
