@@ -17,7 +17,7 @@ import copy
 import numpy as np
 
 from export import convert  # noqa: F401  (imports TensorFlow quietly through rnnkit)
-from export.micro_loops import OPS, _code, _readers, _writer  # noqa: E402
+from export.micro_loops import OPS, builtin_code, readers, writer  # noqa: E402
 from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
 from tensorflow.lite.tools import flatbuffer_utils  # noqa: E402
 
@@ -47,21 +47,21 @@ def int16_softmax_heads(model):
 
 def _head(model, graph, output):
     """(FULLY_CONNECTED, [shape-only ops], SOFTMAX) that end in graph output `output`, or None."""
-    softmax = _writer(graph, output)
-    if softmax is None or _code(model, softmax) != OPS.SOFTMAX or _readers(graph, output):
+    softmax = writer(graph, output)
+    if softmax is None or builtin_code(model, softmax) != OPS.SOFTMAX or readers(graph, output):
         return None
     between, tensor = [], int(softmax.inputs[0])
     while True:
-        writer = _writer(graph, tensor)
-        if writer is None or len(_readers(graph, tensor)) != 1 or tensor in [int(i) for i in graph.outputs]:
+        producer = writer(graph, tensor)
+        if producer is None or len(readers(graph, tensor)) != 1 or tensor in [int(i) for i in graph.outputs]:
             return None
-        if _code(model, writer) == OPS.FULLY_CONNECTED:
+        if builtin_code(model, producer) == OPS.FULLY_CONNECTED:
             break
-        if _code(model, writer) not in SHAPE_ONLY:
+        if builtin_code(model, producer) not in SHAPE_ONLY:
             return None
-        between.insert(0, writer)
-        tensor = int(writer.inputs[0])
-    dense = writer
+        between.insert(0, producer)
+        tensor = int(producer.inputs[0])
+    dense = producer
     x, weights = (graph.tensors[int(i)] for i in dense.inputs[:2])
     if (x.type != INT8 or weights.type != INT8 or graph.tensors[output].type != INT8
             or dense.builtinOptions.fusedActivationFunction != schema.ActivationFunctionType.NONE):
@@ -77,7 +77,8 @@ def _rewrite(model, graph, dense, between, softmax):
     wide.quantization.zeroPoint = np.zeros_like(np.asarray(wide.quantization.zeroPoint))
     graph.tensors.append(wide)
     quantize = schema.OperatorT()
-    quantize.opcodeIndex, quantize.inputs, quantize.outputs = _opcode(model, OPS.QUANTIZE), [x], [len(graph.tensors) - 1]
+    quantize.opcodeIndex = _opcode(model, OPS.QUANTIZE)
+    quantize.inputs, quantize.outputs = [x], [len(graph.tensors) - 1]
     graph.operators.insert(graph.operators.index(dense), quantize)
     inputs = [len(graph.tensors) - 1, int(dense.inputs[1])]
     if len(dense.inputs) > 2 and int(dense.inputs[2]) >= 0:

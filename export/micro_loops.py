@@ -31,23 +31,23 @@ def int8_loop_variables(model):
     float tensors it no longer uses stay: micro_flatbuffer.drop_unused_tensors removes them)."""
     for graph in model.subgraphs:
         for op in list(graph.operators):
-            if _code(model, op) == OPS.WHILE:
+            if builtin_code(model, op) == OPS.WHILE:
                 for slot in range(len(op.inputs)):
                     _carry_in_int8(model, graph, op, slot)
 
 
-def _code(model, op):
+def builtin_code(model, op):
     """The builtin operator code of `op`."""
     code = model.operatorCodes[op.opcodeIndex]
     return max(code.builtinCode, code.deprecatedBuiltinCode)
 
 
-def _readers(graph, tensor):
+def readers(graph, tensor):
     """The ops of `graph` that read `tensor`."""
     return [op for op in graph.operators if tensor in [int(i) for i in op.inputs]]
 
 
-def _writer(graph, tensor):
+def writer(graph, tensor):
     """The op of `graph` that writes `tensor`, or None."""
     return next((op for op in graph.operators if tensor in [int(i) for i in op.outputs]), None)
 
@@ -96,15 +96,15 @@ def _carry_in_int8(model, graph, loop, slot):
     entry, exit_ = int(body.inputs[slot]), int(body.outputs[slot])
     if body.tensors[entry].type != FLOAT32 or entry in [int(i) for i in body.outputs]:
         return
-    quantizers = _readers(body, entry)
-    if not quantizers or any(_code(model, op) != OPS.QUANTIZE for op in quantizers):
+    quantizers = readers(body, entry)
+    if not quantizers or any(builtin_code(model, op) != OPS.QUANTIZE for op in quantizers):
         return
     scales = {_scale(body.tensors[int(op.outputs[0])].quantization) for op in quantizers}
-    dequantizer = _writer(body, exit_)
+    dequantizer = writer(body, exit_)
     source, result = int(loop.inputs[slot]), int(loop.outputs[slot])
-    if (len(scales) != 1 or None in scales or dequantizer is None or _code(model, dequantizer) != OPS.DEQUANTIZE
-            or _readers(body, exit_) or [int(i) for i in body.outputs].count(exit_) != 1
-            or _readers(cond, int(cond.inputs[slot])) or int(cond.inputs[slot]) in [int(i) for i in cond.outputs]
+    if (len(scales) != 1 or None in scales or dequantizer is None or builtin_code(model, dequantizer) != OPS.DEQUANTIZE
+            or readers(body, exit_) or [int(i) for i in body.outputs].count(exit_) != 1
+            or readers(cond, int(cond.inputs[slot])) or int(cond.inputs[slot]) in [int(i) for i in cond.outputs]
             or result in [int(i) for i in graph.outputs]):
         return
     template, dequantize = quantizers[0], copy.deepcopy(dequantizer)
@@ -123,8 +123,8 @@ def _carry_in_int8(model, graph, loop, slot):
 def _int8_start(model, graph, loop, source, quantization, template):
     """The int8 tensor the loop starts from instead of the float `source`: the input of a DEQUANTIZE that fed only
     the loop (or its requantize), else `source` quantized by a new op just before the loop (the zero state)."""
-    feeder = _writer(graph, source)
-    if (feeder is not None and _code(model, feeder) == OPS.DEQUANTIZE and _readers(graph, source) == [loop]
+    feeder = writer(graph, source)
+    if (feeder is not None and builtin_code(model, feeder) == OPS.DEQUANTIZE and readers(graph, source) == [loop]
             and source not in [int(i) for i in graph.outputs]):
         return _hand_over(graph, feeder, quantization, template)
     start = copy.deepcopy(graph.tensors[source])
@@ -140,8 +140,8 @@ def _int8_start(model, graph, loop, source, quantization, template):
 def _int8_result(model, graph, result, quantization, dequantize):
     """Retype the loop's float `result` as int8: readers that quantized it at its scale read it directly, other
     QUANTIZE readers requantize it, and float readers read a copy dequantized by `dequantize` (a DEQUANTIZE op)."""
-    readers = _readers(graph, result)
-    floats = [op for op in readers if _code(model, op) != OPS.QUANTIZE]
+    reading = readers(graph, result)
+    floats = [op for op in reading if builtin_code(model, op) != OPS.QUANTIZE]
     if floats:
         graph.tensors.append(copy.deepcopy(graph.tensors[result]))
         dequantize.inputs, dequantize.outputs = [result], [len(graph.tensors) - 1]
@@ -149,7 +149,7 @@ def _int8_result(model, graph, result, quantization, dequantize):
         for op in floats:
             op.inputs = [len(graph.tensors) - 1 if int(i) == result else int(i) for i in op.inputs]
     _make_int8(graph.tensors[result], quantization)
-    for op in readers:
+    for op in reading:
         if op not in floats and _scale(graph.tensors[int(op.outputs[0])].quantization) == _scale(quantization):
             _replace(graph, int(op.outputs[0]), result)
             graph.operators.remove(op)
