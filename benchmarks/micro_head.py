@@ -45,7 +45,7 @@ def main(argv=None):
     """Print one line per run."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", metavar="RUN")
-    parser.add_argument("--calibration-samples", type=int, default=convert.CALIBRATION_SAMPLES)
+    parser.add_argument("--calibration-samples", type=int, default=micro.CALIBRATION_SAMPLES)
     args = parser.parse_args(argv)
     for run in args.runs:
         print(compare(run, args.calibration_samples), flush=True)

@@ -43,7 +43,7 @@ def build_parser():
                              "Keras (default 100; 0 skips them)")
     parser.add_argument("--calibration-samples", type=cli.bounded_int(1, 100_000), metavar="N",
                         help="--quantize int8 and --target micro: validation examples that calibrate the int8 ranges "
-                             f"(default {convert.CALIBRATION_SAMPLES})")
+                             f"(default {convert.CALIBRATION_SAMPLES} for int8, {micro.CALIBRATION_SAMPLES} for micro)")
     parser.add_argument("--out", metavar="DIR", help="export folder to create (default RUN/export-<format>[-<q>])")
     parser.add_argument("--check-samples", type=cli.bounded_int(1, 100_000), default=200,
                         help="held-out examples to compare with the Keras model (default 200)")
@@ -181,7 +181,8 @@ def run(args):
         raise UsageError("--len applies to --target micro of a task with a length (adder, binary_add, palindrome)")
     if args.calibration_samples and args.target != "micro" and args.quantize != "int8":
         raise UsageError("--calibration-samples applies to --quantize int8 and --target micro only")
-    args.calibration_samples = args.calibration_samples or convert.CALIBRATION_SAMPLES
+    args.calibration_samples = args.calibration_samples or (
+        micro.CALIBRATION_SAMPLES if args.target == "micro" else convert.CALIBRATION_SAMPLES)
     if args.unroll and args.target != "micro":
         raise UsageError("--unroll applies to --target micro only (the LiteRT export keeps a free-length WHILE)")
     model = as_keras(model, cfg)
