@@ -16,7 +16,8 @@ class LiteModel:
         self.metadata = meta.read(os.path.dirname(os.path.abspath(path)))
         meta.check_tflite(path, self.metadata)
         if self.metadata.get("target") == "micro":
-            raise UsageError(f"{path!r} is a --target micro export (integer input and output): run it with --runtime micro")
+            raise UsageError(f"{path!r} is a --target micro export (integer input and output): "
+                             "run it with --runtime micro")
         self.interpreter = _load(path, num_threads)
         inputs, outputs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
         if len(inputs) != 1 or len(outputs) != 1:

@@ -21,8 +21,7 @@ from export.micro_loops import OPS, builtin_code, readers, writer  # noqa: E402
 from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
 from tensorflow.lite.tools import flatbuffer_utils  # noqa: E402
 
-INT8, INT16, INT32, INT64 = (schema.TensorType.INT8, schema.TensorType.INT16, schema.TensorType.INT32,
-                             schema.TensorType.INT64)
+INT8, INT16, INT64 = schema.TensorType.INT8, schema.TensorType.INT16, schema.TensorType.INT64
 # Ops between the head's FULLY_CONNECTED and its SOFTMAX that only move values (a sequence head's reshapes).
 SHAPE_ONLY = (OPS.RESHAPE,)
 # Headroom over the int8 logits' calibrated range: a logit past it clips at twice the distance instead.
