@@ -1,6 +1,6 @@
 """The micro export's softmax head in int8 and in 16x8, side by side in TFLM, on every held-out example.
 
-    python benchmarks/micro_head.py RUN [RUN ...] [--calibration-samples 200]
+    python benchmarks/micro_head.py RUN [RUN ...] [--calibration-samples 1000]
 
 For each run folder: two `--target micro` models built in one process from the same calibration examples, one
 with the converter's int8 head and one with export/micro_head.py's 16x8 head, then every held-out example the task

@@ -13,7 +13,7 @@ import types
 from export import convert  # first: imports TensorFlow quietly through rnnkit
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from export import micro_flatbuffer, micro_head, micro_unroll
+from export import micro_flatbuffer, micro_unroll
 from export.micro_runtime import MicroInterpreter, quantization
 from rnnkit.errors import UsageError
 from rnnkit.layers import HashedNgramBag
@@ -46,8 +46,7 @@ def to_micro(twin, calibration, unroll=False, int16_head=True):
             layer.pin_to_tanh_grid = True
         if isinstance(layer, (micro_unroll.MicroSimpleRNN, micro_unroll.MicroGRU)):
             layer.loop = "unrolled" if unroll else "while"
-    data = convert.to_tflite(twin, "int8", calibration, integer_io=True)
-    return micro_flatbuffer.for_micro(micro_head.with_int16_heads(data) if int16_head else data)
+    return micro_flatbuffer.for_micro(convert.to_tflite(twin, "int8", calibration, integer_io=True), int16_head)
 
 
 def _plain_lookup(layer, inputs):

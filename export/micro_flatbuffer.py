@@ -1,6 +1,7 @@
 """Rewrites of a converted int8 flatbuffer for TensorFlow Lite Micro: ops it has, and fewer bytes.
 
-None of them changes a value the model computes:
+None of them changes a value the model computes (the softmax head in 16x8, export/micro_head.py, which `for_micro`
+applies on request, makes the head's values finer):
 - SELECT becomes SELECT_V2 (TFLM has only the latter; at batch 1 no row-wise select can differ);
 - constant tensors that repeat another's buffer, shape, type and quantization are dropped and their readers
   pointed at the first. The int8 converter gives each unrolled step its own tensor for the same per-channel
@@ -15,14 +16,17 @@ None of them changes a value the model computes:
 import numpy as np
 
 from export import convert  # noqa: F401  (imports TensorFlow quietly through rnnkit)
-from export import micro_loops  # noqa: E402
+from export import micro_head, micro_loops  # noqa: E402
 from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
 from tensorflow.lite.tools import flatbuffer_utils  # noqa: E402
 
 
-def for_micro(data):
-    """The flatbuffer `data` with every rewrite above applied."""
+def for_micro(data, int16_head=False):
+    """The flatbuffer `data` with every rewrite above applied, and with `int16_head` its softmax head in 16x8
+    (export/micro_head.py: the one rewrite that changes values, finer)."""
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    if int16_head:
+        micro_head.int16_softmax_heads(model)
     select_as_select_v2(model)
     for subgraph in model.subgraphs:
         share_constant_tensors(model, subgraph)

@@ -19,19 +19,12 @@ import numpy as np
 from export import convert  # noqa: F401  (imports TensorFlow quietly through rnnkit)
 from export.micro_loops import OPS, builtin_code, readers, writer  # noqa: E402
 from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
-from tensorflow.lite.tools import flatbuffer_utils  # noqa: E402
 
 INT8, INT16, INT64 = schema.TensorType.INT8, schema.TensorType.INT16, schema.TensorType.INT64
 # Ops between the head's FULLY_CONNECTED and its SOFTMAX that only move values (a sequence head's reshapes).
 SHAPE_ONLY = (OPS.RESHAPE,)
 # Headroom over the int8 logits' calibrated range: a logit past it clips at twice the distance instead.
 HEADROOM = 2.0
-
-
-def with_int16_heads(data):
-    """The flatbuffer `data` with `int16_softmax_heads` applied."""
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(model)) if int16_softmax_heads(model) else data
 
 
 def int16_softmax_heads(model):

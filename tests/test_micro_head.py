@@ -76,4 +76,6 @@ class Int16HeadTest(tf.test.TestCase):
         sigmoid = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
         data = convert.to_tflite(sigmoid, "int8", np.random.default_rng(0).normal(size=(50, 4)).astype("float32"),
                                  integer_io=True)
-        self.assertEqual(micro_head.with_int16_heads(data), data)
+        model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+        self.assertEqual(micro_head.int16_softmax_heads(model), 0)
+        self.assertEqual(micro_flatbuffer.for_micro(data, int16_head=True), micro_flatbuffer.for_micro(data))
