@@ -17,8 +17,11 @@ CURRICULUM_LENGTH = {"rnn": 40, "lstm": 20, "gru": 40}
 # every stress family at 100, 1 000 and 10 000 digits (seeds 5-9: three miss at 10 000; benchmarks/README.md,
 # "Stress"). The GRU trains the same way from an update gate started shut (bias -10: it begins as a vanilla RNN
 # with a reset gate); seed 0 is then exact on every family at 10 000 digits. The LSTM keeps its measured set-up.
-MEASURED_LSTM_SETUP = dict(epochs=10, clipnorm=None, epsilon=None)
-GRU_SETUP = dict(update_gate_bias=-10.0)
+# One vanilla RNN layer of 64 units does the same as two (seeds 0-4 exact at 10 000 digits, 8 of seeds 0-9 on
+# every family) at about two thirds of the training time; the GRU and LSTM keep the two layers they were measured
+# with.
+MEASURED_LSTM_SETUP = dict(units=(64, 64), epochs=10, clipnorm=None, epsilon=None)
+GRU_SETUP = dict(units=(64, 64), update_gate_bias=-10.0)
 
 
 class Adder(AdditionTask, DigitClassificationTask):
@@ -26,7 +29,7 @@ class Adder(AdditionTask, DigitClassificationTask):
 
     name = "adder"
     summary = "add two --len-digit decimal numbers digit by digit"
-    defaults = dict(length=100, cell="rnn", carry_mix=0.5, units=(64, 64), embed_dim=32, optimizer="adam", lr=1e-2,
+    defaults = dict(length=100, cell="rnn", carry_mix=0.5, units=(64,), embed_dim=32, optimizer="adam", lr=1e-2,
                     clipnorm=1.0, epsilon=1e-4, epochs=30, steps_per_epoch=50, batch_size=64, eval_lens=(10, 1000))
     cell_defaults = {"gru": GRU_SETUP, "lstm": MEASURED_LSTM_SETUP}
     flags = ("length", "train_len", "carry_mix", "update_gate_bias", "stress_samples", "restarts")
