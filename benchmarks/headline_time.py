@@ -4,10 +4,11 @@
 
 Each round trains, in a fresh process and one after the other, the bare headline (`--task adder --len 100`,
 plus --flags if given) and the former headline (the LSTM 64,64 on 20-digit random sums, 10 x 50 steps:
-`--cell lstm --carry-mix 0`), each through `rnnkit.training.fit_model` with `rnnkit.train`'s callbacks (the model, its data and `fit`
-with validation: what `rnnkit.train` reports as `train_seconds`). It prints the wall-clock seconds and the process's CPU seconds (all
-threads), and the ratios. On a shared virtual machine the wall clock also counts time the hypervisor gave to
-other guests (the `steal` column of /proc/stat, printed too); CPU seconds count only this process's work.
+`--cell lstm --carry-mix 0`), each through `rnnkit.training.fit_model` with `rnnkit.train`'s callbacks (the
+model, its data and `fit` with validation: what `rnnkit.train` reports as `train_seconds`). It prints the
+wall-clock seconds and the process's CPU seconds (all threads), and the ratios. On a shared virtual machine the
+wall clock also counts time the hypervisor gave to other guests (the `steal` column of /proc/stat, printed too);
+CPU seconds count only this process's work.
 """
 import argparse
 import json

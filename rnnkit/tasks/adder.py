@@ -13,13 +13,12 @@ CURRICULUM_LENGTH = {"rnn": 40, "lstm": 20, "gru": 40}
 # Half the training sums get one carry chain of random length (carries.enriched_operands). With it, a vanilla RNN
 # trained on 40-digit sums with gradients clipped to norm 1 holds a carry over 10 000 digits, where a GRU from
 # Keras' initialisation drifts after about 1 000. Adam's epsilon at 1e-4 (Keras: 1e-7) stops the loss spikes
-# that, once gradients were tiny, threw two seeds in five into imprecise minima; with it seeds 0-4 are exact on
-# every stress family at 100, 1 000 and 10 000 digits (seeds 5-9: three miss at 10 000; benchmarks/README.md,
+# that, once gradients were tiny, threw two seeds in five into imprecise minima. One RNN layer of 64 does as well
+# as two at about two thirds of the training time: seeds 0-4 exact on every stress family at 100, 1 000 and
+# 10 000 digits, seeds 5 and 7 one sum in 200 short at 10 000 (two layers: three of seeds 5-9; benchmarks/README.md,
 # "Stress"). The GRU trains the same way from an update gate started shut (bias -10: it begins as a vanilla RNN
-# with a reset gate); seed 0 is then exact on every family at 10 000 digits. The LSTM keeps its measured set-up.
-# One vanilla RNN layer of 64 units does the same as two (seeds 0-4 exact at 10 000 digits, 8 of seeds 0-9 on
-# every family) at about two thirds of the training time; the GRU and LSTM keep the two layers they were measured
-# with.
+# with a reset gate); seed 0 is then exact on every family at 10 000 digits. The GRU and LSTM keep the two layers
+# and the set-ups they were measured with.
 MEASURED_LSTM_SETUP = dict(units=(64, 64), epochs=10, clipnorm=None, epsilon=None)
 GRU_SETUP = dict(units=(64, 64), update_gate_bias=-10.0)
 
