@@ -10,7 +10,7 @@ import numpy as np
 
 from export import convert  # first: imports TensorFlow quietly through rnnkit
 import tensorflow as tf  # noqa: E402
-from export import micro
+from export import micro, stream_export
 from export.litert import LiteModel
 from rnnkit import artifacts, cli
 from rnnkit.errors import UsageError
@@ -39,11 +39,15 @@ def build_parser():
                         help="--target micro: GRU / SimpleRNN layers as one set of ops per step (int8 scales per "
                              "step; a larger file) instead of one WHILE loop")
     parser.add_argument("--stress-samples", type=cli.bounded_int(0, 100_000), default=100, metavar="N",
-                        help="--target micro, algorithmic tasks: examples per stress family checked in TFLM next to "
-                             "Keras (default 100; 0 skips them)")
+                        help="--target micro and --streaming, algorithmic tasks: examples per stress family checked "
+                             "in the runtime next to Keras (default 100; 0 skips them)")
     parser.add_argument("--calibration-samples", type=cli.bounded_int(1, 100_000), metavar="N",
                         help="--quantize int8 and --target micro: validation examples that calibrate the int8 ranges "
                              f"(default {convert.CALIBRATION_SAMPLES} for int8, {micro.CALIBRATION_SAMPLES} for micro)")
+    parser.add_argument("--streaming", action="store_true",
+                        help="one time step per invoke, the recurrent state kept inside the model between invokes "
+                             "(signature 'zero_state', or MicroInterpreter::Reset(), starts a new sequence): any length "
+                             "in the memory of one step; recurrent, unidirectional models only")
     parser.add_argument("--out", metavar="DIR", help="export folder to create (default RUN/export-<format>[-<q>])")
     parser.add_argument("--check-samples", type=cli.bounded_int(1, 100_000), default=200,
                         help="held-out examples to compare with the Keras model (default 200)")
@@ -173,6 +177,8 @@ def export_saved_model(task, cfg, model, out_dir, x):
 def run(args):
     """Export RUN as asked; returns the metadata written."""
     cfg, task, model = open_run(args.run)
+    if args.streaming:
+        return run_streaming(task, cfg, as_keras(model, cfg), args)
     if args.format == "saved_model" and args.quantize != "none":
         raise UsageError("--quantize applies to --format tflite only")
     if args.target == "micro" and (args.format != "tflite" or args.quantize not in ("none", "int8")):
@@ -222,12 +228,36 @@ def run(args):
     return metadata
 
 
+def run_streaming(task, cfg, model, args):
+    """`--streaming`: convert, check one held-out sequence runs, write, then check every step against Keras."""
+    stream_export.refuse_options(args)
+    args.calibration_samples = args.calibration_samples or micro.CALIBRATION_SAMPLES
+    try:
+        data, stream = stream_export.convert(task, cfg, model, args)
+    except convert.FlexOpsError as error:
+        raise UsageError(f"no streaming export: {error}") from None
+    name = "export-micro-stream" if args.target == "micro" else f"export-stream{'-' + args.quantize if args.quantize != 'none' else ''}"
+    out_dir = artifacts.prepare_run_dir(args.out or os.path.join(args.run, name))
+    metadata = stream_export.write(task, cfg, model, data, stream, out_dir, args)
+    x, y = task.held_out(cfg, args.check_samples)
+    metadata["check"] = stream_export.step_check(task, cfg, model, stream, x, y, agreement)
+    stress = stream_export.stress_check(task, cfg, model, stream, args.stress_samples, agreement)
+    if stress:
+        metadata["check"]["stress"] = stress
+    write(out_dir, metadata, artifacts.write_text)
+    report(metadata, out_dir)
+    return metadata
+
+
 def report(metadata, out_dir):
     """Print what was written and how it compares with the Keras model."""
     check = metadata["check"]
     size = f", {metadata['bytes'] / 1024:.1f} KiB" if "bytes" in metadata else ""
     print(f"exported {metadata['task']} as {metadata['format']} ({metadata.get('quantize', 'float')}{size}) "
           f"to {out_dir}/{metadata['model_file']} with {METADATA_FILE}")
+    if metadata.get("streaming"):
+        print("streaming: one time step per invoke, the state kept inside the model; every step below was "
+              "compared with Keras")
     if metadata.get("target") == "micro":
         print(f"TensorFlow Lite Micro: {metadata['arena_bytes']} arena bytes, ops {', '.join(metadata['ops'])}; "
               "model_data.cc / .h and micro_ops.h beside it; the check below ran in the TFLM interpreter")
@@ -235,7 +265,8 @@ def report(metadata, out_dir):
     for name in ("keras", "export"):
         print(f"  {name:<7} accuracy {check[name]['accuracy']:.4f}  exact match {check[name]['exact_match']:.4f}")
     if check.get("stress"):
-        print(f"{'stress (exact match)':<22}{'keras':>8}{'TFLM':>8}")
+        runtime = "TFLM" if metadata.get("target") == "micro" else "LiteRT"
+        print(f"{'stress (exact match)':<22}{'keras':>8}{runtime:>8}")
         for family, figures in check["stress"].items():
             print(f"{family:<22}{figures['keras']:>8.4f}{figures['export']:>8.4f}")
 

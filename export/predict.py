@@ -2,23 +2,60 @@
 
 The model's folder must hold the rnnkit_export.json written by `python -m export`. Inputs per task: adder
 `31415+27182`; binary_add `1011+110`; recall `3 5 8 6 8`; palindrome the digits before the hidden last one;
-names a surname; mnist and cifar10 an image file; moons / circles / classification `x,y`.
+names a surname; mnist and cifar10 an image file; moons / circles / classification `x,y`. `-` reads the inputs
+from standard input, one per line (a streamed sum of two 100 000-digit numbers does not fit in one argument).
+
+A `--streaming` export is fed one time step per invoke, its state kept inside the model: any length runs in the
+memory of one step. `--every N` prints a streaming classifier's running prediction every N steps.
 """
 import argparse
+import os
 import sys
 
 from rnnkit import cli, codecs
+from rnnkit import metadata as meta
+from rnnkit.errors import UsageError
 
 PROG = "python -m export.predict"
 
 
-def predict(model, texts):
-    """One answer line per input text, from a loaded LiteModel."""
+def predict(model, texts, every=None):
+    """Answer lines for each input text, from a loaded LiteModel, MicroModel or stream (with `every`, a streaming
+    classifier's running prediction every `every` steps before its answer)."""
     lines = []
     for text in texts:
         x = codecs.encode(model.metadata, text)
-        lines.append(codecs.describe(model.metadata, text, x, model.run(x)))
+        if every and hasattr(model, "steps") and not model.per_step:
+            output = None
+            for count, output in enumerate(model.steps(x), start=1):
+                if count % every == 0:
+                    lines.append(f"  after {count} steps: {codecs.describe(model.metadata, text, x, output)}")
+            if output is None:
+                raise UsageError("the input has no steps to stream")
+        else:
+            output = model.run(x)
+        lines.append(codecs.describe(model.metadata, text, x, output))
     return lines
+
+
+def read_inputs(inputs, stdin):
+    """The inputs, with `-` replaced by the non-empty lines of standard input."""
+    texts = []
+    for text in inputs:
+        texts.extend((line.strip() for line in stdin if line.strip()) if text == "-" else [text])
+    return texts
+
+
+def load(path, runtime, threads):
+    """The model at `path` in `runtime`: a stream when its metadata says --streaming."""
+    if meta.read(os.path.dirname(os.path.abspath(path))).get("streaming"):
+        from export.stream_runtime import open_stream  # the runtime loads only once the arguments are good
+        return open_stream(path, runtime, threads)
+    if runtime == "micro":
+        from export.micro_runtime import MicroModel
+        return MicroModel(path)
+    from export.litert import LiteModel
+    return LiteModel(path, num_threads=threads)
 
 
 def main(argv=None):
@@ -26,21 +63,21 @@ def main(argv=None):
     parser = cli.Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                         allow_abbrev=False)
     parser.add_argument("model", metavar="MODEL.tflite", help="a .tflite written by python -m export")
-    parser.add_argument("inputs", metavar="INPUT", nargs="+", help="what to ask the model")
+    parser.add_argument("inputs", metavar="INPUT", nargs="+", help="what to ask the model; - reads one input per "
+                                                                    "line from standard input")
     parser.add_argument("--threads", type=cli.bounded_int(1, 64), default=1, metavar="N",
                         help="interpreter threads (1-64, default 1; litert only)")
     parser.add_argument("--runtime", choices=("litert", "micro"), default="litert",
                         help="LiteRT (default) or the TensorFlow Lite Micro interpreter (a --target micro export)")
+    parser.add_argument("--every", type=cli.bounded_int(1, 10**9), metavar="N",
+                        help="a --streaming classifier: also print the running prediction every N steps")
 
     def body(argv):
         args = parser.parse_args(argv)
-        if args.runtime == "micro":
-            from export.micro_runtime import MicroModel  # tflite_micro loads only once the arguments are good
-            model = MicroModel(args.model)
-        else:
-            from export.litert import LiteModel  # ai_edge_litert loads only once the arguments are known good
-            model = LiteModel(args.model, num_threads=args.threads)
-        for line in predict(model, args.inputs):
+        model = load(args.model, args.runtime, args.threads)
+        if args.every and not model.metadata.get("streaming"):
+            raise UsageError("--every applies to a --streaming export only")
+        for line in predict(model, read_inputs(args.inputs, sys.stdin), args.every):
             print(line)
     return cli.run_main(PROG, body, argv)
 

@@ -12,6 +12,9 @@ import numpy as np
 from rnnkit.errors import UsageError
 
 MAX_TEXT = 100_000  # characters of one input
+# A streaming export reads one step at a time, so its input is bounded only by what the host holds: 10^8
+# characters (two 50-million-digit numbers) encode to 400 MB of int32 pairs at most.
+MAX_STREAM_TEXT = 100_000_000
 MAX_IMAGE_PIXELS = 50_000_000
 TOP = 3
 
@@ -20,8 +23,9 @@ def encode(metadata, text):
     """The batch-of-one model input for `text` (a string, or an image path for image tasks)."""
     if not isinstance(text, str) or not text.strip():
         raise UsageError("the input is empty")
-    if len(text) > MAX_TEXT:
-        raise UsageError(f"the input has {len(text)} characters; at most {MAX_TEXT} are accepted")
+    limit = MAX_STREAM_TEXT if metadata.get("streaming") else MAX_TEXT
+    if len(text) > limit:
+        raise UsageError(f"the input has {len(text)} characters; at most {limit} are accepted")
     return ENCODERS[metadata["codec"]](metadata, text.strip())
 
 

@@ -55,7 +55,10 @@ def build_parser(prog="python -m rnnkit.train", description=None):
     model = parser.add_argument_group("model")
     model.add_argument("--cell", choices=CHOICES["cell"], help="recurrent cell")
     model.add_argument("--units", metavar="N[,N...]", type=items("units"), help="units per layer, e.g. 64 or 64,64 (stacked)")
-    model.add_argument("--bidirectional", action="store_true", help="bidirectional recurrent layers")
+    model.add_argument("--bidirectional", action="store_true", help="bidirectional recurrent layers (mnist and "
+                       "names default to them)")
+    model.add_argument("--no-bidirectional", dest="bidirectional", action="store_false",
+                       help="one direction only (what a streaming export needs)")
     model.add_argument("--dropout", type=bounded("dropout"), help="input dropout of recurrent layers")
     model.add_argument("--l2", type=bounded("l2"), help="L2 weight penalty")
     model.add_argument("--embed-dim", type=bounded("embed_dim"), help="embedding size for token inputs")
