@@ -4,6 +4,7 @@ A stream keeps its recurrent state inside the model between invokes; `reset()` s
 feeds a whole encoded sequence (batch of one) step by step and returns what the full-sequence model returns: every
 step's output for a model that answers per step, else the last step's (a classifier's final prediction).
 """
+import contextlib
 import os
 
 import numpy as np
@@ -31,6 +32,10 @@ class Stream:
     per_step = True
     skip_padding = False
 
+    def _guarded(self):
+        """A context the steps of one sequence run in (the runtime's own error reporting)."""
+        return contextlib.nullcontext()
+
     def steps(self, x):
         """Yield the float output (batch of one) after each step of the sequence `x` (batch of one), from a reset."""
         self.reset()
@@ -38,8 +43,9 @@ class Stream:
         if self.skip_padding:
             flat = sequence.reshape(len(sequence), -1)
             sequence = sequence[np.any(flat != 0, axis=1)]
-        for step in sequence:
-            yield self._invoke(step[None])
+        with self._guarded():
+            outputs = [self._invoke(step[None]) for step in sequence]
+        yield from outputs
 
     def run(self, x):
         """The full-sequence model's output for `x`: (1, steps, classes) per step, else (1, classes)."""
@@ -89,15 +95,22 @@ class MicroStream(Stream):
         """Zero the recurrent state (MicroInterpreter::Reset() sets resource variables to their zero point)."""
         self.interpreter.reset()
 
+    @contextlib.contextmanager
+    def _guarded(self):
+        """TFLM reports a failed step on stderr, then raises a bare RuntimeError: one line instead."""
+        with captured_output() as captured:
+            try:
+                yield
+                return
+            except RuntimeError as error:
+                failed = error
+        reason = " ".join(line.strip() for line in captured.text.splitlines() if line.strip())[:200]
+        raise UsageError(f"TensorFlow Lite Micro failed to run this model: {reason or failed}")
+
     def _invoke(self, x):
         """One step's float output."""
         self.interpreter.set_input(self._encode(x), 0)
-        with captured_output() as captured:
-            try:
-                self.interpreter.invoke()
-            except RuntimeError as error:
-                reason = " ".join(line.strip() for line in captured.text.splitlines() if line.strip())[:200]
-                raise UsageError(f"TensorFlow Lite Micro failed to run this model: {reason or error}") from None
+        self.interpreter.invoke()
         return self._decode(np.array(self.interpreter.get_output(0)))
 
 

@@ -197,3 +197,15 @@ class StreamingExportTest(tf.test.TestCase):
         folder, _, _ = self.export(self.recall, "--check-samples", "5")
         status, _, err = self.ask([os.path.join(folder, "model.tflite"), "3 5", "--every", "0"])
         self.assertEqual(status, 2, err)
+
+
+class NoBidirectionalFlagTest(tf.test.TestCase):
+    def test_no_bidirectional_turns_off_a_task_default_of_two_directions(self):
+        import rnnkit
+        from rnnkit import flags
+        parsed = flags.build_parser().parse_args(["--task", "mnist", "--no-bidirectional"])
+        self.assertIs(parsed.bidirectional, False)
+        one_way = rnnkit.compiled_model(rnnkit.configure("mnist", bidirectional=False, units=(4,)))
+        both_ways = rnnkit.compiled_model(rnnkit.configure("mnist", units=(4,)))
+        wrapped = lambda model: any(isinstance(layer, keras.layers.Bidirectional) for layer in model.layers)  # noqa
+        self.assertEqual((wrapped(one_way), wrapped(both_ways)), (False, True))
