@@ -169,28 +169,35 @@ def _convert(twin, quantize, calibration, integer_io=False):
                               integer_io)
 
 
-def _run_converter(converter, twin, quantize, calibration, integer_io):
-    """Set `converter`'s ops, quantization and I/O types, and convert (see `to_tflite`)."""
+def configure(converter, quantize, representative=None, float_input=False, integer_io=False):
+    """Set `converter`'s ops, quantization and I/O types (see `to_tflite`); `representative` yields calibration
+    inputs for int8, and with `integer_io` a float input and the output are int8."""
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if quantize != "none":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantize == "float16":
         converter.target_spec.supported_types = [tf.float16]
     if quantize == "int8":
-        samples = np.asarray(calibration)
-        converter.representative_dataset = lambda: ([samples[i: i + 1]] for i in range(len(samples)))
+        converter.representative_dataset = representative
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         if integer_io:
             converter.inference_output_type = tf.int8
-            if twin.inputs[0].dtype.startswith("float"):
+            if float_input:
                 converter.inference_input_type = tf.int8
+
+
+def _run_converter(converter, twin, quantize, calibration, integer_io):
+    """Configure `converter` and convert (see `to_tflite`)."""
+    samples = np.asarray(calibration) if calibration is not None else None
+    configure(converter, quantize, lambda: ([samples[i: i + 1]] for i in range(len(samples))),
+              twin.inputs[0].dtype.startswith("float"), integer_io)
     try:
         return converter.convert()
     except Exception as error:  # the converter raises ConverterError and friends with long logs
-        raise FlexOpsError(f"TFLite conversion failed with builtin ops only: {_first_line(error)}") from None
+        raise FlexOpsError(f"TFLite conversion failed with builtin ops only: {first_line(error)}") from None
 
 
-def _first_line(error):
+def first_line(error):
     """The first informative line of a converter error."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return lines[0][:300] if lines else error.__class__.__name__

@@ -25,7 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from export.convert import FlexOpsError, builtin_ops, _first_line
+from export.convert import FlexOpsError, builtin_ops, configure, first_line
 from rnnkit.errors import UsageError
 from rnnkit.quiet import parked_stderr
 
@@ -142,23 +142,14 @@ def to_tflite(module, quantize="none", calibration=None, integer_io=False):
                                                          "zero_state": module.reset.get_concrete_function()})
         converter = tf.lite.TFLiteConverter.from_saved_model(folder, signature_keys=["step", "zero_state"])
         converter.experimental_enable_resource_variables = True
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        if quantize != "none":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if quantize == "float16":
-            converter.target_spec.supported_types = [tf.float16]
+        configure(converter, quantize, lambda: _calibration_steps(module.model, calibration),
+                  module.model.inputs[0].dtype.startswith("float"), integer_io)
         if quantize == "int8":
-            converter.representative_dataset = lambda: _calibration_steps(module.model, calibration)
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
             converter._experimental_variable_quantization = True  # the states' READ / ASSIGN in int8 too
-            if integer_io:
-                converter.inference_output_type = tf.int8
-                if module.model.inputs[0].dtype.startswith("float"):
-                    converter.inference_input_type = tf.int8
         try:
             data = converter.convert()
         except Exception as error:  # the converter raises ConverterError and friends with long logs
-            raise FlexOpsError(f"streaming TFLite conversion failed: {_first_line(error)}") from None
+            raise FlexOpsError(f"streaming TFLite conversion failed: {first_line(error)}") from None
     foreign = sorted(op for op in builtin_ops(data) if op.startswith("Flex") or op in ("CUSTOM", "DELEGATE"))
     if foreign:
         raise FlexOpsError(f"the streaming model needs non-builtin ops: {', '.join(foreign)}")
