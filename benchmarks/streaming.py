@@ -70,7 +70,7 @@ def adder(args):
                           "50", "--stress-samples", "0")
         stream = open_stream(os.path.join(root, "s", "model.tflite"), "micro")
     rng = np.random.default_rng(12345)
-    print(f"streaming TFLM adder: {metadata['bytes']} bytes, {metadata['arena_bytes']} arena bytes")
+    print(f"streaming TFLM adder (16x8): {metadata['bytes']} bytes, {metadata['arena_bytes']} arena bytes")
     print("| digits | sums | exact |\n|---|---|---|")
     for length in args.lens:
         a, b = rng.integers(0, 10, (2, args.sums, length))

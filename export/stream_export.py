@@ -22,7 +22,11 @@ def convert(task, cfg, model, args):
     if args.target == "micro" or args.quantize == "int8":
         module = streaming.StepModule(model)
         calibration = _validation(task, cfg, args.calibration_samples)
-        data = streaming.to_tflite(module, "int8", calibration, integer_io=args.target == "micro")
+        micro_target = args.target == "micro"
+        data = streaming.to_tflite(module, "int8", calibration, integer_io=micro_target,
+                                   int16_activations=micro_target)
+        if micro_target:
+            data = streaming.for_micro(data)
     else:
         data = streaming.to_tflite(streaming.StepModule(model), args.quantize)
     stream = MicroStream(data) if args.target == "micro" else LiteStream(data)
@@ -42,7 +46,7 @@ def write(task, cfg, model, data, stream, out_dir, args):
     artifacts.atomic_write(os.path.join(out_dir, "model.tflite"), lambda temp: open(temp, "wb").write(data))
     ops = sorted(builtin_ops(data))
     shape = [1, None, *model.inputs[0].shape[2:]]
-    extra = {"format": "tflite", "quantize": "int8" if args.target == "micro" else args.quantize,
+    extra = {"format": "tflite", "quantize": "16x8" if args.target == "micro" else args.quantize,
              "bytes": len(data), "ops": ops,
              "streaming": {"step_input": [1, *model.inputs[0].shape[2:]], "per_step": stream.per_step,
                            "skip_padding": stream.skip_padding, "reset": "signature 'zero_state' (LiteRT); "

@@ -25,7 +25,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from export import micro_gather
 from export.convert import FlexOpsError, builtin_ops, configure, first_line
+from tensorflow.lite.tools import flatbuffer_utils
 from rnnkit.errors import UsageError
 from rnnkit.quiet import parked_stderr
 
@@ -128,11 +130,12 @@ def running_model(model):
     return twin
 
 
-def to_tflite(module, quantize="none", calibration=None, integer_io=False):
+def to_tflite(module, quantize="none", calibration=None, integer_io=False, int16_activations=False):
     """Streaming TFLite bytes (signatures `step` and `zero_state`), builtins only; see convert.to_tflite for `quantize`.
 
     int8 calibrates on `calibration`, whole sequences fed step by step with a reset before each, so the states'
-    int8 ranges are those a real stream reaches.
+    ranges are those a real stream reaches. With `int16_activations` (the micro target) it is 16x8: int8 weights,
+    int16 activations and states, and integer I/O in int16.
     """
     module.reset(tf.zeros((1,), tf.int32))  # the SavedModel stores the states' current values as their start
     with tempfile.TemporaryDirectory(prefix="rnnkit-stream-") as folder, parked_stderr(quiet_for=FlexOpsError), \
@@ -145,7 +148,14 @@ def to_tflite(module, quantize="none", calibration=None, integer_io=False):
         configure(converter, quantize, lambda: _calibration_steps(module.model, calibration),
                   module.model.inputs[0].dtype.startswith("float"), integer_io)
         if quantize == "int8":
-            converter._experimental_variable_quantization = True  # the states' READ / ASSIGN in int8 too
+            converter._experimental_variable_quantization = True  # the states' READ / ASSIGN quantized too
+        if quantize == "int8" and int16_activations:
+            converter.target_spec.supported_ops = [
+                tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+            if integer_io:
+                converter.inference_output_type = tf.int16
+                if module.model.inputs[0].dtype.startswith("float"):
+                    converter.inference_input_type = tf.int16
         try:
             data = converter.convert()
         except Exception as error:  # the converter raises ConverterError and friends with long logs
@@ -172,3 +182,11 @@ def real_steps(sequence, skip_padding):
         return sequence
     flat = sequence.reshape(len(sequence), -1)
     return sequence[np.any(flat != 0, axis=1)]
+
+
+
+def for_micro(data):
+    """`data` with its int16 embedding lookups split into int8 ones TFLM runs (export/micro_gather.py)."""
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    micro_gather.int16_gathers(model)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))

@@ -10,6 +10,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 from absl.testing import parameterized
+from tensorflow.lite.python import schema_py_generated as schema
+from tensorflow.lite.tools import flatbuffer_utils
 
 from export import __main__ as export_cli
 from export import predict as export_predict
@@ -22,12 +24,22 @@ from rnnkit.tasks import carries
 from tests.clitools import call, fresh_dir
 from tests.test_micro import trained
 
+INT8, INT16 = schema.TensorType.INT8, schema.TensorType.INT16
+
 
 def per_step_model(cell, seed=0):
     """A tiny stacked, untrained adder-shaped model: two digit tokens per step, ten classes per step."""
     keras.utils.set_random_seed(seed)
     return build_recurrent_model(name="tiny", cell=cell, units=(6, 5), num_classes=10, vocab_size=10, embed_dim=4,
                                  operands=2)
+
+
+def _gathers(data):
+    """The table types of every GATHER in the main graph of flatbuffer `data`."""
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    graph = model.subgraphs[0]
+    return [graph.tensors[int(op.inputs[0])].type for op in graph.operators
+            if model.operatorCodes[op.opcodeIndex].builtinCode == schema.BuiltinOperator.GATHER]
 
 
 def stream_of(model, data, runtime):
@@ -75,6 +87,19 @@ class StepModuleTest(tf.test.TestCase, parameterized.TestCase):
             self.assertEqual(len(steps), length)  # the padding is never fed
             self.assertAllClose(steps, running[i, :length], atol=1e-5, rtol=0)
             self.assertAllClose(stream.run(x[i: i + 1])[0], final[i], atol=1e-5, rtol=0)
+
+    def test_int16_lookups_are_split_into_int8_ones_without_changing_a_value(self):
+        model = per_step_model("rnn")
+        x = np.random.default_rng(4).integers(0, 10, (40, 7, 2)).astype(np.int32)
+        data = streaming.to_tflite(streaming.StepModule(model), "int8", x, integer_io=True, int16_activations=True)
+        split = streaming.for_micro(data)
+        self.assertEqual(_gathers(data), [INT16])
+        self.assertEqual(_gathers(split), [INT8, INT8])
+        whole, parts = stream_of(model, data, "litert"), stream_of(model, split, "litert")
+        for i in range(5):
+            self.assertAllEqual(parts.run(x[i: i + 1]), whole.run(x[i: i + 1]))
+        # TFLM has no int16 GATHER; it runs the split file, as LiteRT runs the whole one.
+        self.assertAllClose(stream_of(model, split, "micro").run(x[:1]), whole.run(x[:1]), atol=2e-3, rtol=0)
 
     def test_models_that_cannot_stream_are_refused_with_the_reason(self):
         bidirectional = build_recurrent_model(name="b", cell="gru", units=(4,), num_classes=3, features=2,
@@ -144,11 +169,12 @@ class StreamingExportTest(tf.test.TestCase):
     def test_micro_stream_writes_the_firmware_files_and_runs_in_tflm(self):
         folder, metadata, out = self.export(self.adder, "--target", "micro", "--check-samples", "40",
                                             "--stress-samples", "2", "--calibration-samples", "100")
-        self.assertEqual((metadata["target"], metadata["quantize"]), ("micro", "int8"))
+        self.assertEqual((metadata["target"], metadata["quantize"]), ("micro", "16x8"))
         self.assertContainsSubset(["VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE"], metadata["ops"])
         self.assertNotIn("WHILE", metadata["ops"])
         self.assertGreater(metadata["arena_bytes"], 0)
-        self.assertEqual(metadata["input_quantization"]["dtype"], "int8")  # ±1 bit features are quantized
+        self.assertEqual(metadata["input_quantization"]["dtype"], "int16")  # ±1 bit features are quantized
+        self.assertEqual(metadata["output_quantization"]["dtype"], "int16")
         self.assertLessEqual(abs(metadata["check"]["export"]["accuracy"] - metadata["check"]["keras"]["accuracy"]),
                              0.02)
         self.assertIn("TensorFlow Lite Micro", out)
