@@ -2,8 +2,9 @@
 //
 // The model reads one time step per Invoke() and keeps its recurrent state in resource variables inside the
 // interpreter, so memory does not grow with the sequence. Reset() zeroes that state: call it before each new
-// sequence. Input and output scales and zero points are in rnnkit_export.json (input_quantization,
-// output_quantization); a token input (the adder's digit pair, a name's letters) is int32 and not quantized.
+// sequence. The model is 16x8: int16 activations and state, int8 weights. Input and output scales and zero points
+// are in rnnkit_export.json (input_quantization, output_quantization): float features (an MNIST row) go in as
+// int16, a token input (the adder's digit pair, a name's letters) as int32, unquantized; scores come out as int16.
 //
 // Build with TensorFlow Lite Micro and the files written beside this one (model_data.cc / .h, micro_ops.h).
 #include <cstdint>
@@ -39,15 +40,15 @@ bool StartSequence() {
   return interpreter != nullptr && interpreter->Reset() == kTfLiteOk;
 }
 
-// Feeds one time step of `step_size` values and returns this step's int8 output scores (nullptr on failure).
+// Feeds one time step of `step_size` values and returns this step's int16 output scores (nullptr on failure).
 template <typename In>
-const int8_t* Step(const In* step, int step_size) {
+const int16_t* Step(const In* step, int step_size) {
   tflite::MicroInterpreter* interpreter = Interpreter();
   if (interpreter == nullptr) return nullptr;
   In* slot = reinterpret_cast<In*>(interpreter->input(0)->data.raw);
   for (int i = 0; i < step_size; ++i) slot[i] = step[i];
   if (interpreter->Invoke() != kTfLiteOk) return nullptr;
-  return interpreter->output(0)->data.int8;
+  return interpreter->output(0)->data.i16;
 }
 
 // The adder: one digit pair per step, least significant first, then a 0, 0 pair for the last carry. Each step's
@@ -57,7 +58,7 @@ bool AddStream(const uint8_t* a_digits, const uint8_t* b_digits, long digits, Em
   if (!StartSequence()) return false;
   for (long t = 0; t <= digits; ++t) {
     const int32_t pair[2] = {t < digits ? a_digits[t] : 0, t < digits ? b_digits[t] : 0};
-    const int8_t* scores = Step(pair, 2);
+    const int16_t* scores = Step(pair, 2);
     if (scores == nullptr) return false;
     int best = 0;
     for (int k = 1; k < 10; ++k) {
