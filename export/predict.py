@@ -75,8 +75,8 @@ def main(argv=None):
     def body(argv):
         args = parser.parse_args(argv)
         model = load(args.model, args.runtime, args.threads)
-        if args.every and not model.metadata.get("streaming"):
-            raise UsageError("--every applies to a --streaming export only")
+        if args.every and not (model.metadata.get("streaming") and not model.per_step):
+            raise UsageError("--every applies to a --streaming classifier (a per-step model answers every step)")
         for line in predict(model, read_inputs(args.inputs, sys.stdin), args.every):
             print(line)
     return cli.run_main(PROG, body, argv)

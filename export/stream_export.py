@@ -49,7 +49,8 @@ def write(task, cfg, model, data, stream, out_dir, args):
     extra = {"format": "tflite", "quantize": "16x8" if args.target == "micro" else args.quantize,
              "bytes": len(data), "ops": ops,
              "streaming": {"step_input": [1, *model.inputs[0].shape[2:]], "per_step": stream.per_step,
-                           "skip_padding": stream.skip_padding, "reset": "signature 'zero_state' (LiteRT); "
+                           "skip_padding": stream.skip_padding, "states": streaming.state_quantization(data),
+                           "reset": "signature 'zero_state' (LiteRT); "
                            "MicroInterpreter::Reset() (TFLM)"}}
     if args.target == "micro":
         stream.run(task.held_out(cfg, 1)[0])

@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from export import micro_gather
 from export.convert import FlexOpsError, builtin_ops, configure, first_line
+from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
 from rnnkit.errors import UsageError
 from rnnkit.quiet import parked_stderr
@@ -194,3 +195,21 @@ def for_micro(data):
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
     micro_gather.int16_gathers(model)
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def state_quantization(data):
+    """[{dtype, scale, zero_point}] of each recurrent state the step reads (READ_VARIABLE's outputs), in order."""
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    graph = model.subgraphs[0]
+    names = {value: name for name, value in vars(schema.TensorType).items() if not name.startswith("_")}
+    states = []
+    for op in graph.operators:
+        code = model.operatorCodes[op.opcodeIndex]
+        if max(code.builtinCode, code.deprecatedBuiltinCode) == schema.BuiltinOperator.READ_VARIABLE:
+            tensor = graph.tensors[int(op.outputs[0])]
+            q = tensor.quantization
+            quantized = q is not None and q.scale is not None and len(q.scale) > 0
+            states.append({"dtype": names[tensor.type].lower(), "shape": [int(d) for d in tensor.shape],
+                           "scale": float(q.scale[0]) if quantized else None,
+                           "zero_point": int(q.zeroPoint[0]) if quantized else None})
+    return states

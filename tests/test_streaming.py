@@ -175,6 +175,11 @@ class StreamingExportTest(tf.test.TestCase):
         self.assertGreater(metadata["arena_bytes"], 0)
         self.assertEqual(metadata["input_quantization"]["dtype"], "int16")  # ±1 bit features are quantized
         self.assertEqual(metadata["output_quantization"]["dtype"], "int16")
+        states = metadata["streaming"]["states"]
+        self.assertLen(states, 1)  # binary_add's one SimpleRNN layer
+        self.assertEqual(states[0]["dtype"], "int16")
+        self.assertEqual(states[0]["shape"][0], 1)
+        self.assertGreater(states[0]["scale"], 0)
         self.assertLessEqual(abs(metadata["check"]["export"]["accuracy"] - metadata["check"]["keras"]["accuracy"]),
                              0.02)
         self.assertIn("TensorFlow Lite Micro", out)
@@ -223,6 +228,10 @@ class StreamingExportTest(tf.test.TestCase):
         folder, _, _ = self.export(self.recall, "--check-samples", "5")
         status, _, err = self.ask([os.path.join(folder, "model.tflite"), "3 5", "--every", "0"])
         self.assertEqual(status, 2, err)
+        folder, _, _ = self.export(self.adder, "--check-samples", "5", "--stress-samples", "0")
+        status, _, err = self.ask([os.path.join(folder, "model.tflite"), "101+11", "--every", "2"])
+        self.assertEqual((status, err.count("\n")), (2, 1), err)
+        self.assertIn("--every applies to a --streaming classifier", err)
 
 
 class NoBidirectionalFlagTest(tf.test.TestCase):
