@@ -1,4 +1,4 @@
-"""`python -m export RUN [--format tflite|saved_model] [--quantize none|dynamic|float16|int8] [--target litert|micro]`.
+"""`python -m export RUN [--format tflite|saved_model] [--quantize none|dynamic|float16|int8] [--target litert|micro] [--streaming]`.
 
 Exports a run folder's model with the metadata inference needs, then checks the export against the Keras
 model on held-out examples (max |difference| and the task metric) and records the check in the metadata.
@@ -46,8 +46,9 @@ def build_parser():
                              f"(default {convert.CALIBRATION_SAMPLES} for int8, {micro.CALIBRATION_SAMPLES} for micro)")
     parser.add_argument("--streaming", action="store_true",
                         help="one time step per invoke, the recurrent state kept inside the model between invokes "
-                             "(signature 'zero_state', or MicroInterpreter::Reset(), starts a new sequence): any length "
-                             "in the memory of one step; recurrent, unidirectional models only")
+                             "(signature 'zero_state', or MicroInterpreter::Reset(), starts a new sequence): any "
+                             "length in the memory of one step; recurrent, unidirectional models only; with "
+                             "--target micro 16x8 (int16 activations and states, int8 weights)")
     parser.add_argument("--out", metavar="DIR", help="export folder to create (default RUN/export-<format>[-<q>])")
     parser.add_argument("--check-samples", type=cli.bounded_int(1, 100_000), default=200,
                         help="held-out examples to compare with the Keras model (default 200)")
@@ -236,7 +237,8 @@ def run_streaming(task, cfg, model, args):
         data, stream = stream_export.convert(task, cfg, model, args)
     except convert.FlexOpsError as error:
         raise UsageError(f"no streaming export: {error}") from None
-    name = "export-micro-stream" if args.target == "micro" else f"export-stream{'-' + args.quantize if args.quantize != 'none' else ''}"
+    suffix = f"-{args.quantize}" if args.quantize != "none" else ""
+    name = "export-micro-stream" if args.target == "micro" else f"export-stream{suffix}"
     out_dir = artifacts.prepare_run_dir(args.out or os.path.join(args.run, name))
     metadata = stream_export.write(task, cfg, model, data, stream, out_dir, args)
     x, y = task.held_out(cfg, args.check_samples)

@@ -63,7 +63,8 @@ class LiteStream(Stream):
         try:
             with parked_stderr(quiet_for=(ValueError, RuntimeError)):  # LiteRT announces XNNPACK on stderr
                 self.interpreter = Interpreter(model_content=data, num_threads=num_threads)
-                self._step, self._reset = (self.interpreter.get_signature_runner(name) for name in ("step", "zero_state"))
+                self._step = self.interpreter.get_signature_runner("step")
+                self._reset = self.interpreter.get_signature_runner("zero_state")
                 self.reset()  # the first invoke announces XNNPACK
         except (ValueError, RuntimeError) as error:
             raise UsageError(f"LiteRT cannot load this streaming model: {str(error)[:200]}") from None

@@ -7,9 +7,9 @@ sets the states back to zero. The converter keeps assigned variables as resource
 READ_VARIABLE / ASSIGN_VARIABLE, initialised by CALL_ONCE), which LiteRT and TensorFlow Lite Micro both run, and
 freezes the weights, which are only read. So a sequence of any length runs in the memory of one step.
 
-The micro target is 16x8 (int16 activations and states, int8 weights): in int8 the adder's state rounded one digit
-wrong about once in 3 million steps and names flipped up to 0.4 points against Keras; in 16x8 neither. TFLM has no
-int16 GATHER, so `for_micro` splits each embedding lookup into int8 ones (export/micro_gather.py).
+The micro target is 16x8 (int16 activations and states, int8 weights): an int8 state's rounding, carried over
+thousands of steps, sends rare steps wrong (docs/design.md). TFLM has no int16 GATHER, so `for_micro` splits each
+embedding lookup into int8 ones (export/micro_gather.py).
 
 Why state inside the model rather than state tensors in and out: firmware then holds no state buffers of its own,
 cannot feed a state back on the wrong int8 scale, and the same file serves every length. Resetting is

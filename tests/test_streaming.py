@@ -120,8 +120,8 @@ class StreamingExportTest(tf.test.TestCase):
         cls.adder = trained(root, "binary_add", length=6, train_len=(6, 6), epochs=4, steps_per_epoch=150,
                             restarts=1, stress_samples=1, eval_lens=())
         cls.recall = trained(root, "recall", units=(8,), epochs=1, steps_per_epoch=30, stress_samples=1)
-        cls.bidirectional = trained(os.path.join(root, "bi"), "recall", units=(4,), bidirectional=True, epochs=1, steps_per_epoch=2,
-                                    stress_samples=1)
+        cls.bidirectional = trained(os.path.join(root, "bi"), "recall", units=(4,), bidirectional=True, epochs=1,
+                                    steps_per_epoch=2, stress_samples=1)
 
     def export(self, run, *flags):
         """(folder, rnnkit_export.json, stdout) of a successful streaming export into a fresh folder."""
