@@ -9,7 +9,7 @@
 checked against Python integers; it prints exact match per row, the file's size and its arena bytes before and
 after the longest sum. `latency` times one step of the streaming export in TFLM and LiteRT next to the
 full-sequence exports' cost per digit (LiteRT float with a free length; TFLM at --len, the main length), all in one
-run on one thread. `parity` exports each classifier run with --streaming --target micro and prints Keras' and TFLM's
+run on one thread. `parity` exports each classifier run with --streaming --target micro and prints Keras' and TFLM's (16x8)
 accuracy over the whole test split.
 """
 import argparse
@@ -129,7 +129,7 @@ def latency(args):
 
 def parity(args):
     """Keras and TFLM (streaming int8) accuracy over each classifier run's whole test split."""
-    print("| run | Keras | TFLM streaming int8 | difference (points) | bytes | arena |\n|---|---|---|---|---|---|")
+    print("| run | Keras | TFLM streaming 16x8 | difference (points) | bytes | arena |\n|---|---|---|---|---|---|")
     for run in args.runs:
         with tempfile.TemporaryDirectory() as root:
             metadata = export(run, os.path.join(root, "s"), "--streaming", "--target", "micro", "--check-samples",

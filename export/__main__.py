@@ -1,4 +1,5 @@
-"""`python -m export RUN [--format tflite|saved_model] [--quantize none|dynamic|float16|int8] [--target litert|micro] [--streaming]`.
+"""`python -m export RUN [--format tflite|saved_model] [--quantize none|dynamic|float16|int8] [--target litert|micro]
+[--streaming]`.
 
 Exports a run folder's model with the metadata inference needs, then checks the export against the Keras
 model on held-out examples (max |difference| and the task metric) and records the check in the metadata.
