@@ -9,8 +9,8 @@
 checked against Python integers; it prints exact match per row, the file's size and its arena bytes before and
 after the longest sum. `latency` times one step of the streaming export in TFLM and LiteRT next to the
 full-sequence exports' cost per digit (LiteRT float with a free length; TFLM at --len, the main length), all in one
-run on one thread. `parity` exports each classifier run with --streaming --target micro and prints Keras' and TFLM's (16x8)
-accuracy over the whole test split.
+run on one thread. `parity` exports each classifier run with --streaming --target micro and prints Keras' and TFLM's
+(16x8) accuracy over the whole test split.
 """
 import argparse
 import contextlib
