@@ -108,7 +108,7 @@ def latency(args):
     steps = x.shape[1]
     with tempfile.TemporaryDirectory() as root:
         rows = []
-        for name, flags, runtime in (("streaming, TFLM int8", ("--streaming", "--target", "micro"), "micro"),
+        for name, flags, runtime in (("streaming, TFLM 16x8", ("--streaming", "--target", "micro"), "micro"),
                                      ("streaming, LiteRT float", ("--streaming",), "litert")):
             export(os.path.join(args.run), os.path.join(root, name[:12] + runtime), *flags, "--check-samples", "5",
                    "--stress-samples", "0")
