@@ -149,6 +149,16 @@ class StreamingExportTest(tf.test.TestCase):
             self.assertEqual(figures["export"], figures["keras"], family)
         self.assertIn("every step below was compared with Keras", out)
 
+    def test_quantized_litert_streams_keep_the_state_inside_and_match_keras(self):
+        for quantize, flags in (("dynamic", ()), ("int8", ("--calibration-samples", "50"))):
+            _, metadata, _ = self.export(self.adder, "--quantize", quantize, "--check-samples", "30",
+                                         "--stress-samples", "0", *flags)
+            self.assertEqual(metadata["quantize"], quantize)
+            self.assertContainsSubset(["VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE"], metadata["ops"])
+            check = metadata["check"]
+            self.assertLessEqual(abs(check["export"]["accuracy"] - check["keras"]["accuracy"]), 0.02, quantize)
+        self.assertEqual([state["dtype"] for state in metadata["streaming"]["states"]], ["int8"])
+
     def test_the_adder_streams_a_sum_longer_than_any_it_was_trained_or_exported_on(self):
         a, b = "1" * 45 + "0110", "1011" * 9
         status, keras_out, err = call(rnnkit_predict.main, [self.adder, f"{a}+{b}"])
