@@ -13,8 +13,9 @@ class Recall(DigitClassificationTask):
 
     name = "recall"
     summary = "remember the --k-th digit of a variable-length sequence"
+    # 30 epochs: a 5-unit LSTM (the size the seed reports train) needs them to be exact at every seed.
     defaults = dict(min_len=3, max_len=10, k=1, cell="lstm", units=(32,), embed_dim=16, optimizer="adam", lr=1e-2,
-                    epochs=10, steps_per_epoch=100, batch_size=64, eval_lens=(20, 50))
+                    epochs=30, steps_per_epoch=100, batch_size=64, eval_lens=(20, 50))
     flags = ("min_len", "max_len", "k", "stress_samples", "restarts")
     codec, example_input = "recall", "3 5 8 6 8"
 
