@@ -2,9 +2,11 @@
 import csv
 import json
 import os
+import queue
 import socket
 import subprocess
 import sys
+import threading
 
 import keras
 import numpy as np
@@ -116,7 +118,6 @@ class MultiWorkerTest(tf.test.TestCase):
 
 class DistributedSearchTest(tf.test.TestCase):
     def test_chief_and_two_workers_split_trials_and_survive_a_killed_worker(self):
-        import time
         root = fresh_dir(self)
         folder = os.path.join(root, "search")
         port = free_ports(1)[0]
@@ -125,11 +126,17 @@ class DistributedSearchTest(tf.test.TestCase):
                  "--embed-dim", "2", "--space", "units=2,3,4,5,6,7,8,9", "cell=gru", "layers=1", "bidirectional=false",
                  "dropout=0", "batch_size=16", "lr=0.01", "optimizer=adam", "--max-trials", "5", "--dir", folder,
                  "--oracle", f"127.0.0.1:{port}"]
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        logs = {name: open(os.path.join(root, f"{name}.log"), "w+") for name in ("chief", "a", "b", "b2")}
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
+        lines = queue.Queue()  # (process name, line) from every process, as each prints it
+        readers, texts = [], {name: [] for name in ("chief", "a", "b", "b2")}
 
         def start(*extra, log):
-            return subprocess.Popen([sys.executable, *flags, *extra], env=env, stdout=logs[log], stderr=subprocess.STDOUT)
+            process = subprocess.Popen([sys.executable, *flags, *extra], env=env, stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT, text=True)
+            reader = threading.Thread(target=lambda: [lines.put((log, line)) for line in process.stdout], daemon=True)
+            reader.start()
+            readers.append(reader)
+            return process
 
         def finished_trials():
             done = 0
@@ -140,19 +147,22 @@ class DistributedSearchTest(tf.test.TestCase):
                         text = handle.read()
                     try:
                         done += json.loads(text).get("status") == "COMPLETED"
-                    except json.JSONDecodeError:  # KerasTuner is writing it right now: count it on the next poll
+                    except json.JSONDecodeError:  # the chief is writing this trial's file right now: not finished
                         pass
             return done
 
         processes = []
         try:
+            # Workers wait for the chief's oracle themselves (KerasTuner's client calls wait_for_ready).
             processes.append(start("--distributed", "chief", log="chief"))
-            time.sleep(2)
             processes.append(start("--distributed", "worker", "--tuner-id", "a", log="a"))
             processes.append(start("--distributed", "worker", "--tuner-id", "b", log="b"))
-            deadline = time.monotonic() + TIMEOUT
-            while finished_trials() < 2 and time.monotonic() < deadline:
-                time.sleep(0.2)
+            # The handshake: a worker prints "trial N ..." once the chief has recorded trial N as finished.
+            trial_lines = 0
+            while trial_lines < 2:
+                name, line = lines.get(timeout=TIMEOUT)
+                texts[name].append(line)
+                trial_lines += name in ("a", "b") and line.startswith("trial ")
             processes[2].kill()  # worker b dies, possibly in the middle of a trial
             processes[2].wait()
             finished_at_kill = finished_trials()
@@ -164,11 +174,12 @@ class DistributedSearchTest(tf.test.TestCase):
                 if p.poll() is None:
                     p.kill()
                     p.wait()
-        outputs = {}
-        for name, handle in logs.items():
-            handle.seek(0)
-            outputs[name] = handle.read()
-            handle.close()
+        for reader in readers:
+            reader.join(timeout=TIMEOUT)
+        while not lines.empty():
+            name, line = lines.get()
+            texts[name].append(line)
+        outputs = {name: "".join(text) for name, text in texts.items()}
         for index in (0, 1, 3):
             self.assertEqual(processes[index].returncode, 0, outputs)
         with open(os.path.join(folder, "results.csv")) as handle:

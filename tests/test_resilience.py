@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from unittest import mock
 
 import keras
@@ -42,15 +41,18 @@ class ResumeTest(tf.test.TestCase):
         root = fresh_dir(self)
         killed, whole = os.path.join(root, "killed"), os.path.join(root, "whole")
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        process = subprocess.Popen([sys.executable, "-m", "rnnkit.train", *FLAGS, "--out", killed], env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # The handshake: the run prints "Epoch 3/6" once epoch 2 has ended, and so once its backup is written.
+        process = subprocess.Popen([sys.executable, "-m", "rnnkit.train", *FLAGS, "--out", killed],
+                                   env={**env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True)
         try:
-            deadline = time.monotonic() + 240
-            while backed_up_epochs(killed) < 2 and process.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.05)
-            process.send_signal(signal.SIGKILL)  # mid-epoch 3: two epochs are backed up
+            for line in process.stdout:
+                if line.startswith("Epoch 3/6"):
+                    break
+            process.send_signal(signal.SIGKILL)  # at the start of epoch 3: two epochs are backed up
         finally:
             process.wait(timeout=60)
+            process.stdout.close()
         self.assertEqual(process.returncode, -signal.SIGKILL)
         self.assertFalse(os.path.exists(os.path.join(killed, "metrics.json")), "the run was killed too late")
         done = backed_up_epochs(killed)
