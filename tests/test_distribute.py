@@ -139,9 +139,9 @@ class DistributedSearchTest(tf.test.TestCase):
             return process
 
         def finished_trials():
-            done = 0
-            for name in os.listdir(os.path.join(folder, "tuner")) if os.path.isdir(os.path.join(folder, "tuner")) else []:
-                path = os.path.join(folder, "tuner", name, "trial.json")
+            done, tuner = 0, os.path.join(folder, "tuner")
+            for name in os.listdir(tuner) if os.path.isdir(tuner) else []:
+                path = os.path.join(tuner, name, "trial.json")
                 if os.path.isfile(path):
                     with open(path) as handle:
                         text = handle.read()
