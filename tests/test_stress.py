@@ -208,7 +208,7 @@ class CellDefaultsTest(tf.test.TestCase):
     def test_palindrome_lstm_trains_longer_with_a_plateau_schedule_and_the_rnn_keeps_the_seeds_set_up(self):
         task = TASKS["palindrome"]
         lstm, rnn = make_config(task, dict(cell="lstm")), make_config(task, {})
-        self.assertEqual((lstm.epochs, lstm.lr_schedule, lstm.optimizer, lstm.lr), (20, "plateau", "rmsprop", 1e-3))
+        self.assertEqual((lstm.epochs, lstm.lr_schedule, lstm.optimizer, lstm.lr), (40, "plateau", "rmsprop", 1e-3))
         self.assertEqual((rnn.epochs, rnn.lr_schedule, rnn.clipnorm), (10, "none", 10.0))
         self.assertEqual(make_config(task, dict(cell="lstm", epochs=10, lr_schedule="none")).epochs, 10)
 
