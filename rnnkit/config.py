@@ -19,7 +19,9 @@ BOUNDS = {
     "length": (1, MAX_LEN), "min_len": (1, MAX_LEN), "max_len": (1, MAX_LEN), "k": (1, MAX_LEN),
     "carry_mix": (0.0, 1.0), "dropout": (0.0, 0.95), "l2": (0.0, 10.0), "embed_dim": (1, 4096),
     "lr": (0.0, 100.0, True), "momentum": (0.0, 0.999), "weight_decay": (0.0, 1.0), "clipnorm": (0.0, 1e6, True),
-    "epsilon": (0.0, 1.0, True), "update_gate_bias": (-30.0, 30.0),
+    "epsilon": (0.0, 1.0, True), "update_gate_bias": (-30.0, 30.0), "beta_1": (0.0, 0.9999),
+    "beta_2": (0.0, 0.99999), "coupled_weight_decay": (0.0, 1.0), "plateau_factor": (0.0, 0.99, True),
+    "plateau_patience": (0, 100_000), "plateau_min_lr": (0.0, 100.0),
     "patience": (0, 100_000), "epochs": (1, 100_000), "steps_per_epoch": (1, 1_000_000), "batch_size": (1, 65_536),
     "seed": (0, 2**31 - 1), "restarts": (1, 100), "val_samples": (1, 1_000_000), "test_samples": (1, 1_000_000),
     "eval_samples": (1, 1_000_000), "stress_samples": (0, 1_000_000), "show_samples": (0, 100),
@@ -73,6 +75,14 @@ class Config:
     weight_decay: float = 0.0
     clipnorm: Optional[float] = None
     epsilon: Optional[float] = None  # adam, rmsprop, adagrad: the denominator's epsilon (None: Keras' 1e-7)
+    beta_1: Optional[float] = None  # adam: decay of the gradient's running mean (None: Keras' 0.9)
+    beta_2: Optional[float] = None  # adam: decay of the squared gradient's running mean (None: Keras' 0.999)
+    # PyTorch's `weight_decay` (coupled L2): coupled_weight_decay · θ is added to every parameter's gradient before
+    # the optimizer's update, so Adam rescales it; `weight_decay` is the decoupled (AdamW-style) one.
+    coupled_weight_decay: float = 0.0
+    plateau_factor: float = 0.5  # --lr-schedule plateau: the rate is multiplied by this on a plateau
+    plateau_patience: int = 3  # ... after this many epochs without a better validation loss
+    plateau_min_lr: Optional[float] = None  # ... never below this (None: lr / 64)
     lr_schedule: str = "none"
     patience: int = 0  # early stopping on the validation loss, keeping the best epoch's weights (0: off)
     epochs: int = 10

@@ -83,14 +83,32 @@ def build_parser(prog="python -m rnnkit.train", description=None):
     train.add_argument("--optimizer", choices=CHOICES["optimizer"], help="optimizer")
     train.add_argument("--lr", type=bounded("lr"), help="learning rate")
     train.add_argument("--momentum", type=bounded("momentum"), help="momentum (sgd, rmsprop)")
-    train.add_argument("--weight-decay", type=bounded("weight_decay"), help="decoupled weight decay")
-    train.add_argument("--clipnorm", type=bounded("clipnorm"), help="clip gradients by norm")
+    train.add_argument("--weight-decay", type=bounded("weight_decay"),
+                       help="decoupled weight decay (AdamW-style: the weights shrink by lr × W each step, apart from "
+                            "the gradient; default 0)")
+    train.add_argument("--coupled-weight-decay", metavar="W", type=bounded("coupled_weight_decay"),
+                       help="PyTorch's weight_decay (coupled L2): W × θ is added to every parameter's gradient, "
+                            "biases included, before the optimizer's update (default 0)")
+    train.add_argument("--clipnorm", type=bounded("clipnorm"), help="clip gradients by norm (default: the task's)")
+    train.add_argument("--no-clipnorm", dest="clipnorm", action="store_const", const=None,
+                       help="no gradient clipping, even where the task clips by default")
+    train.add_argument("--beta1", dest="beta_1", type=bounded("beta_1"),
+                       help="adam: decay of the gradient's running mean (Keras and PyTorch: 0.9)")
+    train.add_argument("--beta2", dest="beta_2", type=bounded("beta_2"),
+                       help="adam: decay of the squared gradient's running mean (Keras and PyTorch: 0.999)")
     train.add_argument("--epsilon", type=bounded("epsilon"),
                        help="adam, rmsprop, adagrad: epsilon added to the update's denominator (Keras: 1e-7); "
                             "a larger one damps steps once gradients are tiny")
     train.add_argument("--lr-schedule", choices=CHOICES["lr_schedule"],
-                       help="plateau: halve the lr after 3 epochs without a better val loss (down to lr/64); "
+                       help="plateau: multiply the lr by --plateau-factor (0.5) after --plateau-patience (3) epochs "
+                            "without a better val loss, down to --plateau-min-lr (lr/64); "
                             "cosine: decay from --lr to lr/100 over all training steps")
+    train.add_argument("--plateau-factor", metavar="F", type=bounded("plateau_factor"),
+                       help="--lr-schedule plateau: multiply the rate by F on a plateau (default 0.5)")
+    train.add_argument("--plateau-patience", metavar="N", type=bounded("plateau_patience"),
+                       help="--lr-schedule plateau: epochs without a better val loss before the rate drops (default 3)")
+    train.add_argument("--plateau-min-lr", metavar="LR", type=bounded("plateau_min_lr"),
+                       help="--lr-schedule plateau: the lowest rate (default --lr / 64)")
     train.add_argument("--patience", metavar="N", type=bounded("patience"),
                        help="stop after N epochs without a better val loss and keep the best epoch's weights "
                             "(0: train every epoch, keep the last)")

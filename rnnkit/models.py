@@ -114,6 +114,9 @@ def build_optimizer(cfg, total_steps=None):
         kwargs["epsilon"] = cfg.epsilon
     if cfg.optimizer in ("sgd", "rmsprop"):
         kwargs["momentum"] = cfg.momentum
+    if cfg.optimizer == "adam":
+        kwargs.update({name: value for name, value in (("beta_1", cfg.beta_1), ("beta_2", cfg.beta_2))
+                       if value is not None})
     return OPTIMIZERS[cfg.optimizer](**kwargs)
 
 

@@ -10,6 +10,7 @@ from rnnkit import keras_adapter
 def train_step(model, batch):
     """One optimisation step on `batch` = (x, y) or (x, y, sample_weight): forward, loss, gradients, update.
 
+    With `model.coupled_weight_decay` (`--coupled-weight-decay`), decay · θ is added to each gradient first.
     With `model.unroll_training` set (`--unroll`), the recurrent layers run unrolled here, so the traced training
     graph has no WHILE loop; evaluation, prediction and the saved model still loop over any length.
     Returns the logs dict of running metric values, exactly as `model.fit` reports them. Like Keras' own
@@ -24,6 +25,10 @@ def train_step(model, batch):
         keras_adapter.track_loss(model, loss * replicas, sample_weight=tf.shape(x)[0])
         scaled = model.optimizer.scale_loss(loss)
     gradients = tape.gradient(scaled, model.trainable_variables)
+    decay = getattr(model, "coupled_weight_decay", 0.0)
+    if decay:  # PyTorch's weight_decay: the L2 term's gradient, added before the optimizer sees the gradient
+        gradients = [None if g is None else g + decay * tf.cast(v, g.dtype)
+                     for g, v in zip(gradients, model.trainable_variables)]
     model.optimizer.apply(gradients, model.trainable_variables)
     return model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 

@@ -32,6 +32,11 @@ def configure(task, **values):
     if values.get("epsilon") is not None and cfg.optimizer not in TAKES_EPSILON:
         raise UsageError(f"--epsilon applies to {', '.join(TAKES_EPSILON[:-1])} and {TAKES_EPSILON[-1]}, "
                          f"not {cfg.optimizer}")
+    if cfg.optimizer != "adam" and (values.get("beta_1") is not None or values.get("beta_2") is not None):
+        raise UsageError(f"--beta1 / --beta2 apply to --optimizer adam, not {cfg.optimizer}")
+    plateau = ("plateau_factor", "plateau_patience", "plateau_min_lr")
+    if cfg.lr_schedule != "plateau" and any(values.get(name) is not None for name in plateau):
+        raise UsageError("--plateau-factor / --plateau-patience / --plateau-min-lr apply to --lr-schedule plateau")
     check(cfg)
     return cfg
 
@@ -87,9 +92,11 @@ def schedule_callbacks(cfg, verbose=1):
 
 
 def plateau_callback(cfg, verbose=1):
-    """--lr-schedule plateau: halve the learning rate after 3 epochs without a better val_loss, down to lr / 64."""
-    return keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3, min_lr=cfg.lr / 64,
-                                             verbose=verbose)
+    """--lr-schedule plateau: multiply the rate by --plateau-factor after --plateau-patience epochs without a
+    better val_loss, never below --plateau-min-lr (default lr / 64)."""
+    floor = cfg.plateau_min_lr if cfg.plateau_min_lr is not None else cfg.lr / 64
+    return keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=cfg.plateau_factor,
+                                             patience=cfg.plateau_patience, min_lr=floor, verbose=verbose)
 
 
 def compiled_model(cfg):
@@ -100,6 +107,7 @@ def compiled_model(cfg):
         total_steps = cfg.epochs * task.epoch_steps(cfg) if cfg.lr_schedule == "cosine" else None
         model.compile(optimizer=build_optimizer(cfg, total_steps), loss=task.loss(cfg), metrics=task.metrics(cfg))
         model.unroll_training = cfg.unroll  # read by steps.train_step
+        model.coupled_weight_decay = cfg.coupled_weight_decay  # so is this
     return model
 
 

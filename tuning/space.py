@@ -10,12 +10,14 @@ from rnnkit.tasks import get_task
 PARSERS = {
     "cell": str, "units": int, "layers": int, "bidirectional": lambda t: _boolean(t), "dropout": float,
     "lr": float, "optimizer": str, "batch_size": int, "loss": str, "length": int, "backend": str, "epochs": int,
+    "beta_1": float, "beta_2": float, "weight_decay": float, "coupled_weight_decay": float,
 }
 TASK_FIELDS = ("loss", "length", "backend")
 CHOICES = {name: config.CHOICES[name] for name in ("cell", "optimizer", "loss", "backend")}
 # The bounds Config itself checks (`layers` is the search's own: how many times `units` is stacked).
 RANGES = {"units": config.ITEM_BOUNDS["units"], "layers": (1, 8),
-          **{name: config.BOUNDS[name] for name in ("dropout", "lr", "batch_size", "length", "epochs")}}
+          **{name: config.BOUNDS[name] for name in ("dropout", "lr", "batch_size", "length", "epochs", "beta_1",
+                                                     "beta_2", "weight_decay", "coupled_weight_decay")}}
 def check_applies(task, space):
     """Refuse task-specific hyperparameters (loss, length, backend) for a task that does not take them."""
     for name in space:

@@ -1,0 +1,114 @@
+"""The seed reports' optimizer settings: Adam's betas, PyTorch's coupled weight decay, no clipping, the plateau."""
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import rnnkit
+from rnnkit import flags, steps
+from rnnkit.errors import UsageError
+from rnnkit.models import RnnkitModel, build_optimizer
+from rnnkit.training import compiled_model, plateau_callback
+from rnnkit.train import main as train_main
+from tests.clitools import call, fresh_dir
+from tuning import space
+
+
+def one_layer(seed=0):
+    """A 3 → 2 softmax layer with bias, as an RnnkitModel (rnnkit's shared train step)."""
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((3,))
+    return RnnkitModel(inputs, keras.layers.Dense(2, activation="softmax")(inputs))
+
+
+class CoupledWeightDecayTest(tf.test.TestCase):
+    def test_one_sgd_step_is_pytorchs_update_with_the_l2_gradient_added(self):
+        x = np.array([[0.5, -1.0, 2.0], [1.5, 0.2, -0.3]], np.float32)
+        y = np.array([1, 0])
+        lr, decay = 0.1, 0.01
+        model = one_layer()
+        model.compile(optimizer=keras.optimizers.SGD(lr), loss="sparse_categorical_crossentropy")
+        model.coupled_weight_decay = decay
+        before = [v.numpy().copy() for v in model.trainable_variables]
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, model(x)))
+        gradients = [g.numpy() for g in tape.gradient(loss, model.trainable_variables)]
+        steps.train_step(model, (x, y))
+        for old, gradient, variable in zip(before, gradients, model.trainable_variables):
+            # torch.optim.SGD(weight_decay=decay): d_p = grad + decay * p; p -= lr * d_p (biases included)
+            self.assertAllClose(variable.numpy(), old - lr * (gradient + decay * old), atol=1e-6, rtol=0)
+
+    def test_adams_first_step_divides_the_decayed_gradient_as_pytorch_does(self):
+        x = np.array([[0.5, -1.0, 2.0]], np.float32)
+        y = np.array([1])
+        lr, decay, epsilon = 0.01, 0.5, 1e-8
+        model = one_layer(1)
+        model.compile(optimizer=keras.optimizers.Adam(lr, epsilon=epsilon), loss="sparse_categorical_crossentropy")
+        model.coupled_weight_decay = decay
+        before = [v.numpy().copy() for v in model.trainable_variables]
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, model(x)))
+        gradients = [g.numpy() for g in tape.gradient(loss, model.trainable_variables)]
+        steps.train_step(model, (x, y))
+        for old, gradient, variable in zip(before, gradients, model.trainable_variables):
+            decayed = gradient + decay * old  # torch.optim.Adam(weight_decay=decay) adds this before the moments
+            # First step, bias-corrected: m̂ = g', v̂ = g'², so p -= lr · g' / (|g'| + ε).
+            expected = old - lr * decayed / (np.abs(decayed) + epsilon)
+            self.assertAllClose(variable.numpy(), expected, atol=1e-5, rtol=0)
+
+    def test_the_flag_reaches_the_model_and_config_json(self):
+        cfg = rnnkit.configure("moons", coupled_weight_decay=0.01, epochs=1)
+        self.assertEqual(compiled_model(cfg).coupled_weight_decay, 0.01)
+        self.assertEqual(compiled_model(rnnkit.configure("moons")).coupled_weight_decay, 0.0)
+        parsed = flags.build_parser().parse_args(["--task", "moons", "--coupled-weight-decay", "1e-4"])
+        self.assertEqual(parsed.coupled_weight_decay, 1e-4)
+        out = os.path.join(fresh_dir(self), "run")
+        status, _, err = call(train_main, ["--task", "moons", "--epochs", "1", "--steps-per-epoch", "2",
+                                           "--coupled-weight-decay", "0.01", "--optimizer", "adam", "--beta1", "0.8",
+                                           "--beta2", "0.99", "--show-samples", "0", "--out", out])
+        self.assertEqual(status, 0, err)
+        with open(os.path.join(out, "config.json")) as handle:
+            saved = json.load(handle)
+        self.assertEqual((saved["coupled_weight_decay"], saved["beta_1"], saved["beta_2"]), (0.01, 0.8, 0.99))
+
+
+class AdamBetasTest(tf.test.TestCase):
+    def test_betas_reach_adam_and_are_refused_for_other_optimizers(self):
+        optimizer = build_optimizer(rnnkit.configure("recall", beta_1=0.8, beta_2=0.99))
+        self.assertAllClose((optimizer.beta_1, optimizer.beta_2), (0.8, 0.99))
+        plain = build_optimizer(rnnkit.configure("recall"))
+        self.assertAllClose((plain.beta_1, plain.beta_2), (0.9, 0.999))  # Keras' (and PyTorch's) defaults
+        with self.assertRaisesRegex(UsageError, "--beta1 / --beta2 apply to --optimizer adam, not sgd"):
+            rnnkit.configure("recall", optimizer="sgd", beta_2=0.99)
+        status, _, err = call(train_main, ["--task", "recall", "--beta2", "1.5"])
+        self.assertEqual((status, err.count("\n")), (2, 1), err)
+
+    def test_the_tuner_can_search_them(self):
+        parsed = space.parse_space(["beta_2=0.99,0.999", "coupled_weight_decay=0,0.0001"])
+        cfg = space.apply(rnnkit.configure("recall"), {"beta_2": 0.99, "coupled_weight_decay": 1e-4})
+        self.assertEqual(parsed["beta_2"], [0.99, 0.999])
+        self.assertEqual((cfg.beta_2, cfg.coupled_weight_decay), (0.99, 1e-4))
+        with self.assertRaisesRegex(UsageError, "outside"):
+            space.parse_space(["beta_1=1.5"])
+
+
+class ClippingAndPlateauTest(tf.test.TestCase):
+    def test_no_clipnorm_turns_off_a_task_default(self):
+        self.assertEqual(rnnkit.configure("palindrome").clipnorm, 10.0)  # the seed report's max_norm
+        cfg = rnnkit.configure("palindrome", clipnorm=None)
+        self.assertIsNone(cfg.clipnorm)
+        self.assertIsNone(build_optimizer(cfg).clipnorm)
+        parsed = flags.build_parser().parse_args(["--task", "palindrome", "--no-clipnorm"])
+        self.assertIsNone(parsed.clipnorm)
+
+    def test_plateau_factor_patience_and_floor_reach_the_callback(self):
+        cfg = rnnkit.configure("adder", lr_schedule="plateau", lr=0.02, plateau_factor=0.2, plateau_patience=5,
+                               plateau_min_lr=0.001)
+        callback = plateau_callback(cfg, verbose=0)
+        self.assertAllClose((callback.factor, callback.patience, callback.min_lr), (0.2, 5, 0.001))
+        default = plateau_callback(rnnkit.configure("adder", lr_schedule="plateau", lr=0.02), verbose=0)
+        self.assertAllClose((default.factor, default.patience, default.min_lr), (0.5, 3, 0.02 / 64))
+        with self.assertRaisesRegex(UsageError, "apply to --lr-schedule plateau"):
+            rnnkit.configure("adder", lr_schedule="none", plateau_factor=0.2)
