@@ -23,6 +23,16 @@ def one_layer(seed=0):
     return RnnkitModel(inputs, keras.layers.Dense(2, activation="softmax")(inputs))
 
 
+def stepped(model, x, y):
+    """(weights before, plain loss gradients) of one rnnkit train step on (x, y), which `model` then takes."""
+    before = [v.numpy().copy() for v in model.trainable_variables]
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, model(x)))
+    gradients = [g.numpy() for g in tape.gradient(loss, model.trainable_variables)]
+    steps.train_step(model, (x, y))
+    return before, gradients
+
+
 class CoupledWeightDecayTest(tf.test.TestCase):
     def test_one_sgd_step_is_pytorchs_update_with_the_l2_gradient_added(self):
         x = np.array([[0.5, -1.0, 2.0], [1.5, 0.2, -0.3]], np.float32)
@@ -31,11 +41,7 @@ class CoupledWeightDecayTest(tf.test.TestCase):
         model = one_layer()
         model.compile(optimizer=keras.optimizers.SGD(lr), loss="sparse_categorical_crossentropy")
         model.coupled_weight_decay = decay
-        before = [v.numpy().copy() for v in model.trainable_variables]
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, model(x)))
-        gradients = [g.numpy() for g in tape.gradient(loss, model.trainable_variables)]
-        steps.train_step(model, (x, y))
+        before, gradients = stepped(model, x, y)
         for old, gradient, variable in zip(before, gradients, model.trainable_variables):
             # torch.optim.SGD(weight_decay=decay): d_p = grad + decay * p; p -= lr * d_p (biases included)
             self.assertAllClose(variable.numpy(), old - lr * (gradient + decay * old), atol=1e-6, rtol=0)
@@ -47,11 +53,7 @@ class CoupledWeightDecayTest(tf.test.TestCase):
         model = one_layer(1)
         model.compile(optimizer=keras.optimizers.Adam(lr, epsilon=epsilon), loss="sparse_categorical_crossentropy")
         model.coupled_weight_decay = decay
-        before = [v.numpy().copy() for v in model.trainable_variables]
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, model(x)))
-        gradients = [g.numpy() for g in tape.gradient(loss, model.trainable_variables)]
-        steps.train_step(model, (x, y))
+        before, gradients = stepped(model, x, y)
         for old, gradient, variable in zip(before, gradients, model.trainable_variables):
             decayed = gradient + decay * old  # torch.optim.Adam(weight_decay=decay) adds this before the moments
             # First step, bias-corrected: m̂ = g', v̂ = g'², so p -= lr · g' / (|g'| + ε).
