@@ -19,16 +19,12 @@ EXAMPLE = os.path.join(os.path.dirname(__file__), "stream_example.cc")
 
 def convert(task, cfg, model, args):
     """(flatbuffer bytes, runner) of the streaming export asked for; refuses a model that cannot stream."""
-    if args.target == "micro" or args.quantize == "int8":
-        module = streaming.StepModule(model)
-        calibration = _validation(task, cfg, args.calibration_samples)
-        micro_target = args.target == "micro"
-        data = streaming.to_tflite(module, "int8", calibration, integer_io=micro_target,
-                                   int16_activations=micro_target)
-        if micro_target:
-            data = streaming.for_micro(data)
-    else:
-        data = streaming.to_tflite(streaming.StepModule(model), args.quantize)
+    module, micro_target = streaming.StepModule(model), args.target == "micro"
+    quantize = "int8" if micro_target else args.quantize
+    calibration = _validation(task, cfg, args.calibration_samples) if quantize == "int8" else None
+    data = streaming.to_tflite(module, quantize, calibration, integer_io=micro_target, int16_activations=micro_target)
+    if micro_target:
+        data = streaming.for_micro(data)
     stream = MicroStream(data) if args.target == "micro" else LiteStream(data)
     stream.per_step, stream.skip_padding = streaming.per_step_output(model), streaming.skips_padding(model)
     stream.run(task.held_out(cfg, 1)[0])  # refuses, naming what the runtime lacks, before any folder is made
