@@ -140,15 +140,16 @@ def export_micro(task, cfg, data, runner, out_dir, x, recurrent):
 
 
 def stress_agreement(task, cfg, model, runner, width, args):
-    """{family: {samples, keras, export}} exact match of Keras and TFLM on the task's stress families at the
-    micro length (an algorithmic task's hard cases: long carry chains, repeated digits); {} for other tasks."""
+    """{family: {samples, keras, export}} exact match of Keras and the export (`runner`) on the task's stress
+    families at the micro length or the main one (an algorithmic task's hard cases: long carry chains, repeated
+    digits); {} for other tasks. `width` fixes the time axis (None: a stream takes any)."""
     if not args.stress_samples or not hasattr(task, "stress_arrays"):
         return {}
     length = args.length if args.length is not None else task.main_length(cfg)
     families = task.stress_arrays(cfg, np.random.default_rng([STRESS_SEED, length]), args.stress_samples, length)
     result = {}
     for family, (x, y) in families.items():
-        x = x if x.shape[1] == width else fit_width(x, width)
+        x = x if width is None or x.shape[1] == width else fit_width(x, width)
         keras_out = model.predict(x, verbose=0, batch_size=256)
         micro_out = np.concatenate([runner.run(x[i: i + 1]) for i in range(len(x))])
         check = agreement(task, cfg, y, keras_out, micro_out)
@@ -244,7 +245,7 @@ def run_streaming(task, cfg, model, args):
     metadata = stream_export.write(task, cfg, model, data, stream, out_dir, args)
     x, y = task.held_out(cfg, args.check_samples)
     metadata["check"] = stream_export.step_check(task, cfg, model, stream, x, y, agreement)
-    stress = stream_export.stress_check(task, cfg, model, stream, args.stress_samples, agreement)
+    stress = stress_agreement(task, cfg, model, stream, None, args)
     if stress:
         metadata["check"]["stress"] = stress
     write(out_dir, metadata, artifacts.write_text)

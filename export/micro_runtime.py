@@ -1,4 +1,5 @@
 """Run a `--target micro` export in TensorFlow Lite Micro's Python interpreter (`tflite_micro`): no TensorFlow."""
+import contextlib
 import os
 import re
 
@@ -45,6 +46,30 @@ def quantization(details):
     return float(scales[0]), int(zeros[0])
 
 
+def converters(details):
+    """(encode, decode): float → the model's input encoding (quantized, clipped), its output → float32."""
+    scale = quantization(details)
+    dtype = details["dtype"]
+    if scale is None:
+        return (lambda x: np.asarray(x, dtype=dtype)), (lambda y: np.asarray(y, dtype=np.float32))
+    limits = np.iinfo(dtype)
+    return ((lambda x: np.clip(np.round(np.asarray(x) / scale[0] + scale[1]), limits.min, limits.max).astype(dtype)),
+            (lambda y: (np.asarray(y).astype(np.float32) - scale[1]) * scale[0]))
+
+
+@contextlib.contextmanager
+def guarded():
+    """Within the block, TFLM's failure (its reason on stderr, then a bare RuntimeError) becomes one UsageError."""
+    with captured_output() as captured:
+        try:
+            yield
+            return
+        except RuntimeError as error:
+            failed = error
+    reason = " ".join(line.strip() for line in captured.text.splitlines() if line.strip())[:200]
+    raise UsageError(f"TensorFlow Lite Micro failed to run this model: {reason or failed}")
+
+
 class MicroInterpreter:
     """A TFLM interpreter with float in, float out: inputs are quantized and outputs dequantized as recorded."""
 
@@ -58,24 +83,12 @@ class MicroInterpreter:
         if list(x.shape) != [int(d) for d in self.input["shape"]]:
             raise UsageError(f"input of shape {list(x.shape)} does not fit the micro model's fixed "
                              f"{[int(d) for d in self.input['shape']]}")
-        scale = quantization(self.input)
-        if scale is not None:
-            limits = np.iinfo(self.input["dtype"])
-            x = np.clip(np.round(x / scale[0] + scale[1]), limits.min, limits.max)
-        self.interpreter.set_input(x.astype(self.input["dtype"]), 0)
-        with captured_output() as captured:
-            try:
-                self.interpreter.reset()  # a fused LSTM keeps its state in variable tensors: start each input at zero
-                self.interpreter.invoke()
-                failed = None
-            except RuntimeError as error:
-                failed = error
-        if failed is not None:
-            reason = " ".join(line.strip() for line in captured.text.splitlines() if line.strip())[:200]
-            raise UsageError(f"TensorFlow Lite Micro failed to run this model: {reason or failed}")
-        y = np.asarray(self.interpreter.get_output(0))
-        scale = quantization(self.output)
-        return (y.astype(np.float32) - scale[1]) * scale[0] if scale is not None else y.astype(np.float32)
+        encode, decode = converters(self.input)[0], converters(self.output)[1]
+        self.interpreter.set_input(encode(x), 0)
+        with guarded():
+            self.interpreter.reset()  # a fused LSTM keeps its state in variable tensors: start each input at zero
+            self.interpreter.invoke()
+        return decode(self.interpreter.get_output(0))
 
 
 class MicroModel(MicroInterpreter):

@@ -48,8 +48,7 @@ def write(task, cfg, model, data, stream, out_dir, args):
                            "skip_padding": stream.skip_padding, "states": streaming.state_quantization(data),
                            "reset": "signature 'zero_state' (LiteRT); "
                            "MicroInterpreter::Reset() (TFLM)"}}
-    if args.target == "micro":
-        stream.run(task.held_out(cfg, 1)[0])
+    if args.target == "micro":  # the stream has run (convert's first check), so TFLM reports its arena
         extra.update(target="micro", arena_bytes=micro.arena_bytes(stream), **micro.io_quantization(stream))
         source, header = micro.c_array(data)
         artifacts.write_text(os.path.join(out_dir, "model_data.cc"), source)
@@ -73,22 +72,6 @@ def step_check(task, cfg, model, stream, x, y, agreement):
     check["max_abs_diff"] = largest
     check["every_step"] = True
     return check
-
-
-def stress_check(task, cfg, model, stream, samples, agreement):
-    """{family: {samples, keras, export}} exact match on the task's stress families at its main length."""
-    if not samples or not hasattr(task, "stress_arrays"):
-        return {}
-    from rnnkit.tasks.sequence import STRESS_SEED
-    length = task.main_length(cfg)
-    families = task.stress_arrays(cfg, np.random.default_rng([STRESS_SEED, length]), samples, length)
-    result = {}
-    for family, (x, y) in families.items():
-        streamed = np.concatenate([stream.run(x[i: i + 1]) for i in range(len(x))])
-        check = agreement(task, cfg, y, model.predict(x, verbose=0, batch_size=256), streamed)
-        result[family] = {"samples": check["samples"], "keras": check["keras"]["exact_match"],
-                          "export": check["export"]["exact_match"]}
-    return result
 
 
 def refuse_options(args):

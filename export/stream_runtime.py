@@ -9,21 +9,10 @@ import os
 
 import numpy as np
 
-from export.micro_runtime import interpreter as micro_interpreter, quantization
+from export.micro_runtime import converters, guarded, interpreter as micro_interpreter
 from rnnkit import metadata as meta
 from rnnkit.errors import UsageError
-from rnnkit.quiet import captured_output, parked_stderr
-
-
-def _quantizer(details):
-    """(to_model, from_model) functions for one input or output's int8 / float encoding."""
-    scale = quantization(details)
-    dtype = details["dtype"]
-    if scale is None:
-        return (lambda x: np.asarray(x, dtype=dtype)), (lambda y: np.asarray(y, dtype=np.float32))
-    limits = np.iinfo(dtype)
-    return ((lambda x: np.clip(np.round(np.asarray(x) / scale[0] + scale[1]), limits.min, limits.max).astype(dtype)),
-            (lambda y: (np.asarray(y).astype(np.float32) - scale[1]) * scale[0]))
+from rnnkit.quiet import parked_stderr
 
 
 class Stream:
@@ -68,11 +57,9 @@ class LiteStream(Stream):
                 self.reset()  # the first invoke announces XNNPACK
         except (ValueError, RuntimeError) as error:
             raise UsageError(f"LiteRT cannot load this streaming model: {str(error)[:200]}") from None
-        details = self._step.get_input_details()["x"]
-        self.input_dtype = details["dtype"]
-        self._encode, _ = _quantizer(details)
+        self._encode = converters(self._step.get_input_details()["x"])[0]
         (self._output_name, output), = self._step.get_output_details().items()
-        _, self._decode = _quantizer(output)
+        self._decode = converters(output)[1]
 
     def reset(self):
         """Zero the recurrent state (the `zero_state` signature)."""
@@ -89,24 +76,15 @@ class MicroStream(Stream):
     def __init__(self, data):
         self.interpreter = micro_interpreter(data)
         self.input, self.output = self.interpreter.get_input_details(0), self.interpreter.get_output_details(0)
-        self._encode, _ = _quantizer(self.input)
-        _, self._decode = _quantizer(self.output)
+        self._encode, self._decode = converters(self.input)[0], converters(self.output)[1]
 
     def reset(self):
         """Zero the recurrent state (MicroInterpreter::Reset() sets resource variables to their zero point)."""
         self.interpreter.reset()
 
-    @contextlib.contextmanager
     def _guarded(self):
-        """TFLM reports a failed step on stderr, then raises a bare RuntimeError: one line instead."""
-        with captured_output() as captured:
-            try:
-                yield
-                return
-            except RuntimeError as error:
-                failed = error
-        reason = " ".join(line.strip() for line in captured.text.splitlines() if line.strip())[:200]
-        raise UsageError(f"TensorFlow Lite Micro failed to run this model: {reason or failed}")
+        """TFLM's failure on any step as one UsageError line."""
+        return guarded()
 
     def _invoke(self, x):
         """One step's float output."""
