@@ -57,7 +57,7 @@ def main():
     print("|---|---|---|---|---|---|")
     for name in args.tasks.split(","):
         task = TASKS[name]
-        cfg = make_config(task, {"epochs": args.epochs, "augment": False} if "augment" in task.flags
+        cfg = make_config(task, {"epochs": args.epochs, "augment": False} if "augment" in task.option_table()
                           else {"epochs": args.epochs})
         results = {kind: measure(task, cfg, plain=kind == "plain Keras") for kind in ("rnnkit", "plain Keras")}
         for kind, (first, later, samples) in results.items():

@@ -186,7 +186,7 @@ def run(args):
         raise UsageError("--quantize applies to --format tflite only")
     if args.target == "micro" and (args.format != "tflite" or args.quantize not in ("none", "int8")):
         raise UsageError("--target micro is always a full-integer (int8) tflite: drop --format / --quantize")
-    if args.length is not None and (args.target != "micro" or "length" not in task.flags):
+    if args.length is not None and (args.target != "micro" or "length" not in task.option_table()):
         raise UsageError("--len applies to --target micro of a task with a length (adder, binary_add, palindrome)")
     if args.calibration_samples and args.target != "micro" and args.quantize != "int8":
         raise UsageError("--calibration-samples applies to --quantize int8 and --target micro only")

@@ -4,57 +4,41 @@ import json
 from typing import Optional
 
 from rnnkit.errors import UsageError
+from rnnkit.options import check_number
 
 MAX_LEN = 100_000
-MAX_TRAIN_LENGTHS = 1000
-# Every choice list, defined once: the CLI, Config's own checks, the models and the tuner's --space read these.
+# Every choice list of a shared setting, defined once: the CLI, Config's own checks, the models and the tuner's
+# --space read these. A task's own settings are its `options` (rnnkit.options.Option).
 CHOICES = {
-    "loss": ("mse", "bce", "ce"), "source": ("embedded", "tfds", "folder"), "backend": ("keras", "numpy"),
-    "arch": ("cnn", "mlp"), "cell": ("rnn", "lstm", "gru"), "loop": ("fit", "eager", "function"),
+    "cell": ("rnn", "lstm", "gru"), "loop": ("fit", "eager", "function"),
     "strategy": ("default", "mirrored", "multiworker"), "optimizer": ("adam", "sgd", "rmsprop", "adagrad"),
-    "lr_schedule": ("none", "plateau", "cosine"), "class_weight": ("none", "balanced"), "overlap": ("drop", "keep"),
+    "lr_schedule": ("none", "plateau", "cosine"),
 }
 # field → (low, high[, low_open]) for numbers; the CLI's argument types use the same bounds.
 BOUNDS = {
-    "length": (1, MAX_LEN), "min_len": (1, MAX_LEN), "max_len": (1, MAX_LEN), "k": (1, MAX_LEN),
-    "carry_mix": (0.0, 1.0), "dropout": (0.0, 0.95), "l2": (0.0, 10.0), "embed_dim": (1, 4096),
+    "dropout": (0.0, 0.95), "l2": (0.0, 10.0), "embed_dim": (1, 4096),
     "lr": (0.0, 100.0, True), "momentum": (0.0, 0.999), "weight_decay": (0.0, 1.0), "clipnorm": (0.0, 1e6, True),
-    "epsilon": (0.0, 1.0, True), "update_gate_bias": (-30.0, 30.0), "beta_1": (0.0, 0.9999),
+    "epsilon": (0.0, 1.0, True), "beta_1": (0.0, 0.9999),
     "beta_2": (0.0, 0.99999), "coupled_weight_decay": (0.0, 1.0), "plateau_factor": (0.0, 0.99, True),
     "plateau_patience": (0, 100_000), "plateau_min_lr": (0.0, 100.0),
     "patience": (0, 100_000), "epochs": (1, 100_000), "steps_per_epoch": (1, 1_000_000), "batch_size": (1, 65_536),
     "seed": (0, 2**31 - 1), "restarts": (1, 100), "val_samples": (1, 1_000_000), "test_samples": (1, 1_000_000),
-    "eval_samples": (1, 1_000_000), "stress_samples": (0, 1_000_000), "show_samples": (0, 100),
+    "show_samples": (0, 100),
 }
-ITEM_BOUNDS = {"units": (1, 4096), "ngrams": (1, 5), "eval_lens": (1, MAX_LEN), "train_len": (1, MAX_LEN)}
-# Config fields only some tasks read, and the flag that sets each (a task lists the ones it reads in `flags`).
-TASK_FLAGS = {"length": "--len", "train_len": "--train-len", "min_len": "--min-len", "max_len": "--max-len",
-              "k": "--k", "loss": "--loss", "source": "--source", "data_dir": "--data-dir", "augment": "--augment",
-              "backend": "--backend", "arch": "--model", "ngrams": "--ngrams", "carry_mix": "--carry-mix",
-              "stress_samples": "--stress-samples", "chrono": "--chrono", "update_gate_bias": "--update-gate-bias",
-              "restarts": "--restarts",
-              "class_weight": "--class-weight", "overlap": "--overlap"}
+ITEM_BOUNDS = {"units": (1, 4096)}
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, init=False)
 class Config:
-    """Everything needed to rebuild a run; tasks override the defaults, the CLI overrides both."""
+    """Everything needed to rebuild a run: the shared settings below and the task's own `options`.
+
+    `Config(task="adder", length=4, lr=0.1)` sorts each keyword into a shared field or one of the task's options
+    (`Task.options`); options not given take the task's declared defaults. `cfg.length` reads an option like a
+    field. Tasks override the defaults (`make_config`), the CLI overrides both.
+    """
 
     task: str
-    # Task settings (each task reads only the ones it declares in `Task.flags`).
-    length: Optional[int] = None
-    train_len: Optional[tuple] = None  # (low, high), inclusive
-    min_len: Optional[int] = None
-    max_len: Optional[int] = None
-    k: Optional[int] = None
-    loss: Optional[str] = None
-    source: Optional[str] = None  # real-data tasks: 'embedded', 'tfds' or 'folder'
-    data_dir: Optional[str] = None
-    backend: Optional[str] = None  # 2-D toy sets: 'keras' or 'numpy'
-    arch: Optional[str] = None  # cifar10: 'cnn' or 'mlp'
-    augment: bool = False
-    carry_mix: Optional[float] = None  # adder, binary_add: fraction of training sums given one long carry chain
-    overlap: Optional[str] = None  # names: a name listed under two languages is dropped from both, or kept in each
+    options: dict  # the task's own settings, by name (rnnkit.options.Option)
     # Model.
     cell: str = "lstm"
     units: tuple = (64,)
@@ -62,10 +46,7 @@ class Config:
     dropout: float = 0.0
     l2: float = 0.0
     embed_dim: int = 32
-    ngrams: tuple = ()  # names: orders of the hashed character n-gram bag beside the recurrent state
     unroll: bool = False
-    chrono: bool = False  # palindrome: chrono initialisation of LSTM gate biases for lags up to --len
-    update_gate_bias: Optional[float] = None  # adder: a GRU's update-gate bias at initialisation (None: Keras')
     # Training.
     loop: str = "fit"
     strategy: str = "default"  # tf.distribute: default, mirrored or multiworker (TF_CONFIG)
@@ -89,48 +70,73 @@ class Config:
     steps_per_epoch: Optional[int] = 100  # None: one pass over a fixed training set
     batch_size: int = 64
     seed: int = 0
-    restarts: int = 1  # sequence tasks: train up to this many seeds, keep the best on validation
-    class_weight: str = "none"  # array tasks: 'balanced' weighs each training example by n / (classes × n_class)
+    restarts: int = 1  # train up to this many seeds, keep the best on validation (tasks with `restartable`)
     # Evaluation.
-    eval_lens: tuple = ()
     val_samples: int = 1000
     test_samples: int = 10000
-    eval_samples: int = 1000
     show_samples: int = 5
-    stress_samples: int = 200  # algorithmic tasks: examples per stress family (0: no stress evaluation)
     # Where the run folder goes (None: runs/<task>-<timestamp>).
     out: Optional[str] = None
 
-    def __post_init__(self):
-        """Check every field against CHOICES and BOUNDS, so a library caller gets the CLI's checks."""
+    def __init__(self, task, options=None, **values):
+        from rnnkit.tasks import get_task  # the registry imports the tasks, which import this module
+
+        declared = get_task(task).option_table()
+        options = dict(options or {})
+        for name in [name for name in values if name not in SHARED]:
+            options[name] = values.pop(name)
+        unknown = [name for name in options if name not in declared]
+        if unknown:
+            raise UsageError(not_an_option(get_task(task), unknown[0]))
+        object.__setattr__(self, "task", task)
+        object.__setattr__(self, "options", {name: options.get(name, option.default)
+                                             for name, option in declared.items()})
+        for field in dataclasses.fields(self):
+            if field.name not in ("task", "options"):
+                object.__setattr__(self, field.name, values.get(field.name, field.default))
+        self._check()
+
+    def __getattr__(self, name):
+        """A task option, read like a field (`cfg.length`)."""
+        options = self.__dict__.get("options")
+        if options is not None and name in options:
+            return options[name]
+        raise AttributeError(f"task {self.__dict__.get('task')!r} has no setting {name!r}")
+
+    def _check(self):
+        """Check every field against CHOICES and BOUNDS and every option against its declaration, so a library
+        caller gets the CLI's checks."""
+        from rnnkit.tasks import get_task
+
         for name, choices in CHOICES.items():
             value = getattr(self, name)
             if value is not None and value not in choices:
                 raise UsageError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
         for name, (low, high, *low_open) in BOUNDS.items():
-            _check_number(name, getattr(self, name), low, high, bool(low_open))
+            value = getattr(self, name)
+            if value is not None:
+                check_number(name, value, low, high, bool(low_open), whole=isinstance(low, int))
         for name, (low, high) in ITEM_BOUNDS.items():
             items = getattr(self, name)
-            if items is None:
-                continue
-            if not isinstance(items, tuple) or (name not in ("ngrams", "eval_lens") and not items):
+            if not isinstance(items, tuple) or not items:
                 raise UsageError(f"{name} must be a non-empty tuple of whole numbers, got {items!r}")
             for item in items:
-                _check_number(name, item, low, high, False, whole=True)
-        if self.train_len is not None:
-            if len(self.train_len) != 2 or self.train_len[0] > self.train_len[1]:
-                raise UsageError(f"train_len must be (low, high) with low <= high, got {self.train_len!r}")
-            if self.train_len[1] - self.train_len[0] >= MAX_TRAIN_LENGTHS:
-                raise UsageError(f"--train-len may span at most {MAX_TRAIN_LENGTHS} lengths, got "
-                                 f"{self.train_len[0]}-{self.train_len[1]}")
+                check_number(name, item, low, high, False, whole=True)
+        for name, option in get_task(self.task).option_table().items():
+            option.check(self.options[name])
 
     def replace(self, **changes):
-        """A copy with some fields changed (the config itself is never mutated)."""
-        return dataclasses.replace(self, **changes)
+        """A copy with some fields or options changed (the config itself is never mutated)."""
+        return Config(**{**self.to_values(), **changes})
+
+    def to_values(self):
+        """Every shared field and option by name, as Python values (tuples stay tuples)."""
+        shared = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "options"}
+        return {**shared, **self.options}
 
     def to_dict(self):
-        """Plain JSON-ready dict (tuples become lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        """Plain JSON-ready dict, options beside the shared fields (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.to_values().items()}
 
     def to_json(self):
         """The config as indented JSON text."""
@@ -138,27 +144,29 @@ class Config:
 
     @classmethod
     def from_dict(cls, data):
-        """Rebuild a config from `to_dict` output, rejecting unknown keys."""
+        """Rebuild a config from `to_dict` output, rejecting keys that are neither a field nor a task option."""
         if not isinstance(data, dict) or "task" not in data:
             raise UsageError("config must be a JSON object with a 'task' key")
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
+        from rnnkit.tasks import get_task
+
+        unknown = sorted(set(data) - SHARED - set(get_task(data["task"]).option_table()))
         if unknown:
             raise UsageError(f"unknown config keys: {', '.join(unknown)}")
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         return cls(**values)
 
 
-def _check_number(name, value, low, high, low_open, whole=None):
-    """UsageError unless `value` is None or a number in [low, high] (or (low, high] with `low_open`)."""
-    if value is None:
-        return
-    whole = isinstance(low, int) if whole is None else whole
-    kinds = (int,) if whole else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or value != value:
-        raise UsageError(f"{name} must be {'a whole number' if whole else 'a number'}, got {value!r}")
-    if (value <= low if low_open else value < low) or value > high:
-        raise UsageError(f"{name} must be in {'(' if low_open else '['}{low}, {high}], got {value!r}")
+SHARED = {f.name for f in dataclasses.fields(Config)} - {"options"}
+
+
+def not_an_option(task, name):
+    """The message for a setting `task` does not take."""
+    from rnnkit.tasks import TASKS
+
+    takes = ", ".join(option.cli_flag for option in task.option_table().values()) or "no task flags"
+    flag = next((option.cli_flag for other in TASKS.values() for option in other.options if option.name == name),
+                "--" + name.replace("_", "-"))
+    return f"{flag} does not apply to task {task.name} (it takes {takes})"
 
 
 def make_config(task, overrides):

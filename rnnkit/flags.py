@@ -1,8 +1,11 @@
-"""The training flags, shared by `rnnkit.train` and `tuning.search`: argparse types from Config's own bounds."""
+"""The training flags, shared by `rnnkit.train` and `tuning.search`: the shared ones with Config's own bounds,
+a task's own generated from its `options`."""
 import argparse
 
 from rnnkit import cli
-from rnnkit.config import BOUNDS, CHOICES, ITEM_BOUNDS, MAX_LEN
+from rnnkit.config import BOUNDS, CHOICES, ITEM_BOUNDS, not_an_option
+from rnnkit.errors import UsageError
+from rnnkit.options import Option
 from rnnkit.tasks import TASKS
 
 
@@ -19,39 +22,58 @@ def items(field):
     return cli.int_list(*ITEM_BOUNDS[field])
 
 
-def build_parser(prog="python -m rnnkit.train", description=None):
-    """The training flags; every one defaults to 'unset' so the task's defaults can fill in."""
-    epilog = "tasks and their defaults:\n" + "\n".join(
-        f"  {name:<11} {task.summary}\n              defaults: "
-        + ", ".join(f"{key}={value}" for key, value in task.defaults.items()) for name, task in TASKS.items())
-    parser = cli.Parser(prog=prog, description=description, epilog=epilog, allow_abbrev=False,
+def task_named(argv):
+    """The registered task that `--task` names in `argv`, or None."""
+    name = None
+    for index, token in enumerate(argv):
+        if token == "--task" and index + 1 < len(argv):
+            name = argv[index + 1]
+        elif token.startswith("--task="):
+            name = token.partition("=")[2]
+    return TASKS.get(name)
+
+
+def parse(argv, build):
+    """`build(task)`'s parser applied to `argv`: the task's own flags join once `--task` names it."""
+    task = task_named(argv)
+    parser = build(task)
+    values, rest = parser.parse_known_args(argv)
+    if rest:
+        flag = rest[0].split("=")[0]
+        other = next((option for other in TASKS.values() for option in other.option_table().values()
+                      if flag in (option.cli_flag, option.negative)), None)
+        if other is not None and task is not None:
+            raise UsageError(not_an_option(task, other.name))
+        if other is not None:
+            raise UsageError(f"{flag} is a task option: give --task first")
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    return vars(values)
+
+
+def _epilog(task):
+    """Without a task: every task and its own flags; with one: its defaults of the shared flags."""
+    if task is not None:
+        shared = ", ".join(f"{key}={Option.describe(value)}" for key, value in task.defaults.items()
+                           if key not in task.option_table())
+        return f"{task.name}: {task.summary}\n  its defaults of the shared flags: {shared}"
+    lines = ["tasks (add --task T --help for a task's own flags and defaults):"]
+    for name, each in TASKS.items():
+        own = " ".join(option.cli_flag for option in each.option_table().values())
+        lines.append(f"  {name:<15}{each.summary}\n  {'':<15}its flags: {own or 'none'}")
+    return "\n".join(lines)
+
+
+def build_parser(prog="python -m rnnkit.train", description=None, task=None):
+    """The training flags, with `task`'s own; every one defaults to 'unset' so the task's defaults fill in."""
+    parser = cli.Parser(prog=prog, description=description, epilog=_epilog(task), allow_abbrev=False,
                         argument_default=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", choices=list(TASKS), help="which task to train")
     parser.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last epoch backup "
                                                         "(takes no other flag: the run's config.json rules)")
-    task = parser.add_argument_group("task")
-    task.add_argument("--len", dest="length", metavar="N", type=bounded("length"),
-                      help="digits per operand (adder, binary_add test length) or palindrome length")
-    task.add_argument("--train-len", metavar="N|A-B", type=cli.length_range(MAX_LEN),
-                      help="train on this length or range, e.g. 5 or 1-20 (adder, binary_add)")
-    task.add_argument("--min-len", type=bounded("min_len"), help="shortest recall sequence")
-    task.add_argument("--max-len", type=bounded("max_len"), help="longest recall sequence")
-    task.add_argument("--k", type=bounded("k"), help="recall: which item to answer (1-based)")
-    task.add_argument("--loss", choices=CHOICES["loss"], help="binary_add: the loss to compare")
-    task.add_argument("--carry-mix", metavar="F", type=bounded("carry_mix"),
-                      help="adder, binary_add: fraction of training sums given one carry chain of random length")
-    task.add_argument("--source", choices=CHOICES["source"],
-                      help="real-data tasks: the embedded default, tensorflow-datasets, or a folder (names)")
-    task.add_argument("--data-dir", metavar="DIR", help="where --source tfds / folder data lives")
-    task.add_argument("--augment", action="store_true", help="random shifts / flips of training images")
-    task.add_argument("--no-augment", dest="augment", action="store_false", help="turn augmentation off")
-    task.add_argument("--class-weight", choices=CHOICES["class_weight"],
-                      help="classification tasks: weigh training examples so every class counts alike (balanced)")
-    task.add_argument("--overlap", choices=CHOICES["overlap"],
-                      help="names: a name listed under two languages is dropped from both, or kept in each "
-                           "(default: drop for the embedded lists, keep for a --source folder)")
-    task.add_argument("--backend", choices=CHOICES["backend"], help="2-D toy sets: Keras MLP or rnnkit's NumPy MLP")
-    task.add_argument("--model", dest="arch", choices=CHOICES["arch"], help="cifar10: the 8-conv CNN or an MLP")
+    if task is not None:
+        group = parser.add_argument_group(f"{task.name} options")
+        for option in task.option_table().values():
+            option.add_to(group)
     model = parser.add_argument_group("model")
     model.add_argument("--cell", choices=CHOICES["cell"], help="recurrent cell")
     model.add_argument("--units", metavar="N[,N...]", type=items("units"), help="units per layer, e.g. 64 or 64,64 (stacked)")
@@ -62,16 +84,6 @@ def build_parser(prog="python -m rnnkit.train", description=None):
     model.add_argument("--dropout", type=bounded("dropout"), help="input dropout of recurrent layers")
     model.add_argument("--l2", type=bounded("l2"), help="L2 weight penalty")
     model.add_argument("--embed-dim", type=bounded("embed_dim"), help="embedding size for token inputs")
-    model.add_argument("--ngrams", metavar="N[,N...]", type=items("ngrams"),
-                       help="names: also average hashed character n-grams of these orders, e.g. 1,2,3,4")
-    model.add_argument("--no-ngrams", dest="ngrams", action="store_const", const=(),
-                       help="names: the recurrent state alone")
-    model.add_argument("--chrono", action="store_true",
-                       help="palindrome: chrono-initialise LSTM gate biases for lags up to --len")
-    model.add_argument("--no-chrono", dest="chrono", action="store_false", help="Keras' LSTM initialisation")
-    model.add_argument("--update-gate-bias", metavar="B", type=bounded("update_gate_bias"),
-                       help="adder, --cell gru: the update gate's bias at initialisation (-10 starts the GRU as a "
-                            "vanilla RNN: the adder's GRU default; 0 is Keras')")
     model.add_argument("--unroll", action="store_true",
                        help="train with recurrent layers unrolled (no WHILE loop: faster steps, slower tracing); "
                             "needs training batches of one length; evaluation and the saved model take any length")
@@ -121,15 +133,7 @@ def build_parser(prog="python -m rnnkit.train", description=None):
                             "exact on validation and stress draws at --len, else keep the best (binary_add: 5)")
     train.add_argument("--out", metavar="DIR", help="run folder to create (default runs/<task>-<timestamp>)")
     evaluation = parser.add_argument_group("evaluation")
-    evaluation.add_argument("--eval-lens", metavar="N[,N...]", type=items("eval_lens"), help="also evaluate at these lengths")
     evaluation.add_argument("--val-samples", type=bounded("val_samples"), help="validation examples")
     evaluation.add_argument("--test-samples", type=bounded("test_samples"), help="held-out test examples")
-    evaluation.add_argument("--eval-samples", type=bounded("eval_samples"),
-                            help="examples per extra --eval-lens length")
-    evaluation.add_argument("--stress-samples", metavar="N", type=cli.bounded_int(1, BOUNDS["stress_samples"][1]),
-                            help="algorithmic tasks: examples per stress family (long carry chains, repeated "
-                                 "digits, ...), evaluated at --len and each --eval-lens length")
-    evaluation.add_argument("--no-stress", dest="stress_samples", action="store_const", const=0,
-                            help="skip the stress families")
     evaluation.add_argument("--show-samples", type=bounded("show_samples"), help="verification samples to print")
     return parser

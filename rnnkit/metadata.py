@@ -7,12 +7,12 @@ import os
 
 from rnnkit import __version__
 from rnnkit.errors import UsageError
+from rnnkit.tasks import codec_named
 
 METADATA_FILE = "rnnkit_export.json"
 FORMAT_VERSION = 1
 TFLITE_MAGIC = b"TFL3"  # flatbuffer file identifier, bytes 4..8 of every .tflite
 MAX_TFLITE_BYTES = 2**31
-CODECS = ("adder", "binary_add", "recall", "palindrome", "names", "mnist", "point", "cifar10")
 REQUIRED = {"format_version": int, "task": str, "codec": str, "input": dict, "labels": list, "model_file": str}
 
 
@@ -46,8 +46,10 @@ def validate(metadata, where):
             raise UsageError(f"{where}: field {key!r} is missing or not a {kind.__name__}")
     if metadata["format_version"] != FORMAT_VERSION:
         raise UsageError(f"{where}: format_version {metadata['format_version']} is not {FORMAT_VERSION}")
-    if metadata["codec"] not in CODECS:
-        raise UsageError(f"{where}: unknown codec {metadata['codec']!r}")
+    try:
+        codec_named(metadata["codec"])
+    except UsageError as error:
+        raise UsageError(f"{where}: {error}") from None
     shape = metadata["input"].get("shape")
     if not (isinstance(shape, list) and all(isinstance(d, int) for d in shape)):
         raise UsageError(f"{where}: input.shape must be a list of whole numbers (-1 for a free axis)")

@@ -3,13 +3,13 @@ import sys
 
 from rnnkit import cli
 from rnnkit.errors import UsageError
-from rnnkit.flags import build_parser
+from rnnkit.flags import build_parser, parse
 from rnnkit.training import configure, resume_config, train_and_evaluate
 
 
 def config_from_args(argv):
     """Parse `argv` into (validated Config, resume?) (UsageError or exit 2 on bad input)."""
-    values = vars(build_parser(description=__doc__).parse_args(argv))
+    values = parse(argv, lambda task: build_parser(description=__doc__, task=task))
     if "resume" in values:
         run_dir = values.pop("resume")
         if values:

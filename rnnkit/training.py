@@ -12,7 +12,7 @@ import time
 import keras
 
 from rnnkit import artifacts, distribute, loops, plots, resilience, restarts, steps
-from rnnkit.config import TASK_FLAGS, make_config
+from rnnkit.config import make_config
 from rnnkit.device import describe_device, deterministic_ops
 from rnnkit.errors import UsageError
 from rnnkit.models import TAKES_EPSILON, build_optimizer
@@ -23,10 +23,6 @@ from rnnkit.tasks import get_task
 def configure(task, **values):
     """A validated Config for `task` from the fields given (the task's defaults fill the rest); UsageError if bad."""
     task = get_task(task)
-    for field, flag in TASK_FLAGS.items():
-        if field in values and field not in task.flags:
-            takes = ", ".join(TASK_FLAGS[f] for f in task.flags) or "no task flags"
-            raise UsageError(f"{flag} does not apply to task {task.name} (it takes {takes})")
     cfg = make_config(task, values)
     # A task's default epsilon is for its own optimizer (build_optimizer skips it elsewhere); one asked for is not.
     if values.get("epsilon") is not None and cfg.optimizer not in TAKES_EPSILON:
@@ -45,6 +41,8 @@ def check(cfg):
     """The checks that need the task: its own rules, the strategy with the loop, and --unroll's needs."""
     task = get_task(cfg.task)
     task.validate(cfg)
+    if cfg.restarts > 1 and not task.restartable:
+        raise UsageError(f"--restarts does not apply to task {task.name} (it applies to the generated tasks)")
     distribute.check(cfg.strategy, cfg.loop)
     if cfg.unroll:
         check_unrollable(task, cfg)
@@ -66,7 +64,7 @@ def check_unrollable(task, cfg):
         raise UsageError(f"--unroll applies to recurrent models; this {task.name} model has no recurrent layer")
     if task.build_inputs(cfg, "train").element_spec[0].shape[1] is None:  # recurrent inputs have a time axis
         raise UsageError(f"--unroll needs training batches of one length, but {task.name} trains on several lengths "
-                         "here" + (" (give --train-len N)" if "train_len" in task.flags else ""))
+                         "here" + (" (give --train-len N)" if "train_len" in task.option_table() else ""))
 
 
 def build_callbacks(cfg, run_dir, resume=False, logs="tensorboard"):

@@ -15,7 +15,7 @@ from absl.testing import parameterized
 
 import rnnkit
 from rnnkit import training
-from rnnkit.config import Config
+from rnnkit.config import SHARED, Config
 from rnnkit.errors import UsageError
 from rnnkit.models import build_optimizer
 from rnnkit.tasks import TASKS
@@ -53,7 +53,7 @@ class ConfigChecksItselfTest(tf.test.TestCase):
 
     def test_configure_gives_the_cli_checks_to_library_callers(self):
         cfg = rnnkit.configure("recall", units=(8,), seed=3)
-        self.assertEqual((cfg.task, cfg.units, cfg.seed, cfg.k), ("recall", (8,), 3, TASKS["recall"].defaults["k"]))
+        self.assertEqual((cfg.task, cfg.units, cfg.seed, cfg.k), ("recall", (8,), 3, TASKS["recall"].option_table()["k"].default))
         with self.assertRaisesRegex(UsageError, "--len does not apply to task recall"):
             rnnkit.configure("recall", length=5)
         with self.assertRaisesRegex(UsageError, "unknown task 'adders'"):
@@ -183,8 +183,8 @@ class EveryTaskSmokeTest(tf.test.TestCase, parameterized.TestCase):
     def test_task_trains_evaluates_and_writes_its_run_folder(self, name):
         task = TASKS[name]
         overrides = {**SMOKE, **SMOKE_TASK.get(name, {})}
-        overrides = {key: value for key, value in overrides.items()
-                     if key not in ("stress_samples", "restarts") or key in task.flags}
+        # The shared settings, and of the task options only the task's own.
+        overrides = {key: value for key, value in overrides.items() if key in SHARED or key in task.option_table()}
         if name == "cifar10":
             overrides["data_dir"] = fresh_dir(self)
         cfg = rnnkit.configure(name, **overrides, out=os.path.join(fresh_dir(self), "run"))

@@ -211,7 +211,7 @@ class RealDataBadInputTest(tf.test.TestCase):
         with open(os.path.join(latin1, "Czech.txt"), "wb") as handle:
             handle.write("Dvořák".encode("utf-16"))
         cases = [
-            (["--task", "mnist", "--source", "folder"], "--source for mnist"),
+            (["--task", "mnist", "--source", "folder"], "argument --source: invalid choice: 'folder'"),
             (["--task", "mnist", "--source", "tfds"], "needs --data-dir"),
             (["--task", "mnist", "--source", "tfds", "--data-dir", empty, *TINY], "prepare it"),
             (["--task", "cifar10"], "needs --data-dir"),

@@ -13,7 +13,7 @@ import sys
 import keras_tuner
 
 from rnnkit import artifacts, cli, plots, training
-from rnnkit.config import TASK_FLAGS, make_config
+from rnnkit.config import SHARED, make_config
 from rnnkit.errors import UsageError
 from rnnkit.tasks import get_task
 from tuning import space as spaces
@@ -71,7 +71,7 @@ def cell_config(report, values, quick, data_dir, seed):
         overrides["cell"] = values["cell"]
     if data_dir:
         overrides["data_dir"] = data_dir
-    cfg = make_config(task, {k: v for k, v in overrides.items() if k in task.flags or k not in TASK_FLAGS})
+    cfg = make_config(task, {k: v for k, v in overrides.items() if k in SHARED or k in task.option_table()})
     cfg = spaces.apply(cfg, values)
     task.validate(cfg)
     return cfg
@@ -79,7 +79,7 @@ def cell_config(report, values, quick, data_dir, seed):
 
 def metric_name(cfg):
     """The test metric a cell is judged by."""
-    return "exact_match" if cfg.task in ("adder", "binary_add") else "accuracy"
+    return get_task(cfg.task).objective
 
 
 class GridRuns(OneLinePerTrial, keras_tuner.Tuner):

@@ -26,16 +26,16 @@ SEARCH_FLAGS = ("tuner", "max_trials", "space", "dir", "overwrite", "retrain", "
 OBJECTIVES = ("accuracy", "balanced_accuracy", "exact_match")
 
 
-def build_parser():
-    """rnnkit.train's flags (task, model, training) plus the search's own."""
-    parser = flags.build_parser(PROG, __doc__)
+def build_parser(task=None):
+    """rnnkit.train's flags (task, model, training; `task`'s own) plus the search's own."""
+    parser = flags.build_parser(PROG, __doc__, task)
     search = parser.add_argument_group("search")
     search.add_argument("--tuner", choices=list(TUNERS), default="random", help="KerasTuner search algorithm")
     search.add_argument("--max-trials", type=cli.bounded_int(1, 10_000), default=10,
                         help="trials in all (hyperband: its max epochs per trial come from --epochs)")
     search.add_argument("--space", nargs="+", metavar="NAME=V,V", default=[],
                         help=f"override the search space, e.g. cell=lstm,gru units=32,64; names: "
-                             f"{', '.join(spaces.PARSERS)}")
+                             f"{', '.join(spaces.PARSERS)}, and the task's own (e.g. length, loss, backend)")
     search.add_argument("--objective", choices=OBJECTIVES,
                         help="validation metric to maximise (default: exact_match for adder and binary_add, "
                              "accuracy otherwise; balanced_accuracy for classification tasks)")
@@ -70,13 +70,12 @@ def set_distribution(options):
 
 def parse(argv):
     """(Config, search options) from the command line."""
-    values = vars(build_parser().parse_args(argv))
+    values = flags.parse(argv, build_parser)
     options = {key: values.pop(key) for key in SEARCH_FLAGS if key in values}
     cfg = training.configure(**values)
     space = get_task(cfg.task).default_space(cfg)
-    space.update(spaces.parse_space(options.get("space", [])))
-    if cfg.backend == "numpy":
-        raise UsageError("tuning.search trains Keras models: use --backend keras (tuning.report compares backends)")
+    space.update(spaces.parse_space(options.get("space", []), get_task(cfg.task)))
+    get_task(cfg.task).check_searchable(cfg)
     spaces.check_applies(get_task(cfg.task), space)
     objective = options.get("objective")
     if objective is not None and objective not in get_task(cfg.task).objectives:

@@ -3,25 +3,33 @@ import dataclasses
 
 from rnnkit import config
 from rnnkit.errors import UsageError
-from rnnkit.tasks import get_task
+from rnnkit.tasks import TASKS, get_task
 
-# Hyperparameter → how one value is read from `--space` text. `layers` and `units` together make the
-# config's per-layer `units` tuple; every other name is the config field of the same name.
+# Shared hyperparameter → how one value is read from `--space` text. `layers` and `units` together make the
+# config's per-layer `units` tuple; every other name is the config field of the same name. A task adds its own
+# options declared `searchable` (e.g. adder's `length`), read by the option itself.
 PARSERS = {
     "cell": str, "units": int, "layers": int, "bidirectional": lambda t: _boolean(t), "dropout": float,
-    "lr": float, "optimizer": str, "batch_size": int, "loss": str, "length": int, "backend": str, "epochs": int,
+    "lr": float, "optimizer": str, "batch_size": int, "epochs": int,
     "beta_1": float, "beta_2": float, "weight_decay": float, "coupled_weight_decay": float,
 }
-TASK_FIELDS = ("loss", "length", "backend")
-CHOICES = {name: config.CHOICES[name] for name in ("cell", "optimizer", "loss", "backend")}
+CHOICES = {name: config.CHOICES[name] for name in ("cell", "optimizer")}
 # The bounds Config itself checks (`layers` is the search's own: how many times `units` is stacked).
 RANGES = {"units": config.ITEM_BOUNDS["units"], "layers": (1, 8),
-          **{name: config.BOUNDS[name] for name in ("dropout", "lr", "batch_size", "length", "epochs", "beta_1",
+          **{name: config.BOUNDS[name] for name in ("dropout", "lr", "batch_size", "epochs", "beta_1",
                                                      "beta_2", "weight_decay", "coupled_weight_decay")}}
+
+
+def task_hyperparameters(task):
+    """The task's own options a search may vary, by name."""
+    return {name: option for name, option in task.option_table().items() if option.searchable}
+
+
 def check_applies(task, space):
-    """Refuse task-specific hyperparameters (loss, length, backend) for a task that does not take them."""
+    """Refuse a hyperparameter that is neither shared nor one of the task's searchable options."""
+    own = task_hyperparameters(task)
     for name in space:
-        if name in TASK_FIELDS and name not in task.flags:
+        if name not in PARSERS and name not in own:
             raise UsageError(f"hyperparameter {name!r} does not apply to task {task.name}")
 
 
@@ -35,24 +43,31 @@ def _boolean(text):
     raise ValueError(text)
 
 
-def parse_space(tokens):
-    """`["cell=lstm,gru", "units=32,64"]` → {"cell": ["lstm", "gru"], "units": [32, 64]} (UsageError if bad)."""
+def parse_space(tokens, task=None):
+    """`["cell=lstm,gru", "units=32,64"]` → {"cell": ["lstm", "gru"], "units": [32, 64]} (UsageError if bad).
+
+    With `task`, its searchable options are names too (e.g. `length=10,50` for adder)."""
+    own = task_hyperparameters(task) if task is not None else {}
     space = {}
     for token in tokens:
         name, equals, values = token.partition("=")
         name = name.strip()
         if not equals or not name or not values.strip():
             raise UsageError(f"--space entries look like name=value,value (e.g. cell=lstm,gru), got {token!r}")
-        if name not in PARSERS:
-            raise UsageError(f"unknown hyperparameter {name!r} in --space: choose from {', '.join(PARSERS)}")
+        if name not in PARSERS and name not in own:
+            if task is not None and any(name in task_hyperparameters(other) for other in TASKS.values()):
+                raise UsageError(f"hyperparameter {name!r} does not apply to task {task.name}")
+            names = ", ".join([*PARSERS, *own])
+            raise UsageError(f"unknown hyperparameter {name!r} in --space: choose from {names}")
         if name in space:
             raise UsageError(f"--space names {name!r} twice")
-        space[name] = [_value(name, text) for text in values.split(",")]
+        space[name] = [own[name].parse_text(text) if name in own else _value(name, text)
+                       for text in values.split(",")]
     return space
 
 
 def _value(name, text):
-    """One checked value of hyperparameter `name`."""
+    """One checked value of shared hyperparameter `name`."""
     try:
         if not text.isascii():
             raise ValueError(text)
@@ -89,8 +104,9 @@ def cell_defaults_for(cfg, cell):
     """{field: value} moving the fields `cfg` holds at its cell's defaults to `cell`'s defaults."""
     task = get_task(cfg.task)
     plain = {f.name: f.default for f in dataclasses.fields(cfg) if f.default is not dataclasses.MISSING}
+    plain.update({name: option.default for name, option in task.option_table().items()})
     plain.update(task.defaults)
-    values = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
+    values = cfg.to_values()
     # The task's own rule for defaults that follow other settings (make_config applies the same).
     current, wanted = task.derived_defaults(values), task.derived_defaults({**values, "cell": cell})
     return {name: wanted.get(name, plain[name]) for name in {*current, *wanted}

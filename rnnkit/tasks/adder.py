@@ -1,9 +1,14 @@
 """`adder`: two --len-digit decimal numbers → their sum, one digit per step, least significant first."""
 import numpy as np
 
-from rnnkit.models import build_recurrent_model
+from rnnkit import codecs
+from rnnkit.lazy import LazyModule
+from rnnkit.options import Option
 from rnnkit.tasks.base import mark, require
-from rnnkit.tasks.sequence import AdditionTask, DigitClassificationTask, add_digits, digits_to_int
+from rnnkit.tasks.sequence import (CARRY_MIX, AdditionTask, DigitClassificationTask, add_digits, digits_to_int,
+                                   length_option, train_len_option)
+
+models = LazyModule("rnnkit.models")
 
 
 # Digits per training sum when --train-len is not given, by cell (measured: benchmarks/adder_speed.py and the
@@ -23,6 +28,21 @@ MEASURED_LSTM_SETUP = dict(units=(64, 64), epochs=10, clipnorm=None, epsilon=Non
 GRU_SETUP = dict(units=(64, 64), update_gate_bias=-10.0)
 
 
+class AdderCodec(codecs.Codec):
+    """`31415+27182` in, the sum out."""
+
+    name = "adder"
+
+    def encode(self, metadata, text):
+        """`31415+27182` → (1, L+1, 2) int32 digits."""
+        return codecs.operands(metadata, text, "0123456789", "decimal")
+
+    def describe(self, metadata, text, x, output):
+        """`31415 + 27182 = 58597`."""
+        a, b = (codecs.sum_text(x[:, i], 10) for i in (0, 1))
+        return f"{a} + {b} = {codecs.sum_text(output.argmax(-1), 10)}"
+
+
 class Adder(AdditionTask, DigitClassificationTask):
     """Per-position 10-way classification over aligned LSB-first operands plus one carry position."""
 
@@ -31,8 +51,14 @@ class Adder(AdditionTask, DigitClassificationTask):
     defaults = dict(length=100, cell="rnn", carry_mix=0.5, units=(64,), embed_dim=32, optimizer="adam", lr=1e-2,
                     clipnorm=1.0, epsilon=1e-4, epochs=30, steps_per_epoch=50, batch_size=64, eval_lens=(10, 1000))
     cell_defaults = {"gru": GRU_SETUP, "lstm": MEASURED_LSTM_SETUP}
-    flags = ("length", "train_len", "carry_mix", "update_gate_bias", "stress_samples", "restarts")
-    codec, example_input = "adder", "31415+27182"
+    options = (length_option(100, "digits per operand"),
+               train_len_option("train on this length or range, e.g. 5 or 1-20 (default: min(--len, 40 for rnn and "
+                                "gru, 20 for lstm))"),
+               CARRY_MIX,
+               Option("update_gate_bias", None, "--cell gru: the update gate's bias at initialisation (-10 starts the "
+                      "GRU as a vanilla RNN; none is Keras' 0)", kind="float", bounds=(-30.0, 30.0), metavar="B"),
+               *AdditionTask.options)
+    codec, example_input = AdderCodec(), "31415+27182"
 
     def validate(self, cfg):
         """Lengths must be positive; --update-gate-bias is for a GRU."""
@@ -62,10 +88,10 @@ class Adder(AdditionTask, DigitClassificationTask):
 
     def build_model(self, cfg):
         """Shared digit Embedding, the operands concatenated per position, recurrent stack, Dense(10)."""
-        return build_recurrent_model(name="adder", cell=cfg.cell, units=cfg.units, num_classes=10, vocab_size=10,
-                                     embed_dim=cfg.embed_dim, operands=2, embeddings_initializer="normal",
-                                     bidirectional=cfg.bidirectional, dropout=cfg.dropout, l2=cfg.l2,
-                                     update_gate_bias=cfg.update_gate_bias)
+        return models.build_recurrent_model(name="adder", cell=cfg.cell, units=cfg.units, num_classes=10, vocab_size=10,
+                                            embed_dim=cfg.embed_dim, operands=2, embeddings_initializer="normal",
+                                            bidirectional=cfg.bidirectional, dropout=cfg.dropout, l2=cfg.l2,
+                                            update_gate_bias=cfg.update_gate_bias)
 
     def render(self, cfg, x, y_true, y_pred):
         """`a + b = predicted ✓` (or `✗ (true …)`), written most significant digit first."""

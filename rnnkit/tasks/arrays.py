@@ -4,18 +4,32 @@ import math
 import os
 
 import numpy as np
-import tensorflow as tf
-from sklearn.metrics import confusion_matrix
 
-from rnnkit import plots
-from rnnkit.class_metrics import BalancedAccuracy, class_report, per_class_table
 from rnnkit.evaluate import evaluate
-from rnnkit.metrics import classification_metrics
+from rnnkit.lazy import LazyModule
+from rnnkit.options import Option
 from rnnkit.tasks.base import SoftmaxClassifier, Task, format_table, mark
+
+tf = LazyModule("tensorflow")
+sklearn_metrics = LazyModule("sklearn.metrics")
+plots = LazyModule("rnnkit.plots")
+keras_metrics = LazyModule("rnnkit.metrics")
+class_metrics = LazyModule("rnnkit.class_metrics")
 
 Splits = collections.namedtuple("Splits", "train val test class_names source report", defaults=(None,))
 MAX_LOADED = 4
 _LOADED = {}  # (task, *DATA_FIELDS values) → Splits: loaders read files or build sets once per process
+CLASS_WEIGHT = Option("class_weight", "none", "weigh training examples so every class counts alike (balanced: "
+                      "n / (classes × n_class) per example)", kind="choice", choices=("none", "balanced"))
+AUGMENT = Option("augment", False, "random shifts / flips of training images", kind="bool", negative="--no-augment")
+
+
+def source_options(default, sources, data):
+    """--source (one of `sources`, default `default`) and --data-dir (what `data` the folder holds)."""
+    return (Option("source", default, "where the data comes from: " + ", ".join(sources), kind="choice",
+                   choices=sources),
+            Option("data_dir", None, f"where --source {'/'.join(s for s in sources if s != 'embedded')} data lives "
+                   f"({data})", kind="text", metavar="DIR"))
 
 
 class ArrayTask(SoftmaxClassifier, Task):
@@ -26,11 +40,12 @@ class ArrayTask(SoftmaxClassifier, Task):
     """
 
     EVAL_BATCH = 256
-    DATA_FIELDS = ("source", "data_dir")  # the config fields `load_splits` reads
+    options = (CLASS_WEIGHT,)
+    DATA_FIELDS = ("source", "data_dir")  # the options `load_splits` reads
 
     def splits(self, cfg):
         """The loaded data for `cfg`, cached on DATA_FIELDS alone (a new --lr or --units reuses the data)."""
-        key = (self.name, *(getattr(cfg, field) for field in self.DATA_FIELDS))
+        key = (self.name, *(cfg.options.get(field) for field in self.DATA_FIELDS))
         if key not in _LOADED:
             if len(_LOADED) >= MAX_LOADED:
                 del _LOADED[next(iter(_LOADED))]  # the oldest
@@ -57,7 +72,8 @@ class ArrayTask(SoftmaxClassifier, Task):
 
     def metrics(self, cfg):
         """Accuracy, exact match and balanced accuracy (mean recall over classes, as scikit-learn computes it)."""
-        return [*classification_metrics("softmax"), BalancedAccuracy(len(self.splits(cfg).class_names))]
+        balanced = class_metrics.BalancedAccuracy(len(self.splits(cfg).class_names))
+        return [*keras_metrics.classification_metrics("softmax"), balanced]
 
     def build_inputs(self, cfg, split):
         """cache → shuffle → repeat → batch → (augment) → prefetch for training; batch → cache for evaluation.
@@ -107,8 +123,8 @@ class ArrayTask(SoftmaxClassifier, Task):
         test = evaluate(model, self.build_inputs(cfg, "test"))
         predicted = self.decode(cfg, self.predict(model, cfg, x))
         classes = len(data.class_names)
-        confusion = confusion_matrix(y, predicted, labels=np.arange(classes))
-        report = class_report(y, predicted, data.class_names)
+        confusion = sklearn_metrics.confusion_matrix(y, predicted, labels=np.arange(classes))
+        report = class_metrics.class_report(y, predicted, data.class_names)
         test.update(balanced_accuracy=report["balanced_accuracy"], macro_f1=report["macro_f1"])
         counts = {split: {name: int(n) for name, n in zip(data.class_names,
                                                            np.bincount(getattr(data, split)[1], minlength=classes))}
@@ -158,7 +174,7 @@ class ArrayTask(SoftmaxClassifier, Task):
         """The test row, balanced accuracy and macro F1, then one row per class (largest support first)."""
         test = results["test"]
         return (format_table([("test", test)]) + f"\nbalanced accuracy {test['balanced_accuracy']:.4f}   "
-                f"macro F1 {test['macro_f1']:.4f}\n\n" + per_class_table(results))
+                f"macro F1 {test['macro_f1']:.4f}\n\n" + class_metrics.per_class_table(results))
 
 
 def balanced_weights(y):

@@ -1,16 +1,21 @@
 """The small interface every task implements, and helpers the task families share."""
-import keras
+import dataclasses
+
 import numpy as np
 
 from rnnkit.errors import UsageError
-from rnnkit.metrics import classification_metrics
+from rnnkit.lazy import LazyModule
+
+keras = LazyModule("keras")
+keras_metrics = LazyModule("rnnkit.metrics")
 
 
 class Task:
     """A named problem: its data, default model, loss, metrics, evaluation and how to show a sample.
 
-    Subclasses set `name`, `summary`, `defaults` (config overrides) and `flags` (the task-specific config
-    fields the task reads). The two families, `SequenceTask` (generated data, reported by length) and
+    Subclasses set `name`, `summary`, `options` (the task's own settings, each an `Option` that makes its flag,
+    --help line, checks and config.json key) and `defaults` (the task's values of shared Config fields). The two
+    families, `SequenceTask` (generated data, reported by length) and
     `ArrayTask` (fixed data sets, reported by class), implement the rest.
     """
 
@@ -18,8 +23,9 @@ class Task:
     summary = ""
     defaults = {}
     cell_defaults = {}  # cell → defaults that apply when that cell is chosen (over `defaults`, under flags)
-    flags = ()
-    codec = ""  # how rnnkit/codecs.py reads a user's input and words the answer
+    options = ()  # Option declarations of the settings only this task (or its family) reads
+    restartable = False  # whether --restarts N (train several seeds, keep the best) applies
+    codec = None  # a codecs.Codec: how a user's input is read and the answer worded (TensorFlow-free)
     example_input = ""
     objective = "accuracy"  # the validation metric a hyperparameter search maximises by default
     objectives = ("accuracy", "exact_match")  # the metrics it may maximise instead (`tuning.search --objective`)
@@ -27,6 +33,11 @@ class Task:
     search_space = {"cell": ["rnn", "lstm", "gru"], "units": [16, 32, 64, 128], "layers": [1, 2],
                     "bidirectional": [False, True], "dropout": [0.0, 0.2], "lr": [1e-3, 3e-3, 1e-2],
                     "optimizer": ["adam", "rmsprop"], "batch_size": [32, 64, 128]}
+
+    def option_table(self):
+        """The task's options by name, each with this task's default (from `defaults` where it sets one)."""
+        return {option.name: dataclasses.replace(option, default=self.defaults.get(option.name, option.default))
+                for option in self.options}
 
     def derived_defaults(self, values):
         """Defaults that depend on other settings (`values`: task defaults and the caller's overrides)."""
@@ -38,6 +49,9 @@ class Task:
 
     def validate(self, cfg):
         """Raise UsageError when `cfg` asks for something this task cannot do."""
+
+    def check_searchable(self, cfg):
+        """Raise UsageError when a hyperparameter search (which trains Keras models) cannot run `cfg`."""
 
     def load_data(self, cfg):
         """Read what the task's data needs before a run folder is made, so a loading error leaves nothing behind."""
@@ -95,7 +109,7 @@ class Task:
 
     def codec_info(self, cfg):
         """What inference needs besides the model: the input's example and extras, and the class labels."""
-        return {"codec": self.codec, "example": self.example_input, "labels": list(self.class_labels(cfg))}
+        return {"codec": self.codec.name, "example": self.example_input, "labels": list(self.class_labels(cfg))}
 
 
 class SoftmaxClassifier:
@@ -107,7 +121,7 @@ class SoftmaxClassifier:
 
     def metrics(self, cfg):
         """Accuracy and exact match for a softmax head."""
-        return classification_metrics("softmax")
+        return keras_metrics.classification_metrics("softmax")
 
     def decode(self, cfg, y_pred):
         """Most likely class."""

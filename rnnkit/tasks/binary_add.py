@@ -1,14 +1,33 @@
 """`binary_add`: two binary strings → their sum, bit by bit, least significant first."""
-import keras
 import numpy as np
 
-from rnnkit.config import CHOICES
-from rnnkit.metrics import classification_metrics
-from rnnkit.models import build_recurrent_model
+from rnnkit import codecs
+from rnnkit.lazy import LazyModule
+from rnnkit.options import Option
 from rnnkit.tasks.base import mark, require
-from rnnkit.tasks.sequence import AdditionTask, add_digits, digits_to_int
+from rnnkit.tasks.sequence import CARRY_MIX, AdditionTask, add_digits, digits_to_int, length_option, train_len_option
 
-LOSSES = CHOICES["loss"]
+keras = LazyModule("keras")
+keras_metrics = LazyModule("rnnkit.metrics")
+models = LazyModule("rnnkit.models")
+
+LOSSES = ("mse", "bce", "ce")
+
+
+class BinaryAddCodec(codecs.Codec):
+    """`1011+110` in, the binary sum out."""
+
+    name = "binary_add"
+
+    def encode(self, metadata, text):
+        """`1011+110` → (1, L+1, 2) float32 bits as −1/+1 (the carry slot holds a 0 bit, −1)."""
+        return (2 * codecs.operands(metadata, text, "01", "binary") - 1).astype(np.float32)
+
+    def describe(self, metadata, text, x, output):
+        """`1011 + 110 = 10001`."""
+        bits = (output[:, 0] > 0.5) if output.shape[-1] == 1 else output.argmax(-1)
+        a, b = (codecs.sum_text(x[:, i] > 0, 2) for i in (0, 1))
+        return f"{a} + {b} = {codecs.sum_text(bits, 2)}"
 
 
 class BinaryAdd(AdditionTask):
@@ -16,11 +35,16 @@ class BinaryAdd(AdditionTask):
 
     name = "binary_add"
     summary = "add two binary strings bit by bit (train on short, test on long)"
-    defaults = dict(length=20, train_len=(1, 10), carry_mix=0.5, loss="bce", cell="rnn", units=(8,), optimizer="adam", lr=3e-2,
+    defaults = dict(length=20, train_len=(1, 10), carry_mix=0.5, loss="bce", cell="rnn", units=(8,), optimizer="adam",
+                    lr=3e-2,
                     epochs=30, steps_per_epoch=100, batch_size=64, eval_lens=(100, 1000), restarts=5)
-    flags = ("length", "train_len", "loss", "carry_mix", "stress_samples", "restarts")
+    options = (length_option(20, "bits per operand at test time"),
+               train_len_option("train on this length or range of bits, e.g. 5 or 1-20"),
+               Option("loss", "bce", "the loss: mse or bce on a sigmoid bit, ce on a two-way softmax", kind="choice",
+                      choices=LOSSES, searchable=True),
+               CARRY_MIX, *AdditionTask.options)
     base = 2
-    codec, example_input = "binary_add", "1011+110"
+    codec, example_input = BinaryAddCodec(), "1011+110"
 
     def validate(self, cfg):
         """Lengths positive, loss known."""
@@ -54,9 +78,9 @@ class BinaryAdd(AdditionTask):
     def build_model(self, cfg):
         """Raw bits → recurrent stack → one sigmoid (mse, bce) or a 2-way softmax (ce) per position."""
         ce = cfg.loss == "ce"
-        return build_recurrent_model(name="binary_add", cell=cfg.cell, units=cfg.units, features=2,
-                                     num_classes=2 if ce else 1, output_activation="softmax" if ce else "sigmoid",
-                                     bidirectional=cfg.bidirectional, dropout=cfg.dropout, l2=cfg.l2)
+        return models.build_recurrent_model(name="binary_add", cell=cfg.cell, units=cfg.units, features=2,
+                                            num_classes=2 if ce else 1, output_activation="softmax" if ce else "sigmoid",
+                                            bidirectional=cfg.bidirectional, dropout=cfg.dropout, l2=cfg.l2)
 
     def loss(self, cfg):
         """Mean squared error, binary or categorical cross-entropy, per --loss."""
@@ -65,7 +89,7 @@ class BinaryAdd(AdditionTask):
 
     def metrics(self, cfg):
         """Per-bit accuracy and whole-sum exact match."""
-        return classification_metrics("softmax" if cfg.loss == "ce" else "sigmoid")
+        return keras_metrics.classification_metrics("softmax" if cfg.loss == "ce" else "sigmoid")
 
     def decode(self, cfg, y_pred):
         """Predicted bits, shaped like y."""

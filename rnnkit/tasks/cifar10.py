@@ -1,17 +1,36 @@
 """`cifar10`: 32×32 colour images → one of ten classes, with the seed's 8-conv CNN or an MLP."""
 import os
 
-import keras
 import numpy as np
-import tensorflow as tf
 
-from rnnkit.models import build_cnn8, build_mlp, mixed_precision
-from rnnkit.tasks.arrays import ArrayTask, Splits, stratified_split
+from rnnkit import codecs
+from rnnkit.lazy import LazyModule
+from rnnkit.options import Option
+from rnnkit.tasks.arrays import AUGMENT, ArrayTask, Splits, source_options, stratified_split
 from rnnkit.tasks.base import require
 from rnnkit.tasks.tfds_source import load_tfds
 
+keras = LazyModule("keras")
+tf = LazyModule("tensorflow")
+models = LazyModule("rnnkit.models")
+
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 VAL_FRACTION = 0.1  # of the 50 000 training images, stratified, for the validation curves
+
+
+class Cifar10Codec(codecs.Codec):
+    """Any image in, the likeliest CIFAR-10 classes out."""
+
+    name = "cifar10"
+    image = True
+
+    def encode(self, metadata, text):
+        """Any image → (1, 32, 32, 3) RGB in [0, 1]."""
+        from PIL import Image
+        image = codecs.open_image(text, "RGB").resize((32, 32), Image.BILINEAR)
+        return (np.asarray(image, dtype=np.float32) / 255.0)[None]
+
+    describe = staticmethod(codecs.describe_image)
 
 
 class Cifar10(ArrayTask):
@@ -21,8 +40,11 @@ class Cifar10(ArrayTask):
     summary = "CIFAR-10 with the seed's 8-conv CNN or an MLP (--source tfds --data-dir DIR)"
     defaults = dict(source="tfds", arch="cnn", units=(512, 256), optimizer="adam", lr=1e-3, epochs=30,
                     steps_per_epoch=None, batch_size=128, augment=True, lr_schedule="plateau")
-    flags = ("source", "data_dir", "augment", "arch", "class_weight")
-    codec, example_input = "cifar10", "photo.jpg"
+    options = (*source_options("tfds", ("tfds",), "prepared tensorflow-datasets 'cifar10'"), AUGMENT,
+               Option("arch", "cnn", "the seed's 8-conv CNN or an MLP", kind="choice", choices=("cnn", "mlp"),
+                      flag="--model"),
+               *ArrayTask.options)
+    codec, example_input = Cifar10Codec(), "photo.jpg"
     search_space = {"lr": [1e-3, 3e-3, 1e-2], "optimizer": ["adam", "sgd", "adagrad"], "batch_size": [64, 128]}
 
     def default_space(self, cfg):
@@ -55,12 +77,12 @@ class Cifar10(ArrayTask):
     def build_model(self, cfg):
         """`--model cnn` (default): the 8-conv CNN; `--model mlp`: the flattened 3 072 inputs → `--units`."""
         # On a GPU: mixed float16 for the tensor cores (the head stays float32), set only while building.
-        with mixed_precision(bool(tf.config.list_physical_devices("GPU"))):
+        with models.mixed_precision(bool(tf.config.list_physical_devices("GPU"))):
             if cfg.arch == "mlp":
-                return build_mlp(name="cifar10_mlp", input_shape=(32, 32, 3), hidden=cfg.units, num_classes=10,
-                                 dropout=cfg.dropout, l2=cfg.l2)
-            return build_cnn8(name="cifar10_cnn", input_shape=(32, 32, 3), num_classes=10, l2=cfg.l2,
-                              dropout=cfg.dropout)
+                return models.build_mlp(name="cifar10_mlp", input_shape=(32, 32, 3), hidden=cfg.units, num_classes=10,
+                                        dropout=cfg.dropout, l2=cfg.l2)
+            return models.build_cnn8(name="cifar10_cnn", input_shape=(32, 32, 3), num_classes=10, l2=cfg.l2,
+                                     dropout=cfg.dropout)
 
     def class_labels(self, cfg):
         """The ten CIFAR-10 classes (known without loading the data)."""

@@ -1,17 +1,59 @@
 """`mnist`: handwritten digits read row by row — 28 steps of 28 pixels — by a recurrent network."""
 import os
 
-import keras
 import numpy as np
 
-from rnnkit.models import build_recurrent_model
-from rnnkit.tasks.arrays import ArrayTask, Splits, stratified_split
+from rnnkit import codecs
+from rnnkit.errors import UsageError
+from rnnkit.lazy import LazyModule
+from rnnkit.tasks.arrays import AUGMENT, ArrayTask, Splits, source_options, stratified_split
 from rnnkit.tasks.base import require
 from rnnkit.tasks.tfds_source import load_tfds
+
+keras = LazyModule("keras")
+models = LazyModule("rnnkit.models")
 
 DIGITS = tuple(str(d) for d in range(10))
 EMBEDDED_TEST = 1000  # the embedded 5 000 digits split 4 000 / 1 000, stratified, fixed (seed 0)
 VAL_FRACTION = 0.1  # of the training digits, stratified, for the validation curves
+
+
+class MnistCodec(codecs.Codec):
+    """A photo or scan of one digit in, the likeliest digits out."""
+
+    name = "mnist"
+    image = True
+
+    def encode(self, metadata, text):
+        """Any-size photo or scan of a digit → MNIST-like (1, 28, 28) in [0, 1]: white ink on black, centred.
+
+        Light backgrounds are inverted, the ink's bounding box is scaled to fit 20×20 and placed so its centre
+        of mass sits at the centre of the 28×28 frame, as MNIST's digits were prepared.
+        """
+        from PIL import Image
+        gray = np.asarray(codecs.open_image(text, "L"), dtype=np.float32) / 255.0
+        border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+        if border.mean() > 0.5:  # dark ink on a light page
+            gray, border = 1.0 - gray, 1.0 - border
+        gray = np.clip(gray - np.median(border), 0.0, None)  # the paper's own shade is not ink
+        ink = gray > 0.25 * gray.max() if gray.max() > 0 else np.zeros_like(gray, dtype=bool)
+        if not ink.any():
+            raise UsageError(f"{text!r} looks blank: no ink found")
+        rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+        crop = gray[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
+        scale = 20.0 / max(crop.shape)
+        size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+        small = np.asarray(Image.fromarray((crop / crop.max() * 255).astype(np.uint8)).resize(size, Image.LANCZOS),
+                           dtype=np.float32) / 255.0
+        frame = np.zeros((28, 28), dtype=np.float32)
+        mass = small.sum()
+        cy = int(round((small.sum(1) @ np.arange(small.shape[0])) / mass)) if mass else small.shape[0] // 2
+        cx = int(round((small.sum(0) @ np.arange(small.shape[1])) / mass)) if mass else small.shape[1] // 2
+        top, left = np.clip(14 - cy, 0, 28 - small.shape[0]), np.clip(14 - cx, 0, 28 - small.shape[1])
+        frame[top: top + small.shape[0], left: left + small.shape[1]] = small
+        return frame[None]
+
+    describe = staticmethod(codecs.describe_image)
 
 
 class Mnist(ArrayTask):
@@ -21,8 +63,9 @@ class Mnist(ArrayTask):
     summary = "MNIST digits read row by row (embedded 5 000 digits, or --source tfds)"
     defaults = dict(source="embedded", cell="gru", units=(128,), bidirectional=True, dropout=0.2, optimizer="adam",
                     lr=2e-3, epochs=50, steps_per_epoch=None, batch_size=64, augment=True, lr_schedule="plateau")
-    flags = ("source", "data_dir", "augment", "class_weight")
-    codec, example_input = "mnist", "my_digit.png"
+    options = (*source_options("embedded", ("embedded", "tfds"), "prepared tensorflow-datasets 'mnist'"), AUGMENT,
+               *ArrayTask.options)
+    codec, example_input = MnistCodec(), "my_digit.png"
 
     def validate(self, cfg):
         """--source embedded or tfds (tfds needs --data-dir)."""
@@ -63,9 +106,9 @@ class Mnist(ArrayTask):
 
     def build_model(self, cfg):
         """Rows → recurrent stack (last state) → Dense(10)."""
-        return build_recurrent_model(name="mnist", cell=cfg.cell, units=cfg.units, features=28, length=28,
-                                     num_classes=10, bidirectional=cfg.bidirectional, dropout=cfg.dropout,
-                                     l2=cfg.l2, return_sequences=False)
+        return models.build_recurrent_model(name="mnist", cell=cfg.cell, units=cfg.units, features=28, length=28,
+                                            num_classes=10, bidirectional=cfg.bidirectional, dropout=cfg.dropout,
+                                            l2=cfg.l2, return_sequences=False)
 
     def class_labels(self, cfg):
         """The ten digits (known without loading the data)."""

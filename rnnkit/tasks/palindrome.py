@@ -1,9 +1,33 @@
 """`palindrome`: a digit palindrome of length --len with its last digit hidden → that digit."""
 import numpy as np
 
-from rnnkit.models import build_recurrent_model
+from rnnkit import codecs
+from rnnkit.errors import UsageError
+from rnnkit.lazy import LazyModule
+from rnnkit.options import Option
 from rnnkit.tasks.base import mark, require
-from rnnkit.tasks.sequence import DigitClassificationTask
+from rnnkit.tasks.sequence import DigitClassificationTask, length_option, train_len_option
+
+models = LazyModule("rnnkit.models")
+
+
+class PalindromeCodec(codecs.Codec):
+    """A palindrome's visible digits in, the hidden last digit out."""
+
+    name = "palindrome"
+
+    def encode(self, metadata, text):
+        """The visible digits (all but the hidden last one)."""
+        digits = codecs.digit_list(metadata, text)
+        steps = codecs.fixed_steps(metadata)
+        if steps is not None and len(digits) != steps:
+            raise UsageError(f"this model was exported for palindromes of {steps + 1} digits: "
+                             f"give the first {steps}")
+        return np.array([digits], dtype=np.int32)
+
+    def describe(self, metadata, text, x, output):
+        """`3 1 4 4 1 ? → 3 (0.98)`."""
+        return f"{' '.join(map(str, x))} ? → {codecs.ranked(metadata, output, 1)}"
 
 
 class Palindrome(DigitClassificationTask):
@@ -21,8 +45,13 @@ class Palindrome(DigitClassificationTask):
     # Cells that train on every length 2..--len unless --train-len is given: the LSTM learns to hold the first
     # digit on short palindromes first (without it, --len 100 stays at chance; the RNN needs no help).
     CURRICULUM_CELLS = ("lstm",)
-    flags = ("length", "train_len", "chrono", "stress_samples", "restarts")
-    codec, example_input = "palindrome", "3 1 4 1 5 9 2 6 5 3 3 5 6 2 9 5 1 4 1"
+    options = (length_option(20, "palindrome length, at least 2 (the model reads --len − 1 digits)"),
+               train_len_option("train on this length or range, e.g. 20 or 2-20 (default: 2..--len for lstm, "
+                                "--len otherwise)"),
+               Option("chrono", False, "chrono-initialise LSTM gate biases for lags up to --len (the lstm's "
+                      "default)", kind="bool", negative="--no-chrono"),
+               *DigitClassificationTask.options)
+    codec, example_input = PalindromeCodec(), "3 1 4 1 5 9 2 6 5 3 3 5 6 2 9 5 1 4 1"
 
     def validate(self, cfg):
         """A palindrome needs at least two digits for one to be hidden."""
@@ -55,10 +84,10 @@ class Palindrome(DigitClassificationTask):
 
     def build_model(self, cfg):
         """Embedding → recurrent stack (last state) → Dense(10)."""
-        return build_recurrent_model(name="palindrome", cell=cfg.cell, units=cfg.units, num_classes=10,
-                                     vocab_size=10, embed_dim=cfg.embed_dim, bidirectional=cfg.bidirectional,
-                                     dropout=cfg.dropout, l2=cfg.l2, return_sequences=False,
-                                     chrono=cfg.length if cfg.chrono else None)
+        return models.build_recurrent_model(name="palindrome", cell=cfg.cell, units=cfg.units, num_classes=10,
+                                            vocab_size=10, embed_dim=cfg.embed_dim, bidirectional=cfg.bidirectional,
+                                            dropout=cfg.dropout, l2=cfg.l2, return_sequences=False,
+                                            chrono=cfg.length if cfg.chrono else None)
 
     def render(self, cfg, x, y_true, y_pred):
         """`3 1 4 4 1 ? → 3 ✓`."""

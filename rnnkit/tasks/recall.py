@@ -1,11 +1,35 @@
 """`recall`: a digit sequence of length --min-len..--max-len → its --k-th digit (1-based)."""
 import numpy as np
 
-from rnnkit.models import build_recurrent_model
+from rnnkit import codecs
+from rnnkit.errors import UsageError
+from rnnkit.lazy import LazyModule
+from rnnkit.options import Option
 from rnnkit.tasks.base import mark, require
-from rnnkit.tasks.sequence import DigitClassificationTask
+from rnnkit.tasks.sequence import MAX_LEN, DigitClassificationTask
+
+models = LazyModule("rnnkit.models")
 
 PAD = 0  # token 0 is padding; digit d is token d + 1
+
+
+class RecallCodec(codecs.Codec):
+    """A digit sequence in, its k-th digit out."""
+
+    name = "recall"
+
+    def encode(self, metadata, text):
+        """Digits → tokens d + 1 (0 is padding); the sequence must reach position k."""
+        digits = codecs.digit_list(metadata, text)
+        k = metadata["input"]["k"]
+        if len(digits) < k:
+            raise UsageError(f"this model answers digit k={k}, so the sequence needs at least {k} digits")
+        return codecs.tokens(metadata, [d + 1 for d in digits], "digits")
+
+    def describe(self, metadata, text, x, output):
+        """`3 5 8 6 8 [k=2] → 5 (0.99)`."""
+        seq = " ".join(str(t - 1) for t in x if t)
+        return f"{seq} [k={metadata['input']['k']}] → {codecs.ranked(metadata, output, 1)}"
 
 
 class Recall(DigitClassificationTask):
@@ -16,8 +40,11 @@ class Recall(DigitClassificationTask):
     # 30 epochs: a 5-unit LSTM (the size the seed reports train) needs them to be exact at every seed.
     defaults = dict(min_len=3, max_len=10, k=1, cell="lstm", units=(32,), embed_dim=16, optimizer="adam", lr=1e-2,
                     epochs=30, steps_per_epoch=100, batch_size=64, eval_lens=(20, 50))
-    flags = ("min_len", "max_len", "k", "stress_samples", "restarts")
-    codec, example_input = "recall", "3 5 8 6 8"
+    options = (Option("min_len", 3, "shortest sequence", bounds=(1, MAX_LEN)),
+               Option("max_len", 10, "longest sequence", bounds=(1, MAX_LEN)),
+               Option("k", 1, "which digit to answer (1-based)", bounds=(1, MAX_LEN)),
+               *DigitClassificationTask.options)
+    codec, example_input = RecallCodec(), "3 5 8 6 8"
 
     def validate(self, cfg):
         """1 <= k <= min_len <= max_len."""
@@ -79,9 +106,10 @@ class Recall(DigitClassificationTask):
 
     def build_model(self, cfg):
         """Masked Embedding → recurrent stack (last valid state) → Dense(10)."""
-        return build_recurrent_model(name="recall", cell=cfg.cell, units=cfg.units, num_classes=10, vocab_size=11,
-                                     embed_dim=cfg.embed_dim, mask_zero=True, bidirectional=cfg.bidirectional,
-                                     dropout=cfg.dropout, l2=cfg.l2, return_sequences=False)
+        return models.build_recurrent_model(name="recall", cell=cfg.cell, units=cfg.units, num_classes=10,
+                                            vocab_size=11, embed_dim=cfg.embed_dim, mask_zero=True,
+                                            bidirectional=cfg.bidirectional, dropout=cfg.dropout, l2=cfg.l2,
+                                            return_sequences=False)
 
     def codec_info(self, cfg):
         """Which digit the model answers."""

@@ -1,24 +1,52 @@
 """`moons`, `circles`, `classification`: 2-D toy sets from scikit-learn, a Keras MLP or rnnkit's NumPy MLP."""
+import math
 import os
 
 import numpy as np
 
-from rnnkit import plots
-from rnnkit.models import build_mlp
-from rnnkit.numpy_mlp import NumpyMLP
+from rnnkit import codecs
+from rnnkit.errors import UsageError
+from rnnkit.lazy import LazyModule
+from rnnkit.options import Option
 from rnnkit.tasks.arrays import ArrayTask, Splits, stratified_split
 from rnnkit.tasks.base import require
+
+plots = LazyModule("rnnkit.plots")
+numpy_mlp = LazyModule("rnnkit.numpy_mlp")
+models = LazyModule("rnnkit.models")
 
 SAMPLES = 1000
 TEST_FRACTION = 0.2  # the seed's 80 / 20 split; validation is 10% of the 80
 VAL_FRACTION = 0.1
 
 
+class PointCodec(codecs.Codec):
+    """A point `x,y` in, the class probabilities out."""
+
+    name = "point"
+
+    def encode(self, metadata, text):
+        """`x,y` → (1, 2) float32."""
+        parts = text.split(",")
+        try:
+            values = [float(part) for part in parts]
+        except ValueError:
+            raise UsageError(f"expected a point as two numbers 'x,y', like '0.5,-0.25', got {text!r}") from None
+        if len(values) != 2 or not all(math.isfinite(v) and abs(v) <= 1e6 for v in values):
+            raise UsageError(f"expected a point as two finite numbers 'x,y' (|v| <= 1e6), got {text!r}")
+        return np.array([values], dtype=np.float32)
+
+    def describe(self, metadata, text, x, output):
+        """`(+0.50, -0.25) → class 1 0.93, class 0 0.07`."""
+        return f"({x[0]:+.2f}, {x[1]:+.2f}) → {codecs.ranked(metadata, output, codecs.TOP)}"
+
+
 class Toy2D(ArrayTask):
     """Points (x, y) → class 0 or 1; `--units` sets the hidden sizes (default one layer of 20)."""
 
-    flags = ("backend", "class_weight")
-    codec, example_input = "point", "0.5,-0.25"
+    options = (Option("backend", "keras", "a Keras MLP or rnnkit's NumPy MLP", kind="choice",
+                      choices=("keras", "numpy"), searchable=True), *ArrayTask.options)
+    codec, example_input = PointCodec(), "0.5,-0.25"
     search_space = {"units": [8, 20, 64], "layers": [1, 2], "lr": [0.01, 0.03, 0.1], "optimizer": ["sgd", "adam"],
                     "batch_size": [16, 32, 64]}
 
@@ -36,6 +64,11 @@ class Toy2D(ArrayTask):
             require(cfg.class_weight == "none", "--backend numpy trains without class weights: use --backend keras "
                                                 "for --class-weight balanced")
 
+    def check_searchable(self, cfg):
+        """A search trains Keras models."""
+        require(cfg.backend == "keras", "tuning.search trains Keras models: use --backend keras "
+                                        "(tuning.report compares backends)")
+
     def load_splits(self, cfg):
         """1 000 points from the generator (fixed random_state 0), 80 / 20 stratified, float32."""
         x, y = self.generate()
@@ -48,9 +81,9 @@ class Toy2D(ArrayTask):
     def build_model(self, cfg):
         """MLP 2 → hidden (ReLU) → 2 (softmax), in Keras or in NumPy."""
         if cfg.backend == "numpy":
-            return NumpyMLP((2, *cfg.units, 2), seed=cfg.seed)
-        return build_mlp(name=self.name, input_shape=(2,), hidden=cfg.units, num_classes=2, dropout=cfg.dropout,
-                         l2=cfg.l2)
+            return numpy_mlp.NumpyMLP((2, *cfg.units, 2), seed=cfg.seed)
+        return models.build_mlp(name=self.name, input_shape=(2,), hidden=cfg.units, num_classes=2, dropout=cfg.dropout,
+                                l2=cfg.l2)
 
     def show(self, cfg, x):
         """The point's coordinates."""
