@@ -1,9 +1,10 @@
 """The training flags, shared by `rnnkit.train` and `tuning.search`: the shared ones with Config's own bounds,
 a task's own generated from its `options`."""
 import argparse
+import dataclasses
 
 from rnnkit import cli
-from rnnkit.config import BOUNDS, CHOICES, ITEM_BOUNDS, not_an_option
+from rnnkit.config import BOUNDS, CHOICES, ITEM_BOUNDS, Config, make_config, not_an_option
 from rnnkit.errors import UsageError
 from rnnkit.options import Option
 from rnnkit.tasks import TASKS
@@ -74,66 +75,76 @@ def build_parser(prog="python -m rnnkit.train", description=None, task=None):
         group = parser.add_argument_group(f"{task.name} options")
         for option in task.option_table().values():
             option.add_to(group)
+    # Each shared flag's help ends with its default: the task's where --task is given, Config's otherwise.
+    defaults = make_config(task, {}).to_values() if task is not None else {
+        field.name: field.default for field in dataclasses.fields(Config) if field.name != "options"}
+
+    def add(group, *flags, **kwargs):
+        """group.add_argument, with the default appended to the help of a flag that takes or sets a value."""
+        dest = kwargs.get("dest") or flags[0].lstrip("-").replace("-", "_")
+        if dest in defaults and kwargs.get("action") not in ("store_const", "store_false"):
+            kwargs["help"] = f"{kwargs['help']} (default: {Option.describe(defaults[dest])})"
+        group.add_argument(*flags, **kwargs)
     model = parser.add_argument_group("model")
-    model.add_argument("--cell", choices=CHOICES["cell"], help="recurrent cell")
-    model.add_argument("--units", metavar="N[,N...]", type=items("units"), help="units per layer, e.g. 64 or 64,64 (stacked)")
-    model.add_argument("--bidirectional", action="store_true", help="bidirectional recurrent layers (mnist and "
+    add(model, "--cell", choices=CHOICES["cell"], help="recurrent cell")
+    add(model, "--units", metavar="N[,N...]", type=items("units"), help="units per layer, e.g. 64 or 64,64 (stacked)")
+    add(model, "--bidirectional", action="store_true", help="bidirectional recurrent layers (mnist and "
                        "names default to them)")
-    model.add_argument("--no-bidirectional", dest="bidirectional", action="store_false",
+    add(model, "--no-bidirectional", dest="bidirectional", action="store_false",
                        help="one direction only (what a streaming export needs)")
-    model.add_argument("--dropout", type=bounded("dropout"), help="input dropout of recurrent layers")
-    model.add_argument("--l2", type=bounded("l2"), help="L2 weight penalty")
-    model.add_argument("--embed-dim", type=bounded("embed_dim"), help="embedding size for token inputs")
-    model.add_argument("--unroll", action="store_true",
+    add(model, "--dropout", type=bounded("dropout"), help="input dropout of recurrent layers")
+    add(model, "--l2", type=bounded("l2"), help="L2 weight penalty")
+    add(model, "--embed-dim", type=bounded("embed_dim"), help="embedding size for token inputs")
+    add(model, "--unroll", action="store_true",
                        help="train with recurrent layers unrolled (no WHILE loop: faster steps, slower tracing); "
                             "needs training batches of one length; evaluation and the saved model take any length")
     train = parser.add_argument_group("training")
-    train.add_argument("--loop", choices=CHOICES["loop"], help="model.fit, an eager GradientTape loop, or tf.function")
-    train.add_argument("--strategy", choices=CHOICES["strategy"],
+    add(train, "--loop", choices=CHOICES["loop"], help="model.fit, an eager GradientTape loop, or tf.function")
+    add(train, "--strategy", choices=CHOICES["strategy"],
                        help="tf.distribute: mirrored (this host's GPUs) or multiworker (hosts in TF_CONFIG; "
                             "--loop function); --batch-size is the global batch")
-    train.add_argument("--optimizer", choices=CHOICES["optimizer"], help="optimizer")
-    train.add_argument("--lr", type=bounded("lr"), help="learning rate")
-    train.add_argument("--momentum", type=bounded("momentum"), help="momentum (sgd, rmsprop)")
-    train.add_argument("--weight-decay", type=bounded("weight_decay"),
+    add(train, "--optimizer", choices=CHOICES["optimizer"], help="optimizer")
+    add(train, "--lr", type=bounded("lr"), help="learning rate")
+    add(train, "--momentum", type=bounded("momentum"), help="momentum (sgd, rmsprop)")
+    add(train, "--weight-decay", type=bounded("weight_decay"),
                        help="decoupled weight decay (AdamW-style: the weights shrink by lr × W each step, apart from "
-                            "the gradient; default 0)")
-    train.add_argument("--coupled-weight-decay", metavar="W", type=bounded("coupled_weight_decay"),
+                            "the gradient)")
+    add(train, "--coupled-weight-decay", metavar="W", type=bounded("coupled_weight_decay"),
                        help="PyTorch's weight_decay (coupled L2): W × θ is added to every parameter's gradient, "
-                            "biases included, before the optimizer's update (default 0)")
-    train.add_argument("--clipnorm", type=bounded("clipnorm"), help="clip gradients by norm (default: the task's)")
-    train.add_argument("--no-clipnorm", dest="clipnorm", action="store_const", const=None,
+                            "biases included, before the optimizer's update")
+    add(train, "--clipnorm", type=bounded("clipnorm"), help="clip gradients by norm (none: no clipping)")
+    add(train, "--no-clipnorm", dest="clipnorm", action="store_const", const=None,
                        help="no gradient clipping, even where the task clips by default")
-    train.add_argument("--beta1", dest="beta_1", type=bounded("beta_1"),
-                       help="adam: decay of the gradient's running mean (Keras and PyTorch: 0.9)")
-    train.add_argument("--beta2", dest="beta_2", type=bounded("beta_2"),
-                       help="adam: decay of the squared gradient's running mean (Keras and PyTorch: 0.999)")
-    train.add_argument("--epsilon", type=bounded("epsilon"),
-                       help="adam, rmsprop, adagrad: epsilon added to the update's denominator (Keras: 1e-7); "
+    add(train, "--beta1", dest="beta_1", type=bounded("beta_1"),
+                       help="adam: decay of the gradient's running mean (none: Keras' and PyTorch's 0.9)")
+    add(train, "--beta2", dest="beta_2", type=bounded("beta_2"),
+                       help="adam: decay of the squared gradient's running mean (none: Keras' and PyTorch's 0.999)")
+    add(train, "--epsilon", type=bounded("epsilon"),
+                       help="adam, rmsprop, adagrad: epsilon added to the update's denominator (none: Keras' 1e-7); "
                             "a larger one damps steps once gradients are tiny")
-    train.add_argument("--lr-schedule", choices=CHOICES["lr_schedule"],
+    add(train, "--lr-schedule", choices=CHOICES["lr_schedule"],
                        help="plateau: multiply the lr by --plateau-factor (0.5) after --plateau-patience (3) epochs "
                             "without a better val loss, down to --plateau-min-lr (lr/64); "
                             "cosine: decay from --lr to lr/100 over all training steps")
-    train.add_argument("--plateau-factor", metavar="F", type=bounded("plateau_factor"),
-                       help="--lr-schedule plateau: multiply the rate by F on a plateau (default 0.5)")
-    train.add_argument("--plateau-patience", metavar="N", type=bounded("plateau_patience"),
-                       help="--lr-schedule plateau: epochs without a better val loss before the rate drops (default 3)")
-    train.add_argument("--plateau-min-lr", metavar="LR", type=bounded("plateau_min_lr"),
-                       help="--lr-schedule plateau: the lowest rate (default --lr / 64)")
-    train.add_argument("--patience", metavar="N", type=bounded("patience"),
+    add(train, "--plateau-factor", metavar="F", type=bounded("plateau_factor"),
+                       help="--lr-schedule plateau: multiply the rate by F on a plateau")
+    add(train, "--plateau-patience", metavar="N", type=bounded("plateau_patience"),
+                       help="--lr-schedule plateau: epochs without a better val loss before the rate drops")
+    add(train, "--plateau-min-lr", metavar="LR", type=bounded("plateau_min_lr"),
+                       help="--lr-schedule plateau: the lowest rate (none: --lr / 64)")
+    add(train, "--patience", metavar="N", type=bounded("patience"),
                        help="stop after N epochs without a better val loss and keep the best epoch's weights "
                             "(0: train every epoch, keep the last)")
-    train.add_argument("--epochs", type=bounded("epochs"), help="epochs")
-    train.add_argument("--steps-per-epoch", type=bounded("steps_per_epoch"), help="training steps per epoch")
-    train.add_argument("--batch-size", type=bounded("batch_size"), help="examples per step")
-    train.add_argument("--seed", type=bounded("seed"), help="random seed (same seed, same metrics)")
-    train.add_argument("--restarts", metavar="N", type=bounded("restarts"),
+    add(train, "--epochs", type=bounded("epochs"), help="epochs")
+    add(train, "--steps-per-epoch", type=bounded("steps_per_epoch"), help="training steps per epoch")
+    add(train, "--batch-size", type=bounded("batch_size"), help="examples per step")
+    add(train, "--seed", type=bounded("seed"), help="random seed (same seed, same metrics)")
+    add(train, "--restarts", metavar="N", type=bounded("restarts"),
                        help="algorithmic tasks: train up to N seeds (--seed, then derived ones), stop at the first "
                             "exact on validation and stress draws at --len, else keep the best (binary_add: 5)")
-    train.add_argument("--out", metavar="DIR", help="run folder to create (default runs/<task>-<timestamp>)")
+    add(train, "--out", metavar="DIR", help="run folder to create (none: runs/<task>-<timestamp>)")
     evaluation = parser.add_argument_group("evaluation")
-    evaluation.add_argument("--val-samples", type=bounded("val_samples"), help="validation examples")
-    evaluation.add_argument("--test-samples", type=bounded("test_samples"), help="held-out test examples")
-    evaluation.add_argument("--show-samples", type=bounded("show_samples"), help="verification samples to print")
+    add(evaluation, "--val-samples", type=bounded("val_samples"), help="validation examples")
+    add(evaluation, "--test-samples", type=bounded("test_samples"), help="held-out test examples")
+    add(evaluation, "--show-samples", type=bounded("show_samples"), help="verification samples to print")
     return parser

@@ -39,7 +39,7 @@ class Option:
 
     def add_to(self, group):
         """Add this option's flag (and its negative) to an argparse group; unset flags stay out of the result."""
-        text = f"{self.help} (default: {self.describe(self.default)})"
+        text = self.help if "(default" in self.help else f"{self.help} (default: {self.describe(self.default)})"
         if self.kind == "bool":
             group.add_argument(self.cli_flag, dest=self.name, action="store_true", help=text)
         else:
@@ -125,6 +125,8 @@ class Option:
     @staticmethod
     def describe(value):
         """A value as the command line writes it."""
+        if value is None:
+            return "none"
         if isinstance(value, tuple):
             return ",".join(map(str, value)) if value else "none"
         return str(value).lower() if isinstance(value, bool) else str(value)
