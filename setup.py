@@ -10,7 +10,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["rnnkit", "rnnkit.*", "tuning", "tuning.*", "export", "export.*"]),
     # The firmware's per-step loop that a --streaming --target micro export copies beside its C array.
-    package_data={"export": ["stream_example.cc"]},
+    package_data={"export.streaming": ["example.cc"]},
     install_requires=[
         # `tensorflow`, not `tensorflow-cpu`: the same wheel uses a GPU where one is set up
         # (pip install "tensorflow[and-cuda]" on such a machine).

@@ -15,16 +15,15 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-
-import rnnkit  # noqa: F401  (quiet TensorFlow import)
 import keras
+import numpy as np
 import tensorflow as tf
 
-from rnnkit import steps
-from rnnkit.config import make_config
-from rnnkit.training import compiled_model
+import rnnkit  # noqa: F401  (quiet TensorFlow import)
+from rnnkit.core.config import make_config
+from rnnkit.engine import steps
 from rnnkit.tasks import TASKS
+from rnnkit.training import compiled_model
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_REFERENCE = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "bench", "torch_reference.py"))

@@ -10,11 +10,11 @@ import argparse
 import sys
 import time
 
-import rnnkit  # noqa: F401  (quiet TensorFlow import)
 import keras
 
-from rnnkit.config import make_config
-from rnnkit.models import build_optimizer
+import rnnkit  # noqa: F401  (quiet TensorFlow import)
+from rnnkit.core.config import make_config
+from rnnkit.models.builders import build_optimizer
 from rnnkit.tasks import TASKS
 
 

@@ -19,11 +19,11 @@ import time
 import tensorflow as tf
 
 from export import __main__ as export_cli
-from export.__main__ import fit_width
 from export import convert
+from export.__main__ import fit_width
 from export.litert import LiteModel
-from rnnkit.models import as_keras
-from rnnkit.run_folder import open_run
+from rnnkit.models.builders import as_keras
+from rnnkit.runs.run_folder import open_run
 
 
 def median_ms(function, x, repeats):

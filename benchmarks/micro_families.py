@@ -17,11 +17,12 @@ import os
 import sys
 import tempfile
 
-from export import __main__ as export_cli
 from export_latency import median_ms  # benchmarks/ is this script's folder
+
+from export import __main__ as export_cli
 from export.litert import LiteModel
-from export.micro_runtime import MicroModel
-from rnnkit.run_folder import open_run
+from export.micro.runtime import MicroModel
+from rnnkit.runs.run_folder import open_run
 
 
 def export(argv):

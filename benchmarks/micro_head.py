@@ -13,10 +13,11 @@ import sys
 import numpy as np
 
 from export import __main__ as export_cli
-from export import convert, micro
-from export.micro_runtime import MicroInterpreter
-from rnnkit.models import as_keras
-from rnnkit.run_folder import open_run
+from export import convert
+from export.micro import convert as micro
+from export.micro.runtime import MicroInterpreter
+from rnnkit.models.builders import as_keras
+from rnnkit.runs.run_folder import open_run
 
 
 def compare(run, calibration_samples):

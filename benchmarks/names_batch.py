@@ -9,10 +9,10 @@ early stopping (the best validation epoch's weights are tested); an epoch is one
 import argparse
 import time
 
-import rnnkit  # noqa: F401  (quiet TensorFlow import)
 import keras
 
-from rnnkit.config import make_config
+import rnnkit  # noqa: F401  (quiet TensorFlow import)
+from rnnkit.core.config import make_config
 from rnnkit.tasks import TASKS
 from rnnkit.training import fit_model, schedule_callbacks
 

@@ -15,15 +15,14 @@ loss). Prints one line.
 import argparse
 import time
 
+import keras
+from keras import ops
 import numpy as np
 
 import rnnkit  # noqa: F401  (quiet TensorFlow import)
-import keras
-from keras import ops
-
-from rnnkit.config import make_config
-from rnnkit.layers import HashedNgramBag
-from rnnkit.models import RnnkitModel, build_optimizer
+from rnnkit.core.config import make_config
+from rnnkit.models.builders import RnnkitModel, build_optimizer
+from rnnkit.models.layers import HashedNgramBag
 from rnnkit.tasks import TASKS
 from rnnkit.tasks import names as names_task
 from rnnkit.tasks.names import decode

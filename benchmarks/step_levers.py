@@ -13,12 +13,12 @@ import argparse
 import statistics
 import time
 
+import keras
+from keras import ops
 import numpy as np
+import tensorflow as tf
 
 import rnnkit  # noqa: F401  (quiet TensorFlow import)
-import keras
-import tensorflow as tf
-from keras import ops
 
 LENGTH, BATCH, UNITS, EMBED = 101, 64, 64, 32
 

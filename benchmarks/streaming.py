@@ -24,12 +24,13 @@ import time
 import numpy as np
 
 from export import __main__ as export_cli
-from export import micro
 from export.litert import LiteModel
-from export.micro_runtime import MicroModel
-from export.stream_runtime import open_stream
-from rnnkit.run_folder import open_run
+from export.micro import convert as micro
+from export.micro.runtime import MicroModel
+from export.streaming.runtime import open_stream
+from rnnkit.runs.run_folder import open_run
 from rnnkit.tasks import carries
+
 
 def export(run, folder, *flags):
     """Export `run` quietly into `folder`; return the metadata."""

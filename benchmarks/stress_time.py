@@ -15,14 +15,13 @@ import importlib.util
 import os
 import time
 
-import numpy as np
-
-import rnnkit  # noqa: F401  (quiet TensorFlow import)
 import keras
+import numpy as np
 import tensorflow as tf
 
-from rnnkit import steps
-from rnnkit.config import make_config
+import rnnkit  # noqa: F401  (quiet TensorFlow import)
+from rnnkit.core.config import make_config
+from rnnkit.engine import steps
 from rnnkit.tasks import TASKS
 from rnnkit.tasks.sequence import STRESS_SEED
 from rnnkit.training import compiled_model

@@ -8,16 +8,19 @@ import os
 import sys
 
 import numpy as np
+import tensorflow as tf
 
-from export import convert  # first: imports TensorFlow quietly through rnnkit
-import tensorflow as tf  # noqa: E402
-from export import micro, stream_export
+from export import convert
 from export.litert import LiteModel
-from rnnkit import artifacts, cli
-from rnnkit.errors import UsageError
-from rnnkit.metadata import METADATA_FILE, metadata_for, write
-from rnnkit.models import as_keras
-from rnnkit.run_folder import open_run
+from export.micro import convert as micro
+from export.micro.runtime import MicroInterpreter
+from export.streaming import convert as stream_export
+from rnnkit.core import cli
+from rnnkit.core.errors import UsageError
+from rnnkit.core.metadata import METADATA_FILE, metadata_for, write
+from rnnkit.models.builders import as_keras
+from rnnkit.runs import artifacts
+from rnnkit.runs.run_folder import open_run
 from rnnkit.tasks.sequence import STRESS_SEED
 
 PROG = "python -m export"
@@ -204,7 +207,7 @@ def run(args):
                                   calibration, unroll=args.unroll)
         except convert.FlexOpsError as error:
             raise UsageError(f"no micro export: {error}") from None
-        runner = micro.MicroInterpreter(data)
+        runner = MicroInterpreter(data)
         runner.run(x[:1])  # refuses, naming what TFLM lacks, before any folder is made
     suffix = f"-{args.quantize}" if args.format == "tflite" and args.quantize != "none" else ""
     name = "export-micro" if args.target == "micro" else f"export-{args.format}{suffix}"

@@ -11,17 +11,17 @@ import tempfile
 import types
 import warnings
 
-import rnnkit  # noqa: F401  (first: its import hook parks TensorFlow's start-up banner)
 import keras
 import numpy as np
 import tensorflow as tf
 from tensorflow.lite.tools import flatbuffer_utils
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from export import fused_lstm, micro_unroll
-from rnnkit.layers import HashedNgramBag
-from rnnkit.quiet import parked_stderr
-from rnnkit.steps import recurrent_layers
+from export import fused_lstm
+from export.micro import unroll as micro_unroll
+from rnnkit.core.quiet import parked_stderr
+from rnnkit.engine.steps import recurrent_layers
+from rnnkit.models.layers import HashedNgramBag
 
 QUANTIZE = ("none", "dynamic", "float16", "int8")
 RECURRENT = ("SimpleRNN", "LSTM", "GRU")

@@ -12,7 +12,7 @@ import keras
 import tensorflow as tf
 
 from export import end_padding
-from rnnkit.errors import UsageError
+from rnnkit.core.errors import UsageError
 
 API_NAME = "lstm_rnnkit_fused"  # the prefix "lstm_" is what the converter matches
 

@@ -3,9 +3,9 @@ import os
 
 import numpy as np
 
-from rnnkit import metadata as meta
-from rnnkit.errors import UsageError
-from rnnkit.quiet import parked_stderr
+from rnnkit.core import metadata as meta
+from rnnkit.core.errors import UsageError
+from rnnkit.core.quiet import parked_stderr
 
 
 class LiteModel:

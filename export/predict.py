@@ -12,9 +12,9 @@ import argparse
 import os
 import sys
 
-from rnnkit import cli, codecs
-from rnnkit import metadata as meta
-from rnnkit.errors import UsageError
+from rnnkit.core import cli, codecs
+from rnnkit.core import metadata as meta
+from rnnkit.core.errors import UsageError
 
 PROG = "python -m export.predict"
 
@@ -49,10 +49,10 @@ def read_inputs(inputs, stdin):
 def load(path, runtime, threads):
     """The model at `path` in `runtime`: a stream when its metadata says --streaming."""
     if meta.read(os.path.dirname(os.path.abspath(path))).get("streaming"):
-        from export.stream_runtime import open_stream  # the runtime loads only once the arguments are good
+        from export.streaming.runtime import open_stream  # the runtime loads only once the arguments are good
         return open_stream(path, runtime, threads)
     if runtime == "micro":
-        from export.micro_runtime import MicroModel
+        from export.micro.runtime import MicroModel
         return MicroModel(path)
     from export.litert import LiteModel
     return LiteModel(path, num_threads=threads)

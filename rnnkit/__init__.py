@@ -1,10 +1,10 @@
 """rnnkit: train, tune and ship small sequence and vision models with TensorFlow / Keras 3.
 
 The library API (`configure`, `compiled_model`, `train_and_evaluate`) loads TensorFlow on first use; the
-TensorFlow-free modules (`rnnkit.cli`, `rnnkit.codecs`, `rnnkit.metadata`, `rnnkit.errors`, `rnnkit.quiet`)
+TensorFlow-free modules (`rnnkit.core.cli`, `rnnkit.core.codecs`, `rnnkit.core.metadata`, `rnnkit.core.errors`, `rnnkit.core.quiet`)
 are what `export.predict` runs on with LiteRT alone.
 """
-from rnnkit.quiet import import_tensorflow_quietly
+from rnnkit.core.quiet import import_tensorflow_quietly
 
 __version__ = "0.1.0"
 __all__ = ["configure", "compiled_model", "train_and_evaluate", "__version__"]

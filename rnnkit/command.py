@@ -6,7 +6,8 @@ package: `export/` and `tuning/` plug themselves in, and the dependencies keep p
 import importlib.metadata
 import sys
 
-from rnnkit import __version__, cli
+from rnnkit import __version__
+from rnnkit.core import cli
 
 PROG = "rnnkit"
 GROUP = "rnnkit.commands"

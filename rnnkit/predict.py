@@ -9,10 +9,10 @@ import sys
 
 import numpy as np
 
-from rnnkit import cli, codecs
-from rnnkit.metadata import metadata_for
-from rnnkit.models import as_keras
-from rnnkit.run_folder import open_run
+from rnnkit.core import cli, codecs
+from rnnkit.core.metadata import metadata_for
+from rnnkit.models.builders import as_keras
+from rnnkit.runs.run_folder import open_run
 
 PROG = "python -m rnnkit.predict"
 

@@ -1,9 +1,9 @@
 """`python -m rnnkit.train --task T ...`: train a task's model and write one run folder."""
 import sys
 
-from rnnkit import cli
-from rnnkit.errors import UsageError
-from rnnkit.flags import build_parser, parse
+from rnnkit.core import cli
+from rnnkit.core.errors import UsageError
+from rnnkit.core.flags import build_parser, parse
 from rnnkit.training import configure, resume_config, train_and_evaluate
 
 

@@ -11,12 +11,13 @@ import time
 
 import keras
 
-from rnnkit import artifacts, distribute, loops, plots, resilience, restarts, steps
-from rnnkit.config import make_config
-from rnnkit.device import describe_device, deterministic_ops
-from rnnkit.errors import UsageError
-from rnnkit.models import TAKES_EPSILON, build_optimizer
-from rnnkit.run_folder import read_config
+from rnnkit.core.config import make_config
+from rnnkit.core.errors import UsageError
+from rnnkit.engine import distribute, loops, resilience, restarts, steps
+from rnnkit.engine.device import describe_device, deterministic_ops
+from rnnkit.models.builders import TAKES_EPSILON, build_optimizer
+from rnnkit.runs import artifacts, plots
+from rnnkit.runs.run_folder import read_config
 from rnnkit.tasks import get_task
 
 

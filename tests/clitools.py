@@ -1,7 +1,7 @@
 """Run a CLI's main in process and capture what it prints."""
 import contextlib
-import tempfile
 import io
+import tempfile
 
 
 def call(main, argv):

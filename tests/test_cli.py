@@ -152,8 +152,8 @@ class RunFolderTest(tf.test.TestCase):
         model = keras.saving.load_model(os.path.join(out, "model.keras"), safe_mode=True)
         metrics = json.load(open(os.path.join(out, "metrics.json")))
         task = TASKS["palindrome"]
-        from rnnkit.config import Config
-        from rnnkit.evaluate import evaluate
+        from rnnkit.core.config import Config
+        from rnnkit.engine.evaluate import evaluate
 
         cfg = Config.from_dict(json.load(open(os.path.join(out, "config.json"))))
         self.assertAllClose(evaluate(model, task.build_inputs(cfg, "test", length=5))["accuracy"],
@@ -161,10 +161,9 @@ class RunFolderTest(tf.test.TestCase):
         self.assertTrue(np.isfinite(metrics["test"]["loss"]))
 
     def test_diverging_run_stops_and_says_so(self):
-        from rnnkit.config import make_config
-        from rnnkit.training import train_and_evaluate as run
-
         from rnnkit import training
+        from rnnkit.core.config import make_config
+        from rnnkit.training import train_and_evaluate as run
 
         class HugeLearningRate(keras.callbacks.Callback):
             """lr 1e30 is beyond what Config accepts; set on the built optimizer it overflows the loss at once."""
@@ -208,7 +207,7 @@ class RunFolderTest(tf.test.TestCase):
         self.assertEqual(len(val_loss), best + 1 + 2, "2 epochs of patience after the best one")
         metrics = json.load(open(os.path.join(out, "metrics.json")))
         self.assertEqual(metrics["model_epoch"], best + 1)
-        from rnnkit.config import Config
+        from rnnkit.core.config import Config
 
         cfg = Config.from_dict(json.load(open(os.path.join(out, "config.json"))))
         model = keras.saving.load_model(os.path.join(out, "model.keras"), safe_mode=True)

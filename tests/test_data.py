@@ -2,10 +2,10 @@
 import numpy as np
 import tensorflow as tf
 
-from rnnkit.config import make_config
+from rnnkit.core.config import make_config
+from rnnkit.core.errors import UsageError
 from rnnkit.tasks import TASKS, get_task
 from rnnkit.tasks.sequence import digits_to_int
-from rnnkit.errors import UsageError
 
 
 def config(name, **overrides):

@@ -12,7 +12,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnkit import metrics, models  # noqa: F401  (registers the classes saved models use)
 from rnnkit.train import main
 from tests.clitools import call, fresh_dir
 

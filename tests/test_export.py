@@ -6,20 +6,20 @@ import subprocess
 import sys
 import tempfile
 
+from absl.testing import parameterized
+from ai_edge_litert.interpreter import Interpreter
 import keras
 import numpy as np
 import tensorflow as tf
-from absl.testing import parameterized
-from ai_edge_litert.interpreter import Interpreter
 
 from export import __main__ as export_cli
 from export import convert
-from rnnkit import codecs
 from export import predict as export_predict
 from export.litert import LiteModel
 from rnnkit import predict as rnnkit_predict
 from rnnkit import train
-from rnnkit.models import build_cnn8, build_mlp, build_recurrent_model
+from rnnkit.core import codecs
+from rnnkit.models.builders import build_cnn8, build_mlp, build_recurrent_model
 from tests.clitools import call
 
 TINY = ["--epochs", "2", "--steps-per-epoch", "20", "--batch-size", "16", "--val-samples", "32",

@@ -7,13 +7,14 @@ import sys
 
 import keras
 import numpy as np
-import tensorflow as tf
 from sklearn.metrics import balanced_accuracy_score, f1_score
+import tensorflow as tf
 
 import rnnkit
-from rnnkit import steps, training
-from rnnkit.class_metrics import NO_TEST_EXAMPLES, BalancedAccuracy, class_report, per_class_table
-from rnnkit.errors import UsageError
+from rnnkit import training
+from rnnkit.core.errors import UsageError
+from rnnkit.engine import steps
+from rnnkit.models.class_metrics import NO_TEST_EXAMPLES, BalancedAccuracy, class_report, per_class_table
 from rnnkit.tasks import TASKS
 from rnnkit.tasks import names as names_task
 from rnnkit.tasks.arrays import stratified_split

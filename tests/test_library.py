@@ -7,17 +7,17 @@ import json
 import os
 from unittest import mock
 
+from absl.testing import parameterized
 import keras
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
-from absl.testing import parameterized
 
 import rnnkit
 from rnnkit import training
-from rnnkit.config import SHARED, Config
-from rnnkit.errors import UsageError
-from rnnkit.models import build_optimizer
+from rnnkit.core.config import SHARED, Config
+from rnnkit.core.errors import UsageError
+from rnnkit.models.builders import build_optimizer
 from rnnkit.tasks import TASKS
 from tests.clitools import call, fresh_dir
 from tuning import search

@@ -3,9 +3,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnkit import steps
-from rnnkit.config import make_config
-from rnnkit.evaluate import evaluate
+from rnnkit.core.config import make_config
+from rnnkit.engine import steps
+from rnnkit.engine.evaluate import evaluate
 from rnnkit.tasks import TASKS
 from rnnkit.training import compiled_model, fit_model
 

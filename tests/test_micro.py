@@ -7,24 +7,27 @@ import os
 import re
 import tempfile
 
+from absl.testing import parameterized
+from ai_edge_litert.interpreter import Interpreter
 import keras
 import numpy as np
 import tensorflow as tf
-from absl.testing import parameterized
-from ai_edge_litert.interpreter import Interpreter
 from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
 
-import rnnkit
 from export import __main__ as export_cli
-from export import convert, fused_lstm, micro, micro_flatbuffer, micro_unroll
+from export import convert, fused_lstm
 from export import predict as export_predict
-from export.micro_runtime import MicroModel
+from export.micro import convert as micro
+from export.micro import flatbuffer as micro_flatbuffer
+from export.micro import unroll as micro_unroll
+from export.micro.runtime import MicroInterpreter, MicroModel
+import rnnkit
 from rnnkit import predict as rnnkit_predict
-from rnnkit.errors import UsageError
-from rnnkit.layers import HashedNgramBag
-from rnnkit.models import build_recurrent_model
-from rnnkit.quiet import captured_output
+from rnnkit.core.errors import UsageError
+from rnnkit.core.quiet import captured_output
+from rnnkit.models.builders import build_recurrent_model
+from rnnkit.models.layers import HashedNgramBag
 from rnnkit.tasks import carries
 from tests.clitools import call, fresh_dir
 
@@ -299,7 +302,7 @@ class FusedLSTMTest(tf.test.TestCase, parameterized.TestCase):
         self.assertAllEqual(model.run(first), before)
 
     def test_the_arena_report_stays_off_the_terminal(self):
-        runner = micro.MicroInterpreter(micro.to_micro(*tiny_mlp()))
+        runner = MicroInterpreter(micro.to_micro(*tiny_mlp()))
         runner.run(np.zeros((1, 2), np.float32))
         with captured_output(1) as out, captured_output(2) as err:
             self.assertGreater(micro.arena_bytes(runner), 0)
@@ -361,7 +364,7 @@ class MicroUnrolledTest(tf.test.TestCase, parameterized.TestCase):
         self.assertEqual(float_loop_variables(looped), 0)  # carried in int8 (micro_loops), not float
         self.assertEqual(requantizing(looped, in_loops=True), 0)  # and no step re-scales them
         for data in (unrolled, looped):
-            runner = micro.MicroInterpreter(data)
+            runner = MicroInterpreter(data)
             for row in x[:5]:
                 self.assertAllClose(runner.run(row[None]), model(row[None]), atol=0.03)
 
@@ -399,7 +402,7 @@ class MicroLoopsTest(tf.test.TestCase):
                     for model in (flatbuffer_utils.convert_bytearray_to_object(bytearray(d)) for d in (floats, int8))]
         self.assertEqual(in_loops[1], 0)  # conditions and bodies: int8 and the int32 counter only
         self.assertGreater(in_loops[0], 0)
-        before, after = micro.MicroInterpreter(floats), micro.MicroInterpreter(int8)
+        before, after = MicroInterpreter(floats), MicroInterpreter(int8)
         step = after.output["quantization_parameters"]["scales"][0]
         for row in x[:10]:
             self.assertAllClose(after.run(row[None]), before.run(row[None]), atol=step * 1.01)
@@ -436,7 +439,7 @@ class TaskDefaultsTest(tf.test.TestCase):
 
     def test_a_long_name_keeps_its_n_gram_mean_in_tflm(self):
         model, calibration, long_names = long_name_bag()
-        runner = micro.MicroInterpreter(micro.to_micro(convert.inference_twin(model), calibration))
+        runner = MicroInterpreter(micro.to_micro(convert.inference_twin(model), calibration))
         got = np.concatenate([runner.run(row[None]) for row in long_names])
         step = runner.output["quantization_parameters"]["scales"][0]
         self.assertAllClose(got, model.predict(long_names, verbose=0), atol=4 * step, rtol=0)
@@ -487,24 +490,24 @@ class MicroRefusalTest(tf.test.TestCase):
             tf.TensorSpec((1, 3), tf.float32))
         data = tf.lite.TFLiteConverter.from_concrete_functions([function]).convert()
         with self.assertRaisesRegex(UsageError, "no kernel for REDUCE_PROD"):
-            micro.MicroInterpreter(data)
+            MicroInterpreter(data)
 
     def test_a_model_whose_activations_outweigh_it_gets_a_larger_arena(self):
         function = tf.function(lambda x: tf.tanh(x) * 2.0).get_concrete_function(tf.TensorSpec((1, 20_000), tf.float32))
         data = tf.lite.TFLiteConverter.from_concrete_functions([function]).convert()
         self.assertLess(10 * len(data), 2 * 4 * 20_000)  # TFLM's default arena holds neither tensor
         x = np.linspace(-2, 2, 20_000, dtype=np.float32)[None]
-        self.assertAllClose(micro.MicroInterpreter(data).run(x), np.tanh(x) * 2.0, atol=1e-5)
+        self.assertAllClose(MicroInterpreter(data).run(x), np.tanh(x) * 2.0, atol=1e-5)
 
     def test_select_becomes_select_v2_with_the_same_answers_at_batch_1(self):
         function = tf.function(lambda x: tf.raw_ops.Select(condition=x > 0, x=x, y=-x)).get_concrete_function(
             tf.TensorSpec((1, 4), tf.float32))
         data = tf.lite.TFLiteConverter.from_concrete_functions([function]).convert()
         with self.assertRaisesRegex(UsageError, "SELECT"):
-            micro.MicroInterpreter(data)
+            MicroInterpreter(data)
         patched = micro_flatbuffer.for_micro(data)
         x = np.array([[1.5, -2.0, 0.0, -0.25]], np.float32)
-        self.assertAllClose(micro.MicroInterpreter(patched).run(x), np.abs(x))
+        self.assertAllClose(MicroInterpreter(patched).run(x), np.abs(x))
 
     def test_repeated_constants_become_one_tensor_with_the_same_answers(self):
         weight = tf.constant(np.arange(12, dtype=np.float32).reshape(4, 3) / 10)
@@ -529,4 +532,4 @@ class MicroRefusalTest(tf.test.TestCase):
         self.assertEqual(sorted(set(read) | {0}), list(range(len(model.buffers))))  # no buffer unread
         self.assertEqual({t.buffer for t in tensors if model.buffers[t.buffer].data is None}, {0})  # the sentinel
         x = np.array([[0.5, -1.0, 2.0, 0.25]], np.float32)
-        self.assertAllEqual(micro.MicroInterpreter(shared).run(x), micro.MicroInterpreter(data).run(x))
+        self.assertAllEqual(MicroInterpreter(shared).run(x), MicroInterpreter(data).run(x))

@@ -5,8 +5,11 @@ import tensorflow as tf
 from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
 
-from export import convert, micro, micro_flatbuffer, micro_head
-from export.micro_runtime import MicroInterpreter
+from export import convert
+from export.micro import convert as micro
+from export.micro import flatbuffer as micro_flatbuffer
+from export.micro import head as micro_head
+from export.micro.runtime import MicroInterpreter
 
 TYPES = schema.TensorType
 

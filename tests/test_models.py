@@ -5,9 +5,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnkit.config import make_config
-from rnnkit.layers import HashedNgramBag
-from rnnkit.models import build_optimizer
+from rnnkit.core.config import make_config
+from rnnkit.models.builders import build_optimizer
+from rnnkit.models.layers import HashedNgramBag
 from rnnkit.tasks import TASKS
 from rnnkit.tasks.names import encode
 from tests.clitools import fresh_dir

@@ -7,11 +7,12 @@ import numpy as np
 import tensorflow as tf
 
 import rnnkit
-from rnnkit import flags, steps
-from rnnkit.errors import UsageError
-from rnnkit.models import RnnkitModel, build_optimizer
-from rnnkit.training import compiled_model, plateau_callback
+from rnnkit.core import flags
+from rnnkit.core.errors import UsageError
+from rnnkit.engine import steps
+from rnnkit.models.builders import RnnkitModel, build_optimizer
 from rnnkit.train import main as train_main
+from rnnkit.training import compiled_model, plateau_callback
 from tests.clitools import call, fresh_dir
 from tuning import space
 

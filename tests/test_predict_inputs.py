@@ -4,18 +4,18 @@ import os
 import shutil
 import tempfile
 
+from PIL import Image, ImageDraw
 import numpy as np
 import tensorflow as tf
-from PIL import Image, ImageDraw
 
 from export import __main__ as export_cli
 from export import predict as export_predict
-from rnnkit import codecs
 from rnnkit import predict as rnnkit_predict
 from rnnkit import train
-from rnnkit.config import make_config
-from rnnkit.errors import UsageError
-from rnnkit.metadata import metadata_for
+from rnnkit.core import codecs
+from rnnkit.core.config import make_config
+from rnnkit.core.errors import UsageError
+from rnnkit.core.metadata import metadata_for
 from rnnkit.tasks import get_task
 from tests.clitools import call, fresh_dir
 from tests.test_export import TINY

@@ -7,14 +7,14 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from rnnkit.config import make_config
-from rnnkit.numpy_mlp import NumpyMLP
+from rnnkit.core.config import make_config
+from rnnkit.models.numpy_mlp import NumpyMLP
 from rnnkit.tasks import TASKS
 from rnnkit.tasks.names import decode, encode
 from rnnkit.tasks.names_data import ALLOWED, clean, to_ascii
 from rnnkit.training import fit_model
-from tests.test_cli import run_cli
 from tests.clitools import fresh_dir
+from tests.test_cli import run_cli
 
 TINY = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4", "--show-samples", "2"]
 

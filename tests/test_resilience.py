@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnnkit import training
-from rnnkit.config import make_config
+from rnnkit.core.config import make_config
 from rnnkit.tasks import TASKS
 from tests.clitools import fresh_dir
 

@@ -5,8 +5,9 @@ import os
 
 import tensorflow as tf
 
-from rnnkit import artifacts, restarts
-from rnnkit.config import make_config
+from rnnkit.core.config import make_config
+from rnnkit.engine import restarts
+from rnnkit.runs import artifacts
 from rnnkit.tasks import TASKS
 from rnnkit.train import main
 from tests.clitools import call

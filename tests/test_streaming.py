@@ -6,20 +6,20 @@ import sys
 import tempfile
 from unittest import mock
 
+from absl.testing import parameterized
 import keras
 import numpy as np
 import tensorflow as tf
-from absl.testing import parameterized
 from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
 
 from export import __main__ as export_cli
 from export import predict as export_predict
-from export import streaming
-from export.stream_runtime import LiteStream, MicroStream
+from export.streaming import step_module as streaming
+from export.streaming.runtime import LiteStream, MicroStream
 from rnnkit import predict as rnnkit_predict
-from rnnkit.errors import UsageError
-from rnnkit.models import build_recurrent_model
+from rnnkit.core.errors import UsageError
+from rnnkit.models.builders import build_recurrent_model
 from rnnkit.tasks import carries
 from tests.clitools import call, fresh_dir
 from tests.test_micro import trained
@@ -247,7 +247,7 @@ class StreamingExportTest(tf.test.TestCase):
 class NoBidirectionalFlagTest(tf.test.TestCase):
     def test_no_bidirectional_turns_off_a_task_default_of_two_directions(self):
         import rnnkit
-        from rnnkit import flags
+        from rnnkit.core import flags
         parsed = flags.build_parser().parse_args(["--task", "mnist", "--no-bidirectional"])
         self.assertIs(parsed.bidirectional, False)
         one_way = rnnkit.compiled_model(rnnkit.configure("mnist", bidirectional=False, units=(4,)))

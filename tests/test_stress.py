@@ -7,9 +7,9 @@ import numpy as np
 import tensorflow as tf
 
 from rnnkit import training
-from rnnkit.config import make_config
-from rnnkit.layers import ChronoBias, UpdateGateBias
-from rnnkit.models import build_optimizer
+from rnnkit.core.config import make_config
+from rnnkit.models.builders import build_optimizer
+from rnnkit.models.layers import ChronoBias, UpdateGateBias
 from rnnkit.tasks import TASKS, carries
 from rnnkit.tasks.sequence import digits_to_int
 from rnnkit.train import main

@@ -8,20 +8,22 @@ import sys
 
 import keras
 import numpy as np
+from packaging.requirements import Requirement
 import tensorflow as tf
 from tensorflow.python.framework import config as tf_config
-from packaging.requirements import Requirement
 
-from rnnkit import command, keras_adapter, steps
-from rnnkit.config import Config
-from rnnkit.device import deterministic_ops
-from rnnkit.models import build_cnn8, build_recurrent_model, mixed_precision
+from rnnkit import command
+from rnnkit.core.config import Config
+from rnnkit.engine import keras_adapter, steps
+from rnnkit.engine.device import deterministic_ops
+from rnnkit.models.builders import build_cnn8, build_recurrent_model, mixed_precision
 from rnnkit.tasks import TASKS
 from tests.clitools import call, fresh_dir
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-TF_FREE = ("rnnkit.cli", "rnnkit.codecs", "rnnkit.metadata", "rnnkit.errors", "rnnkit.quiet", "rnnkit.config",
-           "rnnkit.command", "export.predict", "export.micro_runtime")
+TF_FREE = ("rnnkit.core.cli", "rnnkit.core.codecs", "rnnkit.core.metadata", "rnnkit.core.errors", "rnnkit.core.quiet",
+           "rnnkit.core.config", "rnnkit.core.options", "rnnkit.core.flags", "rnnkit.tasks", "rnnkit.command",
+           "export.predict", "export.micro.runtime")
 
 
 def imported_modules(path):

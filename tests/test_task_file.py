@@ -8,15 +8,15 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
-import rnnkit
 from export import __main__ as export_cli
 from export import predict as export_predict
-from rnnkit import codecs
+import rnnkit
 from rnnkit import predict as rnnkit_predict
 from rnnkit import train
-from rnnkit.errors import UsageError
-from rnnkit.models import build_recurrent_model
-from rnnkit.options import Option
+from rnnkit.core import codecs
+from rnnkit.core.errors import UsageError
+from rnnkit.core.options import Option
+from rnnkit.models.builders import build_recurrent_model
 from rnnkit.tasks import TASKS, register
 from rnnkit.tasks.base import SoftmaxClassifier, mark
 from rnnkit.tasks.sequence import SequenceTask

@@ -4,10 +4,10 @@ import os
 
 import tensorflow as tf
 
+from rnnkit.core.config import make_config
+from rnnkit.tasks import TASKS
 from tests.clitools import call, fresh_dir
 from tuning import report, search
-from rnnkit.config import make_config
-from rnnkit.tasks import TASKS
 from tuning.space import apply, parse_space
 
 TINY_SEARCH = ["--task", "recall", "--epochs", "2", "--steps-per-epoch", "5", "--val-samples", "32",

@@ -1,2 +1,5 @@
 """KerasTuner searches and seed-report grids over rnnkit's tasks."""
-import rnnkit  # noqa: F401  (first: it imports TensorFlow with the start-up banner parked, before keras_tuner)
+from rnnkit.core.quiet import import_tensorflow_quietly
+
+# keras_tuner imports TensorFlow; its C++ start-up lines stay parked (see rnnkit.core.quiet).
+import_tensorflow_quietly()

@@ -4,7 +4,8 @@ import time
 import keras
 import keras_tuner
 
-from rnnkit import loops, training
+from rnnkit import training
+from rnnkit.engine import loops
 from rnnkit.tasks import get_task
 from tuning import space as spaces
 

@@ -12,9 +12,11 @@ import sys
 
 import keras_tuner
 
-from rnnkit import artifacts, cli, plots, training
-from rnnkit.config import SHARED, make_config
-from rnnkit.errors import UsageError
+from rnnkit import training
+from rnnkit.core import cli
+from rnnkit.core.config import SHARED, make_config
+from rnnkit.core.errors import UsageError
+from rnnkit.runs import artifacts, plots
 from rnnkit.tasks import get_task
 from tuning import space as spaces
 from tuning.hypermodel import OneLinePerTrial

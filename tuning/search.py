@@ -12,8 +12,10 @@ import sys
 
 import keras_tuner
 
-from rnnkit import artifacts, cli, flags, training
-from rnnkit.errors import UsageError
+from rnnkit import training
+from rnnkit.core import cli, flags
+from rnnkit.core.errors import UsageError
+from rnnkit.runs import artifacts
 from rnnkit.tasks import get_task
 from tuning import space as spaces
 from tuning.hypermodel import OneLinePerTrial, RnnkitHyperModel, objective_for

@@ -1,8 +1,8 @@
 """Search spaces: which config fields a search may vary, their defaults per task, and `--space` parsing."""
 import dataclasses
 
-from rnnkit import config
-from rnnkit.errors import UsageError
+from rnnkit.core import config
+from rnnkit.core.errors import UsageError
 from rnnkit.tasks import TASKS, get_task
 
 # Shared hyperparameter → how one value is read from `--space` text. `layers` and `units` together make the

@@ -1,14 +1,14 @@
 """`adder`: two --len-digit decimal numbers → their sum, one digit per step, least significant first."""
 import numpy as np
 
-from rnnkit import codecs
-from rnnkit.lazy import LazyModule
-from rnnkit.options import Option
+from rnnkit.core import codecs
+from rnnkit.core.lazy import LazyModule
+from rnnkit.core.options import Option
 from rnnkit.tasks.base import mark, require
 from rnnkit.tasks.sequence import (CARRY_MIX, AdditionTask, DigitClassificationTask, add_digits, digits_to_int,
                                    length_option, train_len_option)
 
-models = LazyModule("rnnkit.models")
+models = LazyModule("rnnkit.models.builders")
 
 
 # Digits per training sum when --train-len is not given, by cell (measured: benchmarks/adder_speed.py and the

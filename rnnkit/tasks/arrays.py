@@ -5,16 +5,16 @@ import os
 
 import numpy as np
 
-from rnnkit.evaluate import evaluate
-from rnnkit.lazy import LazyModule
-from rnnkit.options import Option
+from rnnkit.core.lazy import LazyModule
+from rnnkit.core.options import Option
+from rnnkit.engine.evaluate import evaluate
 from rnnkit.tasks.base import SoftmaxClassifier, Task, format_table, mark
 
 tf = LazyModule("tensorflow")
 sklearn_metrics = LazyModule("sklearn.metrics")
-plots = LazyModule("rnnkit.plots")
-keras_metrics = LazyModule("rnnkit.metrics")
-class_metrics = LazyModule("rnnkit.class_metrics")
+plots = LazyModule("rnnkit.runs.plots")
+keras_metrics = LazyModule("rnnkit.models.metrics")
+class_metrics = LazyModule("rnnkit.models.class_metrics")
 
 Splits = collections.namedtuple("Splits", "train val test class_names source report", defaults=(None,))
 MAX_LOADED = 4

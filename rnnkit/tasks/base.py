@@ -3,11 +3,11 @@ import dataclasses
 
 import numpy as np
 
-from rnnkit.errors import UsageError
-from rnnkit.lazy import LazyModule
+from rnnkit.core.errors import UsageError
+from rnnkit.core.lazy import LazyModule
 
 keras = LazyModule("keras")
-keras_metrics = LazyModule("rnnkit.metrics")
+keras_metrics = LazyModule("rnnkit.models.metrics")
 
 
 class Task:

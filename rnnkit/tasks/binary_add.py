@@ -1,15 +1,15 @@
 """`binary_add`: two binary strings → their sum, bit by bit, least significant first."""
 import numpy as np
 
-from rnnkit import codecs
-from rnnkit.lazy import LazyModule
-from rnnkit.options import Option
+from rnnkit.core import codecs
+from rnnkit.core.lazy import LazyModule
+from rnnkit.core.options import Option
 from rnnkit.tasks.base import mark, require
 from rnnkit.tasks.sequence import CARRY_MIX, AdditionTask, add_digits, digits_to_int, length_option, train_len_option
 
 keras = LazyModule("keras")
-keras_metrics = LazyModule("rnnkit.metrics")
-models = LazyModule("rnnkit.models")
+keras_metrics = LazyModule("rnnkit.models.metrics")
+models = LazyModule("rnnkit.models.builders")
 
 LOSSES = ("mse", "bce", "ce")
 

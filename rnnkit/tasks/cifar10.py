@@ -3,16 +3,16 @@ import os
 
 import numpy as np
 
-from rnnkit import codecs
-from rnnkit.lazy import LazyModule
-from rnnkit.options import Option
+from rnnkit.core import codecs
+from rnnkit.core.lazy import LazyModule
+from rnnkit.core.options import Option
 from rnnkit.tasks.arrays import AUGMENT, ArrayTask, Splits, source_options, stratified_split
 from rnnkit.tasks.base import require
 from rnnkit.tasks.tfds_source import load_tfds
 
 keras = LazyModule("keras")
 tf = LazyModule("tensorflow")
-models = LazyModule("rnnkit.models")
+models = LazyModule("rnnkit.models.builders")
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 VAL_FRACTION = 0.1  # of the 50 000 training images, stratified, for the validation curves

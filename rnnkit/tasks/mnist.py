@@ -3,15 +3,15 @@ import os
 
 import numpy as np
 
-from rnnkit import codecs
-from rnnkit.errors import UsageError
-from rnnkit.lazy import LazyModule
+from rnnkit.core import codecs
+from rnnkit.core.errors import UsageError
+from rnnkit.core.lazy import LazyModule
 from rnnkit.tasks.arrays import AUGMENT, ArrayTask, Splits, source_options, stratified_split
 from rnnkit.tasks.base import require
 from rnnkit.tasks.tfds_source import load_tfds
 
 keras = LazyModule("keras")
-models = LazyModule("rnnkit.models")
+models = LazyModule("rnnkit.models.builders")
 
 DIGITS = tuple(str(d) for d in range(10))
 EMBEDDED_TEST = 1000  # the embedded 5 000 digits split 4 000 / 1 000, stratified, fixed (seed 0)

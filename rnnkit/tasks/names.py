@@ -3,15 +3,15 @@ import sys
 
 import numpy as np
 
-from rnnkit import codecs
-from rnnkit.errors import UsageError
-from rnnkit.lazy import LazyModule
-from rnnkit.options import Option
+from rnnkit.core import codecs
+from rnnkit.core.errors import UsageError
+from rnnkit.core.lazy import LazyModule
+from rnnkit.core.options import Option
 from rnnkit.tasks.arrays import ArrayTask, Splits, source_options, stratified_split
 from rnnkit.tasks.base import require
 from rnnkit.tasks.names_data import ALLOWED, clean, faker_surnames, folder_surnames
 
-models = LazyModule("rnnkit.models")
+models = LazyModule("rnnkit.models.builders")
 
 TEST_FRACTION = 0.1
 VAL_FRACTION = 0.1

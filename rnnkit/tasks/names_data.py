@@ -4,7 +4,7 @@ import os
 import string
 import unicodedata
 
-from rnnkit.errors import UsageError
+from rnnkit.core.errors import UsageError
 
 ALLOWED = string.ascii_letters + " .,;'"  # the PyTorch tutorial's alphabet
 

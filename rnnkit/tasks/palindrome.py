@@ -1,14 +1,14 @@
 """`palindrome`: a digit palindrome of length --len with its last digit hidden → that digit."""
 import numpy as np
 
-from rnnkit import codecs
-from rnnkit.errors import UsageError
-from rnnkit.lazy import LazyModule
-from rnnkit.options import Option
+from rnnkit.core import codecs
+from rnnkit.core.errors import UsageError
+from rnnkit.core.lazy import LazyModule
+from rnnkit.core.options import Option
 from rnnkit.tasks.base import mark, require
 from rnnkit.tasks.sequence import DigitClassificationTask, length_option, train_len_option
 
-models = LazyModule("rnnkit.models")
+models = LazyModule("rnnkit.models.builders")
 
 
 class PalindromeCodec(codecs.Codec):

@@ -1,14 +1,14 @@
 """`recall`: a digit sequence of length --min-len..--max-len → its --k-th digit (1-based)."""
 import numpy as np
 
-from rnnkit import codecs
-from rnnkit.errors import UsageError
-from rnnkit.lazy import LazyModule
-from rnnkit.options import Option
+from rnnkit.core import codecs
+from rnnkit.core.errors import UsageError
+from rnnkit.core.lazy import LazyModule
+from rnnkit.core.options import Option
 from rnnkit.tasks.base import mark, require
 from rnnkit.tasks.sequence import MAX_LEN, DigitClassificationTask
 
-models = LazyModule("rnnkit.models")
+models = LazyModule("rnnkit.models.builders")
 
 PAD = 0  # token 0 is padding; digit d is token d + 1
 

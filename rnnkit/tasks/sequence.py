@@ -3,14 +3,14 @@ import os
 
 import numpy as np
 
-from rnnkit.evaluate import evaluate, predict_labels
-from rnnkit.lazy import LazyModule
-from rnnkit.options import Option
+from rnnkit.core.lazy import LazyModule
+from rnnkit.core.options import Option
+from rnnkit.engine.evaluate import evaluate, predict_labels
 from rnnkit.tasks import carries
 from rnnkit.tasks.base import SoftmaxClassifier, Task, format_table
 
 tf = LazyModule("tensorflow")
-plots = LazyModule("rnnkit.plots")
+plots = LazyModule("rnnkit.runs.plots")
 
 # Seeds for the three splits are derived from --seed so that they never share a random stream.
 SPLIT_OFFSETS = {"train": 0, "val": 1_000_003, "test": 2_000_029}

@@ -4,7 +4,7 @@ import logging
 
 import numpy as np
 
-from rnnkit.errors import UsageError
+from rnnkit.core.errors import UsageError
 
 
 def load_tfds(name, data_dir):

@@ -4,16 +4,16 @@ import os
 
 import numpy as np
 
-from rnnkit import codecs
-from rnnkit.errors import UsageError
-from rnnkit.lazy import LazyModule
-from rnnkit.options import Option
+from rnnkit.core import codecs
+from rnnkit.core.errors import UsageError
+from rnnkit.core.lazy import LazyModule
+from rnnkit.core.options import Option
 from rnnkit.tasks.arrays import ArrayTask, Splits, stratified_split
 from rnnkit.tasks.base import require
 
-plots = LazyModule("rnnkit.plots")
-numpy_mlp = LazyModule("rnnkit.numpy_mlp")
-models = LazyModule("rnnkit.models")
+plots = LazyModule("rnnkit.runs.plots")
+numpy_mlp = LazyModule("rnnkit.models.numpy_mlp")
+models = LazyModule("rnnkit.models.builders")
 
 SAMPLES = 1000
 TEST_FRACTION = 0.2  # the seed's 80 / 20 split; validation is 10% of the 80

@@ -1,0 +1,1 @@
+"""The TensorFlow Lite Micro target: conversion, graph rewrites and the TFLM runtime."""

@@ -1,0 +1,1 @@
+"""Streaming exports: one time step per invoke, recurrent state in resource variables."""

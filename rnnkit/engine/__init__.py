@@ -1,0 +1,1 @@
+"""The training engine: one step under three loops, distribution, resilience, restarts, the Keras adapter."""

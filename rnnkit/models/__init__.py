@@ -1,0 +1,1 @@
+"""Keras model builders, rnnkit's layers and metrics, and the NumPy MLP."""
