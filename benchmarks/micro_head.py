@@ -30,7 +30,7 @@ def compare(run, calibration_samples):
     steps = x.shape[1] if convert.is_recurrent(model) else None
     parts = []
     for name, int16_head in (("int8 head", False), ("16x8 head", True)):
-        data = micro.to_micro(convert.inference_twin(model, steps, fuse_lstm=True), calibration, int16_head=int16_head)
+        data = micro.to_micro(micro.micro_twin(model, steps), calibration, int16_head=int16_head)
         runner = MicroInterpreter(data)
         out = np.concatenate([runner.run(x[i: i + 1]) for i in range(len(x))])
         answer = task.decode(cfg, out).reshape(y.shape)

@@ -15,6 +15,7 @@ from export.litert import LiteModel
 from export.micro import convert as micro
 from export.micro.runtime import MicroInterpreter
 from export.streaming import convert as stream_export
+from export.twin_layers import INT8_LAYERS
 from rnnkit.core import cli
 from rnnkit.core.errors import UsageError
 from rnnkit.core.metadata import METADATA_FILE, metadata_for, write
@@ -80,10 +81,9 @@ def export_tflite(task, cfg, model, args, out_dir, x):
     steps = None
     if args.quantize == "int8" and convert.is_recurrent(model):
         steps = x.shape[1]  # full-integer calibration cannot run through a WHILE loop: unroll a fixed length
-    twin = convert.inference_twin(model, steps)
+    twin = convert.inference_twin(model, steps, layers=INT8_LAYERS if args.quantize == "int8" else None)
     calibration = None
     if args.quantize == "int8":
-        convert.int8_bag_means(twin)
         calibration = calibration_inputs(task, cfg, args.calibration_samples)
     if calibration is not None and steps is not None and calibration.shape[1] != steps:
         calibration = fit_width(calibration, steps)
@@ -203,8 +203,8 @@ def run(args):
     if args.target == "micro":
         try:
             calibration = fit_calibration(task, cfg, x, args.calibration_samples, args.length)
-            data = micro.to_micro(convert.inference_twin(model, x.shape[1] if recurrent else None, fuse_lstm=True),
-                                  calibration, unroll=args.unroll)
+            twin = micro.micro_twin(model, x.shape[1] if recurrent else None, unroll=args.unroll)
+            data = micro.to_micro(twin, calibration)
         except convert.FlexOpsError as error:
             raise UsageError(f"no micro export: {error}") from None
         runner = MicroInterpreter(data)

@@ -8,7 +8,6 @@ fused LSTMs (the micro target) goes through a SavedModel instead, since freezing
 """
 import copy
 import tempfile
-import types
 import warnings
 
 import keras
@@ -18,10 +17,9 @@ from tensorflow.lite.tools import flatbuffer_utils
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from export import fused_lstm
-from export.micro import unroll as micro_unroll
+from export.micro import graph
 from rnnkit.core.quiet import parked_stderr
 from rnnkit.engine.steps import recurrent_layers
-from rnnkit.models.layers import HashedNgramBag
 
 QUANTIZE = ("none", "dynamic", "float16", "int8")
 RECURRENT = ("SimpleRNN", "LSTM", "GRU")
@@ -48,24 +46,25 @@ def _dicts(tree):
             yield from _dicts(value)
 
 
-def inference_twin(model, steps=None, batch=1, fuse_lstm=False):
+def inference_twin(model, steps=None, batch=1, layers=None):
     """The same network rebuilt for inference: static `batch`, no dropout, no cuDNN, optionally unrolled.
 
     Dropout's seed state would otherwise be traced into the graph, and a model traced on a GPU would
     carry cuDNN-only ops. With `steps`, the time axis is fixed to that many steps and recurrent layers are
-    unrolled (no WHILE loop: what full-integer calibration needs). With `fuse_lstm` (the micro target), LSTMs become
-    `fused_lstm.FusedLSTM`, which converts to one UNIDIRECTIONAL_SEQUENCE_LSTM op, and at fixed `steps` GRU /
-    SimpleRNN layers become `micro_unroll`'s (one int8 bias, masks read at each sequence's end). Weights are
-    copied unchanged.
+    unrolled (no WHILE loop: what full-integer calibration needs). `layers` maps a Keras class name to
+    (subclass, extra config): each such layer is rebuilt as that subclass with those settings where the subclass
+    `fits` its config (e.g. `twin_layers.INT8_LAYERS`, `micro.convert.micro_twin`). Weights are copied unchanged.
     """
     config = copy.deepcopy(keras.saving.serialize_keras_object(model))
     config.pop("compile_config", None)
-    replacements = _micro_layers(model, steps) if fuse_lstm else {}
+    layers = layers or {}
     for node in _dicts(config):
         if node.get("class_name") in RECURRENT:
             node["config"].update(dropout=0.0, recurrent_dropout=0.0, unroll=steps is not None)
-            layer = replacements.get(node["class_name"])
-            if layer is not None and layer.fits(node["config"]):
+        if node.get("class_name") in layers:
+            layer, settings = layers[node["class_name"]]
+            if getattr(layer, "fits", lambda _: True)(node["config"]):
+                node["config"].update(settings)
                 node.update(class_name=layer.__name__, module=layer.__module__,
                             registered_name=keras.saving.get_registered_name(layer))
         elif node.get("class_name") == "InputLayer":
@@ -82,14 +81,7 @@ def inference_twin(model, steps=None, batch=1, fuse_lstm=False):
     return twin
 
 
-def _micro_layers(model, steps):
-    """Recurrent class name → the inference layer TFLM can run in its place (none for a masked free-length model)."""
-    if steps is None:
-        return {} if _masked(model) else {"LSTM": fused_lstm.FusedLSTM}
-    return {"LSTM": fused_lstm.FusedLSTM, "GRU": micro_unroll.MicroGRU, "SimpleRNN": micro_unroll.MicroSimpleRNN}
-
-
-def _masked(model):
+def masked(model):
     """Whether any layer of `model` makes a mask (an Embedding with mask_zero or a Masking layer)."""
     return any(getattr(layer, "mask_zero", False) or isinstance(layer, keras.layers.Masking)
                for layer in model.layers)
@@ -103,31 +95,6 @@ def has_step_loop(model):
 def has_fused_lstm(twin):
     """Whether `twin` holds a FusedLSTM (bidirectional wrappers included)."""
     return any(isinstance(layer, fused_lstm.FusedLSTM) for layer in recurrent_layers(twin))
-
-
-def share_mean(vectors, weights):
-    """The mean of `vectors` `(batch, slots, dim)` over the slots `weights` `(batch, slots)` marks, for int8.
-
-    A sum of the vectors grows with the count, so its int8 range, calibrated on typical inputs, clips longer ones
-    (the names bag from about 9 letters). Each slot's share (1 / count, the count pinned to an int8 grid of step 1)
-    goes into one BATCH_MATMUL instead: it accumulates in int32 and its output has the mean's range at any count.
-    """
-    count = tf.maximum(tf.reduce_sum(weights, axis=1, keepdims=True), 1.0)
-    count = tf.quantization.fake_quant_with_min_max_args(count, min=0.0, max=float(max(255, weights.shape[1])))
-    return tf.matmul((weights / count)[:, None, :], vectors)[:, 0, :]
-
-
-def int8_bag_means(twin):
-    """Make the twin's HashedNgramBag layers take their mean as `share_mean` (the int8 LiteRT export)."""
-    for layer in twin.layers:
-        if isinstance(layer, HashedNgramBag):
-            layer.call = types.MethodType(_share_mean_bag, layer)
-
-
-def _share_mean_bag(layer, tokens, training=False):
-    """HashedNgramBag.call with the mean as `share_mean` (as a bound method of `layer`)."""
-    ids, present = layer.ngram_ids(tokens)
-    return share_mean(layer.table(ids), tf.cast(present, layer.compute_dtype))
 
 
 def input_spec(twin):
@@ -210,7 +177,7 @@ def builtin_ops(data):
     for subgraph in model.subgraphs:
         for op in subgraph.operators:
             code = model.operatorCodes[op.opcodeIndex]
-            builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+            builtin = graph.code_of(code)
             if code.customCode:
                 names.add(code.customCode.decode() if isinstance(code.customCode, bytes) else str(code.customCode))
             else:

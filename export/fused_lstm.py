@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from export import end_padding
 from rnnkit.core.errors import UsageError
+from rnnkit.engine import keras_adapter
 
 API_NAME = "lstm_rnnkit_fused"  # the prefix "lstm_" is what the converter matches
 
@@ -37,7 +38,7 @@ fused_sequence = tf.function(_lstm_sequence, autograph=False, experimental_attri
 
 
 @keras.saving.register_keras_serializable(package="rnnkit_export")
-class FusedLSTM(keras.layers.LSTM):
+class FusedLSTM(keras_adapter.SequenceLoop, keras.layers.LSTM):
     """An LSTM for inference export: the loop is one fusable function call.
 
     The fused op takes no mask. A mask that only pads the end of each sequence (rnnkit's token tasks) is honoured
@@ -52,7 +53,7 @@ class FusedLSTM(keras.layers.LSTM):
                 and layer_config.get("recurrent_activation", "sigmoid") == "sigmoid"
                 and layer_config.get("use_bias", True))
 
-    def inner_loop(self, sequences, initial_state, mask, training=False):
+    def run_sequence(self, sequences, initial_state, mask, training=False):
         """(last output, full sequence, [h, c]) from the fusable function."""
         if training:
             raise UsageError("FusedLSTM is for inference export only")

@@ -20,8 +20,12 @@ from export import convert, fused_lstm
 from export import predict as export_predict
 from export.micro import convert as micro
 from export.micro import flatbuffer as micro_flatbuffer
+from export.micro import graph as micro_graph
+from export.micro import layers as micro_layers
 from export.micro import unroll as micro_unroll
+from export.micro.layers import IntegerNgramBag, PlainLookupEmbedding
 from export.micro.runtime import MicroInterpreter, MicroModel
+from export.twin_layers import INT8_LAYERS
 import rnnkit
 from rnnkit import predict as rnnkit_predict
 from rnnkit.core.errors import UsageError
@@ -168,8 +172,7 @@ def op_census(data):
     unpacked, biased = set(), 0
     for graph in model.subgraphs:
         for op in graph.operators:
-            code = model.operatorCodes[op.opcodeIndex]
-            kind = max(code.builtinCode, code.deprecatedBuiltinCode)
+            kind = micro_graph.builtin_code(model, op)
             if kind == schema.BuiltinOperator.UNPACK:
                 unpacked.add(graph.tensors[op.inputs[0]].type)
             elif kind == schema.BuiltinOperator.FULLY_CONNECTED:
@@ -185,8 +188,7 @@ def flatbuffer(folder):
 
 def ops_of(model, graph):
     """The builtin op codes of one subgraph, in order."""
-    codes = [model.operatorCodes[op.opcodeIndex] for op in graph.operators]
-    return [max(code.builtinCode, code.deprecatedBuiltinCode) for code in codes]
+    return [micro_graph.builtin_code(model, op) for op in graph.operators]
 
 
 def op_count(folder, name):
@@ -281,7 +283,7 @@ class FusedLSTMTest(tf.test.TestCase, parameterized.TestCase):
         x = np.random.default_rng(1).integers(1, 7, (4, 9))
         if masked:  # padding only at the end, several lengths
             x[1, 5:], x[2, 1:], x[3, 8:] = 0, 0, 0
-        twin = convert.inference_twin(model, 9, batch=len(x), fuse_lstm=True)
+        twin = micro.micro_twin(model, 9, batch=len(x))
         self.assertTrue(all(isinstance(layer, fused_lstm.FusedLSTM) for layer in convert.recurrent_layers(twin)))
         self.assertAllClose(twin(x), model(x), atol=1e-6)
 
@@ -329,13 +331,23 @@ class MicroUnrolledTest(tf.test.TestCase, parameterized.TestCase):
                                       return_sequences=return_sequences)
         x = np.random.default_rng(1).integers(1, 7, (4, 9))
         x[1, 5:], x[2, 1:], x[3, 8:] = 0, 0, 0
-        twin = convert.inference_twin(model, 9, batch=len(x), fuse_lstm=True)
+        twin = micro.micro_twin(model, 9, batch=len(x), unroll=loop == "unrolled", for_int8=False)
         for layer in convert.recurrent_layers(twin):
             self.assertIsInstance(layer, (micro_unroll.MicroGRU, micro_unroll.MicroSimpleRNN))
-            layer.loop = loop
+            self.assertEqual(layer.loop, loop)
         unrolled, expected = twin(x).numpy(), model(x).numpy()
         real = x != 0 if return_sequences and masked else slice(None)  # a padded step's output is never read
         self.assertAllClose(unrolled[real], expected[real], atol=1e-6)
+
+    def test_micro_twin_layers_keep_their_settings_through_get_config(self):
+        model = build_recurrent_model(name="probe", cell="rnn", units=(4,), num_classes=3, vocab_size=7,
+                                      embed_dim=2)
+        twin = micro.micro_twin(model, 5, unroll=True)
+        rebuilt = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(twin), safe_mode=True)
+        layer = convert.recurrent_layers(rebuilt)[0]
+        self.assertIsInstance(layer, micro_unroll.MicroSimpleRNN)
+        self.assertEqual((layer.loop, layer.pin_to_tanh_grid), ("unrolled", True))
+        self.assertIsInstance(rebuilt.layers[1], PlainLookupEmbedding)
 
     @parameterized.parameters(keras.layers.GRU(5, reset_after=False, return_sequences=True),
                               keras.layers.GRU(5, use_bias=False, return_sequences=True),
@@ -346,10 +358,9 @@ class MicroUnrolledTest(tf.test.TestCase, parameterized.TestCase):
         model = keras.Sequential([keras.Input((7, 3)), layer])
         model.set_weights([np.random.default_rng(2).normal(size=w.shape) for w in model.get_weights()])
         x = np.random.default_rng(1).normal(size=(1, 7, 3)).astype(np.float32)
-        twin = convert.inference_twin(model, 7, fuse_lstm=True)
-        self.assertIsInstance(twin.layers[0], (micro_unroll.MicroGRU, micro_unroll.MicroSimpleRNN))
         for loop in ("while", "unrolled"):
-            twin.layers[0].loop = loop
+            twin = micro.micro_twin(model, 7, unroll=loop == "unrolled", for_int8=False)
+            self.assertIsInstance(twin.layers[0], (micro_unroll.MicroGRU, micro_unroll.MicroSimpleRNN))
             self.assertAllClose(twin(x), model(x), atol=1e-5)
 
     def test_tanh_steps_are_stacked_without_requantizing(self):
@@ -357,9 +368,9 @@ class MicroUnrolledTest(tf.test.TestCase, parameterized.TestCase):
         model = keras.Sequential([keras.Input((6, 2), batch_size=1), keras.layers.SimpleRNN(4, return_sequences=True),
                                   keras.layers.Dense(1, activation="sigmoid")])
         x = np.random.default_rng(0).uniform(-1, 1, (40, 6, 2)).astype(np.float32)
-        unrolled = micro.to_micro(convert.inference_twin(model, 6, fuse_lstm=True), x, unroll=True)
+        unrolled = micro.to_micro(micro.micro_twin(model, 6, unroll=True), x)
         self.assertNotIn("QUANTIZE", convert.builtin_ops(unrolled))  # one per step before the stack was pinned
-        looped = micro.to_micro(convert.inference_twin(model, 6, fuse_lstm=True), x)
+        looped = micro.to_micro(micro.micro_twin(model, 6), x)
         self.assertIn("WHILE", convert.builtin_ops(looped))
         self.assertEqual(float_loop_variables(looped), 0)  # carried in int8 (micro_loops), not float
         self.assertEqual(requantizing(looped, in_loops=True), 0)  # and no step re-scales them
@@ -389,7 +400,7 @@ class MicroLoopsTest(tf.test.TestCase):
         model = keras.Sequential([keras.Input((7, 3), batch_size=1), keras.layers.Bidirectional(keras.layers.GRU(5)),
                                   keras.layers.Dense(2)])
         x = np.random.default_rng(0).normal(size=(40, 7, 3)).astype(np.float32)
-        converted = convert.to_tflite(convert.inference_twin(model, 7, fuse_lstm=True), "int8", x, integer_io=True)
+        converted = convert.to_tflite(micro.micro_twin(model, 7), "int8", x, integer_io=True)
         floats = flatbuffer_utils.convert_bytearray_to_object(bytearray(converted))
         for graph in floats.subgraphs:
             micro_flatbuffer.share_constant_tensors(floats, graph)
@@ -433,21 +444,23 @@ class TaskDefaultsTest(tf.test.TestCase):
         expected = bag(x)  # builds the layer's table
         # The mean is one matmul of shares here and a sum then a division in the layer: equal to float rounding
         # (1e-9); one wrong n-gram id would move it by about 1e-3.
-        self.assertAllClose(micro._integer_bag(bag, x), expected, rtol=1e-6, atol=1e-8)
+        integer = IntegerNgramBag.from_config(bag.get_config())
+        integer(x)
+        integer.set_weights(bag.get_weights())
+        self.assertAllClose(integer(x), expected, rtol=1e-6, atol=1e-8)
         values = np.arange(0, 60**4, 997, dtype=np.int32)
-        self.assertAllEqual(micro._remainder(tf.constant(values), 16381, 60**4 - 1), values % 16381)
+        self.assertAllEqual(micro_layers._remainder(tf.constant(values), 16381, 60**4 - 1), values % 16381)
 
     def test_a_long_name_keeps_its_n_gram_mean_in_tflm(self):
         model, calibration, long_names = long_name_bag()
-        runner = MicroInterpreter(micro.to_micro(convert.inference_twin(model), calibration))
+        runner = MicroInterpreter(micro.to_micro(micro.micro_twin(model), calibration))
         got = np.concatenate([runner.run(row[None]) for row in long_names])
         step = runner.output["quantization_parameters"]["scales"][0]
         self.assertAllClose(got, model.predict(long_names, verbose=0), atol=4 * step, rtol=0)
 
     def test_a_long_name_keeps_its_n_gram_mean_in_the_int8_litert_export(self):
         model, calibration, long_names = long_name_bag()
-        twin = convert.inference_twin(model)
-        convert.int8_bag_means(twin)
+        twin = convert.inference_twin(model, layers=INT8_LAYERS)
         interpreter = Interpreter(model_content=convert.to_tflite(twin, "int8", calibration))
         interpreter.allocate_tensors()
         source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]

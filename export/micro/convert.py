@@ -6,20 +6,15 @@ UNIDIRECTIONAL_SEQUENCE_LSTM op (export/fused_lstm.py), GRU and SimpleRNN unroll
 features) and output. The converter's flatbuffer is then rewritten for TFLM (export/micro_flatbuffer.py).
 """
 import ctypes
-import functools
 import re
-import types
 
-import keras
-import tensorflow as tf
-
-from export import convert
+from export import convert, fused_lstm
 from export.micro import flatbuffer as micro_flatbuffer
 from export.micro import unroll as micro_unroll
+from export.micro.layers import IntegerNgramBag, PlainLookupEmbedding
 from export.micro.runtime import quantization
 from rnnkit.core.errors import UsageError
 from rnnkit.core.quiet import captured_output
-from rnnkit.models.layers import HashedNgramBag
 
 # Validation examples that calibrate a micro export by default. More than the LiteRT int8 export's 200: a GRU /
 # SimpleRNN loop has one int8 range per tensor for every step, and 200 examples left it too narrow for some
@@ -29,69 +24,30 @@ CALIBRATION_SAMPLES = 1000
 RESOLVER_NAMES = {"UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTM", "L2_NORMALIZATION": "L2Normalization"}
 
 
-def to_micro(twin, calibration, unroll=False, int16_head=True):
-    """Flatbuffer bytes: full-integer int8 with integer I/O, a softmax head in 16x8 (micro_head; all int8 without
-    `int16_head`), rewritten for TFLM (micro_flatbuffer).
+def micro_twin(model, steps=None, batch=1, unroll=False, for_int8=True):
+    """The inference twin TFLM runs (`convert.inference_twin` with these layers swapped in by class).
 
-    The twin's Embedding layers look tokens up with a plain gather: Keras' lookup first wraps negative
-    indices (LESS, ADD, SELECT on int32), which TFLM's SELECT_V2 cannot run, and token ids are never negative.
-    Its SimpleRNN layers stack their tanh outputs on TANH's int8 grid (micro_unroll.MicroSimpleRNN._stack).
-    Its GRU and SimpleRNN layers run as one static-shape WHILE loop, or with `unroll` one set of ops per step.
+    LSTMs become the fused UNIDIRECTIONAL_SEQUENCE_LSTM op (fused_lstm), except in a masked model of free length.
+    At fixed `steps`, GRU and SimpleRNN layers run as one static-shape WHILE loop, or with `unroll` one set of ops
+    per step (micro.unroll); `for_int8` pins a SimpleRNN's stacked tanh outputs to TANH's int8 grid (which rounds
+    them in float: what the int8 conversion wants, not a float comparison). Embeddings gather
+    without Keras' negative-index wrap and the n-gram bag runs in integers (micro.layers).
     """
-    for layer in twin.layers:
-        if isinstance(layer, keras.layers.Embedding):
-            layer.call = types.MethodType(_plain_lookup, layer)
-        elif isinstance(layer, HashedNgramBag):
-            layer.call = types.MethodType(_integer_bag, layer)
-    for layer in convert.recurrent_layers(twin):
-        if isinstance(layer, micro_unroll.MicroSimpleRNN):
-            layer.pin_to_tanh_grid = True
-        if isinstance(layer, (micro_unroll.MicroSimpleRNN, micro_unroll.MicroGRU)):
-            layer.loop = "unrolled" if unroll else "while"
+    layers = {"Embedding": (PlainLookupEmbedding, {}), "HashedNgramBag": (IntegerNgramBag, {})}
+    if steps is not None or not convert.masked(model):
+        layers["LSTM"] = (fused_lstm.FusedLSTM, {})
+    if steps is not None:
+        loop = "unrolled" if unroll else "while"
+        layers.update(GRU=(micro_unroll.MicroGRU, {"loop": loop}),
+                      SimpleRNN=(micro_unroll.MicroSimpleRNN, {"loop": loop, "pin_to_tanh_grid": for_int8}))
+    return convert.inference_twin(model, steps, batch, layers)
+
+
+def to_micro(twin, calibration, int16_head=True):
+    """Flatbuffer bytes of a `micro_twin` (or a model without recurrent layers): full-integer int8 with integer
+    I/O, a softmax head in 16x8 (micro.head; all int8 without `int16_head`), rewritten for TFLM (micro.flatbuffer).
+    """
     return micro_flatbuffer.for_micro(convert.to_tflite(twin, "int8", calibration, integer_io=True), int16_head)
-
-
-def _plain_lookup(layer, inputs):
-    """Embedding.call without the negative-index wrap (as a bound method of `layer`)."""
-    return tf.gather(layer.embeddings, tf.cast(inputs, "int32"))
-
-
-def _integer_bag(layer, tokens, training=False):
-    """HashedNgramBag.call (rnnkit/layers.py) in integer arithmetic TFLM runs, as a bound method of `layer`.
-
-    The layer's own call marks the name's end with `where(arange == length + 1)`, which the converter turns into
-    ONE_HOT (no TFLM kernel), chooses ids with an int32 SELECT and folds them with FLOOR_MOD (TFLM's SELECT_V2,
-    SUM and FLOOR_MOD take no int32). Here the end marker is where a real symbol meets the padding (a difference
-    of neighbours; names pad only at the end), absent n-grams are multiplied by 0 and the fold is a long
-    division; the answer is the same. The mean is `convert.share_mean`'s, as in the int8 LiteRT export: the
-    layer's sum of vectors clipped in int8 from about 9 letters on (a GRU's class probabilities up to 0.66 off).
-    """
-    tokens = tf.cast(tokens, tf.int32)
-    width = tokens.shape[1] + 2
-    edge = tf.zeros_like(tokens[:, :1])
-    real = tf.concat([edge + 1, tf.minimum(tokens, 1), edge], axis=1)  # the start marker and letters: 1
-    is_end = tf.concat([edge, real[:, :-1] - real[:, 1:]], axis=1)  # 1 where a real symbol is followed by padding
-    marked = tf.concat([edge + layer.base - 2, tokens, edge], axis=1) + is_end * (layer.base - 1)
-    ids, present = [], []
-    for n, offset in zip(layer.orders, layer.offsets):
-        windows = [marked[:, k: width - n + 1 + k] for k in range(n)]
-        code = functools.reduce(tf.add, [window * layer.base**k for k, window in enumerate(windows)])
-        if layer.base**n > layer.buckets:
-            code = _remainder(code, layer.buckets, layer.base**n - 1)
-        ids.append(code + offset)
-        present.append(functools.reduce(tf.minimum, [tf.minimum(window, 1) for window in windows]))
-    present = tf.concat(present, axis=1)
-    vectors = tf.gather(layer.table.embeddings, tf.concat(ids, axis=1) * present)
-    return convert.share_mean(vectors, tf.cast(present, layer.compute_dtype))
-
-
-def _remainder(values, modulus, largest):
-    """`values % modulus` for int32 values in [0, largest] by binary long division: TFLM's FLOOR_MOD, DIV and SUM
-    take no int32, its comparisons, CAST, MUL and SUB do."""
-    for bit in reversed(range((largest // modulus).bit_length())):
-        step = modulus << bit
-        values = values - step * tf.cast(values >= step, tf.int32)
-    return values
 
 
 def arena_bytes(micro):

@@ -17,6 +17,7 @@ import numpy as np
 from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
 
+from export.micro import graph
 from export.micro import head as micro_head
 from export.micro import loops as micro_loops
 
@@ -40,10 +41,9 @@ def for_micro(data, int16_head=False):
 
 def select_as_select_v2(model):
     """Rewrite SELECT ops as SELECT_V2, in place."""
-    codes = schema.BuiltinOperator
     for code in model.operatorCodes:
-        if max(code.builtinCode, code.deprecatedBuiltinCode) == codes.SELECT:
-            code.builtinCode, code.deprecatedBuiltinCode, code.version = codes.SELECT_V2, min(codes.SELECT_V2, 127), 1
+        if graph.code_of(code) == graph.OPS.SELECT:
+            graph.set_code(code, graph.OPS.SELECT_V2)
     for subgraph in model.subgraphs:
         for op in subgraph.operators:
             if op.builtinOptionsType == schema.BuiltinOptions.SelectOptions:

@@ -16,10 +16,7 @@ import copy
 import numpy as np
 from tensorflow.lite.python import schema_py_generated as schema
 
-from export.micro.head import _opcode
-from export.micro.loops import OPS, builtin_code
-
-INT8, INT16 = schema.TensorType.INT8, schema.TensorType.INT16
+from export.micro.graph import INT8, INT16, OPS, builtin_code, opcode
 
 
 def int16_gathers(model):
@@ -91,6 +88,6 @@ def _tensor(graph, template, dtype, scale, zero, buffer=0):
 def _op(model, builtin, inputs, outputs):
     """A new operator of `builtin` from `inputs` to `outputs`."""
     op = schema.OperatorT()
-    op.opcodeIndex = _opcode(model, builtin)
+    op.opcodeIndex = opcode(model, builtin)
     op.inputs, op.outputs = inputs, outputs
     return op

@@ -18,9 +18,8 @@ import copy
 import numpy as np
 from tensorflow.lite.python import schema_py_generated as schema
 
-from export.micro.loops import OPS, builtin_code, readers, writer
+from export.micro.graph import INT8, INT16, INT64, OPS, builtin_code, opcode, readers, writer
 
-INT8, INT16, INT64 = schema.TensorType.INT8, schema.TensorType.INT16, schema.TensorType.INT64
 # Ops between the head's FULLY_CONNECTED and its SOFTMAX that only move values (a sequence head's reshapes).
 SHAPE_ONLY = (OPS.RESHAPE,)
 # Headroom over the int8 logits' calibrated range: a logit past it clips at twice the distance instead.
@@ -69,7 +68,7 @@ def _rewrite(model, graph, dense, between, softmax):
     wide.quantization.zeroPoint = np.zeros_like(np.asarray(wide.quantization.zeroPoint))
     graph.tensors.append(wide)
     quantize = schema.OperatorT()
-    quantize.opcodeIndex = _opcode(model, OPS.QUANTIZE)
+    quantize.opcodeIndex = opcode(model, OPS.QUANTIZE)
     quantize.inputs, quantize.outputs = [x], [len(graph.tensors) - 1]
     graph.operators.insert(graph.operators.index(dense), quantize)
     inputs = [len(graph.tensors) - 1, int(dense.inputs[1])]
@@ -103,14 +102,3 @@ def _make_int16(tensor, scale):
     tensor.quantization.scale = np.array([scale], dtype=np.float32)
     tensor.quantization.zeroPoint = np.array([0], dtype=np.int64)
     tensor.quantization.min = tensor.quantization.max = None
-
-
-def _opcode(model, builtin):
-    """The index of `builtin`'s operator code in `model`, added if the model has none."""
-    for index, code in enumerate(model.operatorCodes):
-        if max(code.builtinCode, code.deprecatedBuiltinCode) == builtin:
-            return index
-    code = schema.OperatorCodeT()
-    code.builtinCode, code.deprecatedBuiltinCode, code.version = builtin, min(builtin, 127), 1
-    model.operatorCodes.append(code)
-    return len(model.operatorCodes) - 1

@@ -18,10 +18,8 @@ can round a value one int8 step apart.
 import copy
 
 import numpy as np
-from tensorflow.lite.python import schema_py_generated as schema
 
-OPS = schema.BuiltinOperator
-INT8, FLOAT32 = schema.TensorType.INT8, schema.TensorType.FLOAT32
+from export.micro.graph import FLOAT32, INT8, OPS, builtin_code, readers, writer
 
 
 def int8_loop_variables(model):
@@ -32,22 +30,6 @@ def int8_loop_variables(model):
             if builtin_code(model, op) == OPS.WHILE:
                 for slot in range(len(op.inputs)):
                     _carry_in_int8(model, graph, op, slot)
-
-
-def builtin_code(model, op):
-    """The builtin operator code of `op`."""
-    code = model.operatorCodes[op.opcodeIndex]
-    return max(code.builtinCode, code.deprecatedBuiltinCode)
-
-
-def readers(graph, tensor):
-    """The ops of `graph` that read `tensor`."""
-    return [op for op in graph.operators if tensor in [int(i) for i in op.inputs]]
-
-
-def writer(graph, tensor):
-    """The op of `graph` that writes `tensor`, or None."""
-    return next((op for op in graph.operators if tensor in [int(i) for i in op.outputs]), None)
 
 
 def _scale(q):

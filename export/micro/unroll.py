@@ -27,19 +27,31 @@ import tensorflow as tf
 
 from export import end_padding
 from rnnkit.core.errors import UsageError
+from rnnkit.engine import keras_adapter
 
 
-class _MicroUnrolled:
-    """The fixed-length `inner_loop` shared by the GRU and SimpleRNN below; each says how one step goes."""
+class _MicroUnrolled(keras_adapter.SequenceLoop):
+    """The fixed-length loop shared by the GRU and SimpleRNN below; each says how one step goes.
 
-    loop = "while"  # or "unrolled": set by the micro export (micro.to_micro)
+    `loop`: "while" (one static-shape WHILE loop) or "unrolled" (one set of ops per step).
+    """
+
+    def __init__(self, *args, loop="while", **kwargs):
+        if loop not in ("while", "unrolled"):
+            raise ValueError(f"loop must be 'while' or 'unrolled', got {loop!r}")
+        super().__init__(*args, **kwargs)
+        self.loop = loop
+
+    def get_config(self):
+        """The layer's config with its loop."""
+        return {**super().get_config(), "loop": self.loop}
 
     @staticmethod
     def fits(layer_config):
         """Every GRU / SimpleRNN config fits."""
         return True
 
-    def inner_loop(self, sequences, initial_state, mask, training=False):
+    def run_sequence(self, sequences, initial_state, mask, training=False):
         """(last output, outputs, states) over a fixed number of steps; a mask is read at each sequence's end."""
         if training:
             raise UsageError("micro unrolled layers are for inference export only")
@@ -156,7 +168,13 @@ class MicroSimpleRNN(_MicroUnrolled, keras.layers.SimpleRNN):
         cell = self.cell
         return cell.kernel, cell.bias if cell.bias is not None else tf.zeros((cell.units,)), cell.recurrent_kernel
 
-    pin_to_tanh_grid = False  # set by the micro export just before int8 conversion (micro.to_micro)
+    def __init__(self, *args, pin_to_tanh_grid=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pin_to_tanh_grid = pin_to_tanh_grid  # for the int8 conversion only: in float the pin rounds
+
+    def get_config(self):
+        """The layer's config with its pin."""
+        return {**super().get_config(), "pin_to_tanh_grid": self.pin_to_tanh_grid}
 
     def _stack(self, outputs):
         """The steps' outputs stacked; with `pin_to_tanh_grid`, pinned to the int8 grid of TFLite's TANH.

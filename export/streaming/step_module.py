@@ -32,6 +32,7 @@ from tensorflow.lite.tools import flatbuffer_utils
 
 from export.convert import FlexOpsError, builtin_ops, configure, first_line
 from export.micro import gather as micro_gather
+from export.micro import graph
 from rnnkit.core.errors import UsageError
 from rnnkit.core.quiet import parked_stderr
 
@@ -199,13 +200,12 @@ def for_micro(data):
 def state_quantization(data):
     """[{dtype, scale, zero_point}] of each recurrent state the step reads (READ_VARIABLE's outputs), in order."""
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
-    graph = model.subgraphs[0]
+    main = model.subgraphs[0]
     names = {value: name for name, value in vars(schema.TensorType).items() if not name.startswith("_")}
     states = []
-    for op in graph.operators:
-        code = model.operatorCodes[op.opcodeIndex]
-        if max(code.builtinCode, code.deprecatedBuiltinCode) == schema.BuiltinOperator.READ_VARIABLE:
-            tensor = graph.tensors[int(op.outputs[0])]
+    for op in main.operators:
+        if graph.builtin_code(model, op) == graph.OPS.READ_VARIABLE:
+            tensor = main.tensors[int(op.outputs[0])]
             q = tensor.quantization
             quantized = q is not None and q.scale is not None and len(q.scale) > 0
             states.append({"dtype": names[tensor.type].lower(), "shape": [int(d) for d in tensor.shape],

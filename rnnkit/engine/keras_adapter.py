@@ -35,3 +35,20 @@ def restored_epoch(model):
     """
     return getattr(model, "_initial_epoch", None) or 0
 
+
+class SequenceLoop:
+    """Mixin for a subclass of a Keras recurrent layer that replaces how it runs over the time axis.
+
+    Why: Keras 3's LSTM, GRU and SimpleRNN `call` hand the time loop to `inner_loop(sequences, initial_state,
+    mask, training)` and use its (last output, outputs, states); the method is not public API. Subclasses
+    implement `run_sequence` with the same arguments and results, and only this adapter names Keras' method.
+    """
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        """Keras' hook, handed to `run_sequence`."""
+        return self.run_sequence(sequences, initial_state, mask, training)
+
+    def run_sequence(self, sequences, initial_state, mask, training=False):
+        """(last output, outputs, states) over `sequences`."""
+        raise NotImplementedError
+
