@@ -19,7 +19,6 @@ from export.twin_layers import INT8_LAYERS
 from rnnkit.core import cli
 from rnnkit.core.errors import UsageError
 from rnnkit.core.metadata import METADATA_FILE, metadata_for, write
-from rnnkit.models.builders import as_keras
 from rnnkit.runs import artifacts
 from rnnkit.runs.run_folder import open_run
 from rnnkit.tasks.sequence import STRESS_SEED
@@ -184,7 +183,7 @@ def run(args):
     """Export RUN as asked; returns the metadata written."""
     cfg, task, model = open_run(args.run)
     if args.streaming:
-        return run_streaming(task, cfg, as_keras(model, cfg), args)
+        return run_streaming(task, cfg, model, args)
     if args.format == "saved_model" and args.quantize != "none":
         raise UsageError("--quantize applies to --format tflite only")
     if args.target == "micro" and (args.format != "tflite" or args.quantize not in ("none", "int8")):
@@ -197,7 +196,6 @@ def run(args):
         micro.CALIBRATION_SAMPLES if args.target == "micro" else convert.CALIBRATION_SAMPLES)
     if args.unroll and args.target != "micro":
         raise UsageError("--unroll applies to --target micro only (the LiteRT export keeps a free-length WHILE)")
-    model = as_keras(model, cfg)
     x, y = micro_examples(task, cfg, args) if args.target == "micro" else task.held_out(cfg, args.check_samples)
     recurrent = convert.is_recurrent(model)
     if args.target == "micro":

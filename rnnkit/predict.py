@@ -11,7 +11,6 @@ import numpy as np
 
 from rnnkit.core import cli, codecs
 from rnnkit.core.metadata import metadata_for
-from rnnkit.models.builders import as_keras
 from rnnkit.runs.run_folder import open_run
 
 PROG = "python -m rnnkit.predict"
@@ -19,7 +18,6 @@ PROG = "python -m rnnkit.predict"
 
 def predict_lines(cfg, task, model, texts):
     """One answer line per input text."""
-    model = as_keras(model, cfg)
     metadata = metadata_for(task, cfg, model.inputs[0].shape, model.inputs[0].dtype, "model.keras", {})
     lines = []
     for text in texts:

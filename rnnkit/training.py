@@ -102,11 +102,10 @@ def compiled_model(cfg):
     """The task's model for `cfg`, compiled with the config's optimizer, the task's loss and metrics."""
     task = get_task(cfg.task)
     model = task.build_model(cfg)
-    if isinstance(model, keras.Model):
-        total_steps = cfg.epochs * task.epoch_steps(cfg) if cfg.lr_schedule == "cosine" else None
-        model.compile(optimizer=build_optimizer(cfg, total_steps), loss=task.loss(cfg), metrics=task.metrics(cfg))
-        model.unroll_training = cfg.unroll  # read by steps.train_step
-        model.coupled_weight_decay = cfg.coupled_weight_decay  # so is this
+    total_steps = cfg.epochs * task.epoch_steps(cfg) if cfg.lr_schedule == "cosine" else None
+    model.compile(optimizer=build_optimizer(cfg, total_steps), loss=task.loss(cfg), metrics=task.metrics(cfg))
+    model.unroll_training = cfg.unroll  # read by steps.train_step
+    model.coupled_weight_decay = cfg.coupled_weight_decay  # so is this
     return model
 
 
@@ -127,17 +126,14 @@ def _fit(cfg, callbacks, done_epochs):
     strategy = distribute.make_strategy(cfg.strategy)
     with strategy.scope():
         model = compiled_model(cfg)
-        if isinstance(model, keras.Model):  # slot variables must exist before a replica step would create them
-            model.optimizer.build(model.trainable_variables)
+        model.optimizer.build(model.trainable_variables)  # slot variables before a replica step would make them
     train_ds, val_ds = task.build_inputs(cfg, "train"), task.build_inputs(cfg, "val")
     if done_epochs:
         train_ds = train_ds.skip(done_epochs * task.epoch_steps(cfg))
     if cfg.strategy != "default":
         return _fit_distributed(cfg, task, strategy, model, train_ds, val_ds, callbacks)
-    if not isinstance(model, keras.Model):  # rnnkit's NumPy MLP trains itself with plain SGD (in seconds: no backup)
-        callbacks = [c for c in callbacks
-                     if not isinstance(c, (keras.callbacks.TensorBoard, keras.callbacks.BackupAndRestore))]
-        history = model.fit(train_ds, val_ds, cfg.epochs, task.epoch_steps(cfg), cfg.lr, cfg.momentum, callbacks)
+    history = task.fit_outside_keras(model, cfg, train_ds, val_ds, list(callbacks))
+    if history is not None:
         return model, history
     history = loops.train(model, train_ds, val_ds, cfg.loop, cfg.epochs, task.epoch_steps(cfg), list(callbacks))
     return model, history
@@ -185,7 +181,7 @@ def train_and_evaluate(cfg, resume=False):
     model, history, diverged, callbacks = kept.model, kept.history, kept.diverged, kept.callbacks
     if model is None:
         return _no_good_model(cfg, run_dir, history, train_seconds, device)
-    model_path = os.path.join(run_dir, getattr(model, "file_name", "model.keras"))
+    model_path = os.path.join(run_dir, "model.keras")
     artifacts.save_model(model, model_path)
 
     results = task.evaluate(model, cfg)

@@ -67,7 +67,5 @@ def unrolled(model, enabled=True):
 
 
 def recurrent_layers(model):
-    """The recurrent layers of a Keras model, those inside Bidirectional wrappers included ([] for other models)."""
-    if not isinstance(model, keras.Model):
-        return []
+    """The recurrent layers of a Keras model, those inside Bidirectional wrappers included."""
     return [layer for layer in keras_adapter.nested_layers(model) if isinstance(layer, keras.layers.RNN)]

@@ -2,11 +2,9 @@
 import contextlib
 
 import keras
-import numpy as np
 
 from rnnkit.engine import steps
 from rnnkit.models.layers import ChronoBias, HashedNgramBag, UpdateGateBias
-from rnnkit.models.numpy_mlp import NumpyMLP
 
 CELLS = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 TAKES_EPSILON = ("adam", "rmsprop", "adagrad")  # SGD has no denominator to add it to
@@ -160,16 +158,6 @@ def build_cnn8(*, name, input_shape, num_classes, l2=0.0, dropout=0.0):
     outputs = keras.layers.Dense(num_classes, activation="softmax", dtype="float32", kernel_regularizer=regularizer,
                                  name="head")(x)
     return RnnkitModel(inputs, outputs, name=name)
-
-
-def as_keras(model, cfg):
-    """A Keras model for `model`; rnnkit's NumPy MLP becomes the identical Keras MLP (same weights)."""
-    if not isinstance(model, NumpyMLP):
-        return model
-    keras_model = build_mlp(name=cfg.task, input_shape=(model.sizes[0],), hidden=model.sizes[1:-1],
-                            num_classes=model.sizes[-1])
-    keras_model.set_weights([p.astype(np.float32) for p in model.params])
-    return keras_model
 
 
 @contextlib.contextmanager

@@ -1,7 +1,8 @@
 """A multilayer perceptron written from scratch in NumPy: forward, backward, SGD with momentum.
 
-It speaks enough of the Keras model API (`predict`, `evaluate`, `save`, `stop_training`) for rnnkit's
-run folder, evaluation and callbacks to treat it like any other model.
+It speaks enough of the Keras model API (`predict`, `evaluate`, `get_weights`, `stop_training`) for Keras'
+callbacks to drive its training; the toy tasks' `--backend numpy` then hands its weights to the identical Keras
+MLP, which the run folder saves and everything downstream uses.
 """
 import keras
 import numpy as np
@@ -9,8 +10,6 @@ import numpy as np
 
 class NumpyMLP:
     """ReLU hidden layers and a softmax output, trained with cross-entropy and mini-batch SGD."""
-
-    file_name = "model.npz"
 
     def __init__(self, sizes, seed=0, dtype=np.float64):
         rng = np.random.default_rng(seed)

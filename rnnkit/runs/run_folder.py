@@ -7,10 +7,8 @@ import keras
 from rnnkit.core.config import Config
 from rnnkit.core.errors import UsageError
 from rnnkit.models import builders, class_metrics, layers, metrics
-from rnnkit.models.numpy_mlp import NumpyMLP
 from rnnkit.tasks import get_task
 
-MODEL_FILES = ("model.keras", NumpyMLP.file_name)
 # Every rnnkit class a saved model may name, given to the loader by the name it was saved under.
 CUSTOM_OBJECTS = {keras.saving.get_registered_name(cls): cls
                   for cls in (builders.RnnkitModel, layers.HashedNgramBag, layers.ChronoBias, layers.UpdateGateBias,
@@ -40,19 +38,15 @@ def read_config(run_dir):
 
 
 def load_model(run_dir):
-    """The run's model: `model.keras` with safe_mode=True, or a NumPy MLP's `model.npz` (no pickle)."""
-    for name in MODEL_FILES:
-        path = os.path.join(run_dir, name)
-        if not os.path.isfile(path):
-            continue
-        try:
-            if name == NumpyMLP.file_name:
-                return NumpyMLP.load(path)
-            return keras.saving.load_model(path, custom_objects=CUSTOM_OBJECTS, safe_mode=True)
-        except Exception as error:  # a truncated or foreign file: Keras and NumPy raise many kinds
-            first = str(error).strip().splitlines()[0][:200] if str(error).strip() else error.__class__.__name__
-            raise UsageError(f"cannot load {path}: {first}") from None
-    raise UsageError(f"{run_dir!r} holds no {' or '.join(MODEL_FILES)}: the run did not finish")
+    """The run's `model.keras`, loaded with safe_mode=True (no pickle, rnnkit's classes given by name)."""
+    path = os.path.join(run_dir, "model.keras")
+    if not os.path.isfile(path):
+        raise UsageError(f"{run_dir!r} holds no model.keras: the run did not finish")
+    try:
+        return keras.saving.load_model(path, custom_objects=CUSTOM_OBJECTS, safe_mode=True)
+    except Exception as error:  # a truncated or foreign file: Keras raises many kinds
+        first = str(error).strip().splitlines()[0][:200] if str(error).strip() else error.__class__.__name__
+        raise UsageError(f"cannot load {path}: {first}") from None
 
 
 def open_run(run_dir, task_name=None):

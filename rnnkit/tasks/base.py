@@ -64,6 +64,11 @@ class Task:
         """A batched, prefetched tf.data pipeline for `split` ('train' repeats forever, shuffled)."""
         raise NotImplementedError
 
+    def fit_outside_keras(self, model, cfg, train_ds, val_ds, callbacks):
+        """Train the compiled `model` some way other than rnnkit's loops and return its history dict; None (the
+        default) lets the engine train it."""
+        return None
+
     def build_model(self, cfg):
         """The task's default Keras model for `cfg`."""
         raise NotImplementedError

@@ -12,6 +12,7 @@ from rnnkit.tasks.arrays import ArrayTask, Splits, stratified_split
 from rnnkit.tasks.base import require
 
 plots = LazyModule("rnnkit.runs.plots")
+keras = LazyModule("keras")
 numpy_mlp = LazyModule("rnnkit.models.numpy_mlp")
 models = LazyModule("rnnkit.models.builders")
 
@@ -78,10 +79,21 @@ class Toy2D(ArrayTask):
         return Splits((x[train][kept], y[train][kept]), (x[train][val], y[train][val]), (x[test], y[test]),
                       ("class 0", "class 1"), f"scikit-learn {self.name} generator, {SAMPLES} points, random_state 0")
 
+    def fit_outside_keras(self, model, cfg, train_ds, val_ds, callbacks):
+        """--backend numpy: rnnkit's NumPy MLP trains itself (SGD with momentum, Keras' rule, driving the same
+        callbacks), and `model`, the identical Keras MLP, takes its weights: the run folder, evaluation, predict
+        and every export then see a Keras model."""
+        if cfg.backend != "numpy":
+            return None
+        mlp = numpy_mlp.NumpyMLP((2, *cfg.units, 2), seed=cfg.seed)
+        kept = [c for c in callbacks if not isinstance(c, (keras.callbacks.TensorBoard,
+                                                             keras.callbacks.BackupAndRestore))]
+        history = mlp.fit(train_ds, val_ds, cfg.epochs, self.epoch_steps(cfg), cfg.lr, cfg.momentum, kept)
+        model.set_weights([weights.astype(np.float32) for weights in mlp.get_weights()])
+        return history
+
     def build_model(self, cfg):
-        """MLP 2 → hidden (ReLU) → 2 (softmax), in Keras or in NumPy."""
-        if cfg.backend == "numpy":
-            return numpy_mlp.NumpyMLP((2, *cfg.units, 2), seed=cfg.seed)
+        """MLP 2 → hidden (ReLU) → 2 (softmax) in Keras (with --backend numpy, what the NumPy MLP's weights go in)."""
         return models.build_mlp(name=self.name, input_shape=(2,), hidden=cfg.units, num_classes=2, dropout=cfg.dropout,
                                 l2=cfg.l2)
 
