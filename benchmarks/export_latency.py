@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from export import __main__ as export_cli
 from export import convert
-from export.__main__ import fit_width
+from export.checks import fit_width
 from export.litert import LiteModel
 from rnnkit.models.builders import as_keras
 from rnnkit.runs.run_folder import open_run

@@ -20,6 +20,7 @@ import tempfile
 from export_latency import median_ms  # benchmarks/ is this script's folder
 
 from export import __main__ as export_cli
+from export import checks
 from export.litert import LiteModel
 from export.micro.runtime import MicroModel
 from rnnkit.runs.run_folder import open_run
@@ -62,7 +63,7 @@ def row(run, folder, samples, repeats, unroll=False):
     lite = LiteModel(os.path.join(folder, "float", "model.tflite"))
     tflm = MicroModel(os.path.join(folder, "micro", "model.tflite"))
     x = task.held_out(cfg, 1)[0][:1]
-    x_micro = x if x.shape == tuple(micro["input"]["shape"]) else export_cli.fit_width(x, micro["input"]["shape"][1])
+    x_micro = x if x.shape == tuple(micro["input"]["shape"]) else checks.fit_width(x, micro["input"]["shape"][1])
     share = 100 * micro["bytes"] / float_meta["bytes"]
     return (f"| {cfg.task} | {micro.get('loop') or '–'} | {check['samples']} | "
             f"{check['export']['accuracy']:.4f} / {check['export']['exact_match']:.4f}"

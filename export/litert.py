@@ -11,9 +11,10 @@ from rnnkit.core.quiet import parked_stderr
 class LiteModel:
     """A checked .tflite and its metadata; `run(x)` resizes the free axes to `x` and returns float outputs."""
 
-    def __init__(self, path, num_threads=1):
+    def __init__(self, path, num_threads=1, metadata=None):
         self.path = path
-        self.metadata = meta.read(os.path.dirname(os.path.abspath(path)))
+        # The metadata beside the file, or (an export checking itself before it writes) the one given.
+        self.metadata = metadata if metadata is not None else meta.read(os.path.dirname(os.path.abspath(path)))
         meta.check_tflite(path, self.metadata)
         if self.metadata.get("target") == "micro":
             raise UsageError(f"{path!r} is a --target micro export (integer input and output): "

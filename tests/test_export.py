@@ -16,9 +16,11 @@ from export import __main__ as export_cli
 from export import convert
 from export import predict as export_predict
 from export.litert import LiteModel
+from export.run import ExportOptions, export_run
 from rnnkit import predict as rnnkit_predict
 from rnnkit import train
 from rnnkit.core import codecs
+from rnnkit.core.errors import UsageError
 from rnnkit.models.builders import build_cnn8, build_mlp, build_recurrent_model
 from tests.clitools import call
 
@@ -113,6 +115,16 @@ class RunExportTest(tf.test.TestCase):
         self.assertEqual(status, 0, err)
         self.assertEqual(err, "")
         return out
+
+    def test_export_run_is_the_library_under_the_cli(self):
+        metadata, folder = export_run(self.run_dir, ExportOptions(out=os.path.join(self.root, "library")))
+        self.assertEqual(folder, os.path.join(self.root, "library"))
+        with open(os.path.join(folder, "rnnkit_export.json")) as handle:
+            self.assertEqual(json.load(handle), metadata)  # written once, the check included
+        self.assertLessEqual(metadata["check"]["max_abs_diff"], 1e-5)
+        with self.assertRaisesRegex(UsageError, "--unroll applies to --target micro only"):
+            export_run(self.run_dir, ExportOptions(unroll=True, out=os.path.join(self.root, "refused")))
+        self.assertFalse(os.path.exists(os.path.join(self.root, "refused")))
 
     def test_float_export_matches_keras_and_both_predict_clis_agree(self):
         out = self.export("--out", os.path.join(self.root, "float"))

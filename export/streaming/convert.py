@@ -18,15 +18,15 @@ from rnnkit.runs import artifacts
 EXAMPLE = os.path.join(os.path.dirname(__file__), "example.cc")  # written out as stream_example.cc
 
 
-def convert(task, cfg, model, args):
+def convert(task, cfg, model, options):
     """(flatbuffer bytes, runner) of the streaming export asked for; refuses a model that cannot stream."""
-    module, micro_target = streaming.StepModule(model), args.target == "micro"
-    quantize = "int8" if micro_target else args.quantize
-    calibration = _validation(task, cfg, args.calibration_samples) if quantize == "int8" else None
+    module, micro_target = streaming.StepModule(model), options.target == "micro"
+    quantize = "int8" if micro_target else options.quantize
+    calibration = _validation(task, cfg, options.calibration_samples) if quantize == "int8" else None
     data = streaming.to_tflite(module, quantize, calibration, integer_io=micro_target, int16_activations=micro_target)
     if micro_target:
         data = streaming.for_micro(data)
-    stream = MicroStream(data) if args.target == "micro" else LiteStream(data)
+    stream = MicroStream(data) if options.target == "micro" else LiteStream(data)
     stream.per_step, stream.skip_padding = streaming.per_step_output(model), streaming.skips_padding(model)
     stream.run(task.held_out(cfg, 1)[0])  # refuses, naming what the runtime lacks, before any folder is made
     return data, stream
@@ -38,18 +38,18 @@ def _validation(task, cfg, count):
     return x.numpy()
 
 
-def write(task, cfg, model, data, stream, out_dir, args):
+def write(task, cfg, model, data, stream, out_dir, options):
     """Write model.tflite (and for micro the C files and the step-loop example); return the metadata."""
     artifacts.atomic_write(os.path.join(out_dir, "model.tflite"), lambda temp: open(temp, "wb").write(data))
     ops = sorted(builtin_ops(data))
     shape = [1, None, *model.inputs[0].shape[2:]]
-    extra = {"format": "tflite", "quantize": "16x8" if args.target == "micro" else args.quantize,
+    extra = {"format": "tflite", "quantize": "16x8" if options.target == "micro" else options.quantize,
              "bytes": len(data), "ops": ops,
              "streaming": {"step_input": [1, *model.inputs[0].shape[2:]], "per_step": stream.per_step,
                            "skip_padding": stream.skip_padding, "states": streaming.state_quantization(data),
                            "reset": "signature 'zero_state' (LiteRT); "
                            "MicroInterpreter::Reset() (TFLM)"}}
-    if args.target == "micro":  # the stream has run (convert's first check), so TFLM reports its arena
+    if options.target == "micro":  # the stream has run (convert's first check), so TFLM reports its arena
         extra.update(target="micro", arena_bytes=micro.arena_bytes(stream), **micro.io_quantization(stream))
         source, header = micro.c_array(data)
         artifacts.write_text(os.path.join(out_dir, "model_data.cc"), source)
@@ -75,13 +75,13 @@ def step_check(task, cfg, model, stream, x, y, agreement):
     return check
 
 
-def refuse_options(args):
+def refuse_options(options):
     """UsageError for options a streaming export does not take."""
-    if args.format != "tflite":
+    if options.format != "tflite":
         raise UsageError("--streaming writes a .tflite: drop --format")
-    if args.target == "micro" and args.quantize not in ("none", "int8"):
+    if options.target == "micro" and options.quantize not in ("none", "int8"):
         raise UsageError("--target micro is always a full-integer (int8) tflite: drop --quantize")
-    if args.calibration_samples and args.target != "micro" and args.quantize != "int8":
+    if options.calibration_samples and options.target != "micro" and options.quantize != "int8":
         raise UsageError("--calibration-samples applies to --quantize int8 and --target micro only")
-    if args.length is not None or args.unroll:
+    if options.length is not None or options.unroll:
         raise UsageError("--len and --unroll do not apply to --streaming: a stream takes one step at a time")
