@@ -17,8 +17,8 @@ from rnnkit.core.errors import UsageError
 from rnnkit.core.quiet import captured_output
 
 # Validation examples that calibrate a micro export by default. More than the LiteRT int8 export's 200: a GRU /
-# SimpleRNN loop has one int8 range per tensor for every step, and 200 examples left it too narrow for some
-# palindromes (0.27 points off Keras on 100 000; 0.01 with 1 000, about as with the loop unrolled).
+# SimpleRNN loop has one int8 range per tensor for all its steps, so its calibration must see the rare extremes
+# that any step reaches.
 CALIBRATION_SAMPLES = 1000
 # Ops whose TFLM resolver method is not the op name in CamelCase.
 RESOLVER_NAMES = {"UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTM", "L2_NORMALIZATION": "L2Normalization"}

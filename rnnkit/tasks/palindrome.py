@@ -38,7 +38,7 @@ class Palindrome(DigitClassificationTask):
     defaults = dict(length=20, cell="rnn", units=(128,), embed_dim=16, optimizer="rmsprop", lr=1e-3, clipnorm=10.0,
                     epochs=10, steps_per_epoch=100, batch_size=64)
     # An LSTM with Keras' forget bias of 1 keeps ~0.73 of its cell each step, so the first digit's signal is gone
-    # by step 50 and it stays at chance; forget gates spread up to --len steps learn it (benchmarks/README.md).
+    # by step 50 and it stays at chance; forget gates spread up to --len steps learn it.
     # At --len 100 it learns late and its validation accuracy swings between epochs: 40 epochs with the rate
     # halved on a plateau settle it at every seed; 20 ended short of exact on some seeds and machines.
     cell_defaults = {"lstm": dict(chrono=True, epochs=40, lr_schedule="plateau")}
