@@ -6,6 +6,7 @@ import queue
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 
 import keras
@@ -43,53 +44,62 @@ def max_difference(a, b):
     return max(float(np.abs(x - y).max()) for x, y in zip(a, b))
 
 
+MIRRORED = ("import sys, rnnkit, tensorflow as tf\n"
+            "cpu = tf.config.list_physical_devices('CPU')[0]\n"
+            "tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)\n"
+            "from rnnkit.train import main\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+
+
 class MultiWorkerTest(tf.test.TestCase):
-    def test_two_workers_on_loopback_match_a_single_process_run(self):
-        root = fresh_dir(self)
+    """Two multiworker processes on loopback and a two-replica mirrored process, started together, against one
+    single-process run of the same flags trained here meanwhile."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.root = cls.enterClassContext(tempfile.TemporaryDirectory())
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
         cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
-        processes = []
+        commands = [([sys.executable, "-m", "rnnkit.train", *FLAGS, "--strategy", "multiworker", "--out",
+                      os.path.join(cls.root, f"worker{index}")],
+                     {**env, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})})
+                    for index in range(2)]
+        commands.append(([sys.executable, "-c", MIRRORED, *FLAGS, "--strategy", "mirrored", "--out",
+                          os.path.join(cls.root, "mirrored")], env))
+        processes = [subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      text=True) for command, environment in commands]
         try:
-            for index in range(2):
-                env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
-                       "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
-                processes.append(subprocess.Popen(
-                    [sys.executable, "-m", "rnnkit.train", *FLAGS, "--strategy", "multiworker",
-                     "--out", os.path.join(root, f"worker{index}")], env=env, stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT, text=True))
-            outputs = [p.communicate(timeout=TIMEOUT)[0] for p in processes]
+            cls.single = os.path.join(cls.root, "single")
+            cls.single_result = call(main, [*FLAGS, "--out", cls.single])
+            cls.outputs = [p.communicate(timeout=TIMEOUT)[0] for p in processes]
         finally:
             for p in processes:
                 if p.poll() is None:
                     p.kill()
                     p.wait()
-        for p, output in zip(processes, outputs):
-            self.assertEqual(p.returncode, 0, output[-2000:])
-        self.assertIn("2 replicas, 8 examples each per step", outputs[0])
-        self.assertIn("the chief writes the run folder", outputs[1])
-        self.assertTrue(os.path.isfile(os.path.join(root, "worker0", "metrics.json")))
-        self.assertFalse(os.path.exists(os.path.join(root, "worker1")), "only the chief writes a run folder")
-        single = os.path.join(root, "single")
-        status, _, err = call(main, [*FLAGS, "--out", single])
+        cls.returncodes = [p.returncode for p in processes]
+
+    def test_the_single_process_reference_ran(self):
+        status, _, err = self.single_result
         self.assertEqual(status, 0, err)
-        self.assertLess(max_difference(weights(os.path.join(root, "worker0")), weights(single)), TOLERANCE)
-        with open(os.path.join(root, "worker0", "metrics.json")) as a, open(os.path.join(single, "metrics.json")) as b:
+
+    def test_two_workers_on_loopback_match_a_single_process_run(self):
+        for code, output in zip(self.returncodes[:2], self.outputs[:2]):
+            self.assertEqual(code, 0, output[-2000:])
+        self.assertIn("2 replicas, 8 examples each per step", self.outputs[0])
+        self.assertIn("the chief writes the run folder", self.outputs[1])
+        chief = os.path.join(self.root, "worker0")
+        self.assertTrue(os.path.isfile(os.path.join(chief, "metrics.json")))
+        self.assertFalse(os.path.exists(os.path.join(self.root, "worker1")), "only the chief writes a run folder")
+        self.assertLess(max_difference(weights(chief), weights(self.single)), TOLERANCE)
+        with open(os.path.join(chief, "metrics.json")) as a, open(os.path.join(self.single, "metrics.json")) as b:
             self.assertAllClose(json.load(a)["test"]["loss"], json.load(b)["test"]["loss"], atol=TOLERANCE)
 
     def test_mirrored_replicas_on_two_logical_cpus_match_a_single_process_run(self):
-        root = fresh_dir(self)
-        script = ("import sys, rnnkit, tensorflow as tf\n"
-                  "cpu = tf.config.list_physical_devices('CPU')[0]\n"
-                  "tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)\n"
-                  "from rnnkit.train import main\n"
-                  "sys.exit(main(sys.argv[1:]))\n")
-        done = subprocess.run([sys.executable, "-c", script, *FLAGS, "--strategy", "mirrored",
-                               "--out", os.path.join(root, "mirrored")], capture_output=True, text=True,
-                              timeout=TIMEOUT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-        self.assertEqual(done.returncode, 0, done.stderr[-2000:])
-        self.assertIn("mirrored strategy, 2 replicas", done.stdout)
-        status, _, err = call(main, [*FLAGS, "--out", os.path.join(root, "single")])
-        self.assertEqual(status, 0, err)
-        self.assertLess(max_difference(weights(os.path.join(root, "mirrored")), weights(os.path.join(root, "single"))),
+        self.assertEqual(self.returncodes[2], 0, self.outputs[2][-2000:])
+        self.assertIn("mirrored strategy, 2 replicas", self.outputs[2])
+        self.assertLess(max_difference(weights(os.path.join(self.root, "mirrored")), weights(self.single)),
                         TOLERANCE)
 
     def test_strategy_misuse_is_one_line_and_exit_2(self):

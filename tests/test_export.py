@@ -68,7 +68,7 @@ class FamilyConversionTest(tf.test.TestCase, parameterized.TestCase):
         self.assertIn("WHILE", ops)
         self.assertFalse([op for op in ops if op.startswith("Flex") or op == "CUSTOM"], ops)
         for x in examples:  # different lengths through the same free time axis
-            expected = model.predict(x[None], verbose=0)
+            expected = model(x[None], training=False)
             self.assertAllClose(run_tflite(data, [x]), expected, atol=1e-5, rtol=0)
 
     def test_masked_padding_gives_the_unpadded_answer(self):
