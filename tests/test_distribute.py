@@ -130,7 +130,7 @@ class DistributedSearchTest(tf.test.TestCase):
         root = fresh_dir(self)
         folder = os.path.join(root, "search")
         port = free_ports(1)[0]
-        flags = ["-m", "tuning.search", "--task", "recall", "--epochs", "2", "--steps-per-epoch", "15",
+        flags = ["-m", "tuning.search", "--task", "recall", "--epochs", "2", "--steps-per-epoch", "10",
                  "--val-samples", "32", "--test-samples", "64", "--eval-samples", "16", "--show-samples", "0",
                  "--embed-dim", "2", "--space", "units=2,3,4,5,6,7,8,9", "cell=gru", "layers=1", "bidirectional=false",
                  "dropout=0", "batch_size=16", "lr=0.01", "optimizer=adam", "--max-trials", "5", "--dir", folder,

@@ -15,7 +15,8 @@ import tensorflow as tf
 from rnnkit import training
 from rnnkit.core.config import make_config
 from rnnkit.tasks import TASKS
-from tests.clitools import fresh_dir
+from rnnkit.train import main
+from tests.clitools import call, fresh_dir
 
 FLAGS = ["--task", "adder", "--len", "8", "--units", "16", "--embed-dim", "4", "--epochs", "4",
          "--steps-per-epoch", "100", "--val-samples", "64", "--test-samples", "500", "--eval-samples", "100",
@@ -57,16 +58,22 @@ class ResumeTest(tf.test.TestCase):
         self.assertFalse(os.path.exists(os.path.join(killed, "metrics.json")), "the run was killed too late")
         done = backed_up_epochs(killed)
         self.assertBetween(done, 2, 3)
-        resumed = subprocess.run([sys.executable, "-m", "rnnkit.train", "--resume", killed], env=env,
-                                 capture_output=True, text=True, timeout=600)
-        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        resuming = subprocess.Popen([sys.executable, "-m", "rnnkit.train", "--resume", killed], env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:  # the uninterrupted run trains here meanwhile
+            status, _, err = call(main, [*FLAGS, "--out", whole])
+            stdout, stderr = resuming.communicate(timeout=600)
+        finally:
+            if resuming.poll() is None:
+                resuming.kill()
+                resuming.wait()
+        self.assertEqual(status, 0, err)
+        self.assertEqual(resuming.returncode, 0, stderr)
+        resumed = subprocess.CompletedProcess(resuming.args, resuming.returncode, stdout, stderr)
         self.assertIn(f"resuming after epoch {done}", resumed.stdout)
         self.assertNotIn(f"Epoch {done}/4", resumed.stdout)  # at most the epoch in flight is redone
         self.assertIn(f"Epoch {done + 1}/4", resumed.stdout)
         self.assertFalse(os.path.exists(os.path.join(killed, "backup")), "a finished run removes its backup")
-        uninterrupted = subprocess.run([sys.executable, "-m", "rnnkit.train", *FLAGS, "--out", whole], env=env,
-                                       capture_output=True, text=True, timeout=600)
-        self.assertEqual(uninterrupted.returncode, 0, uninterrupted.stderr)
         a, b = json.loads(read(killed, "metrics.json")), json.loads(read(whole, "metrics.json"))
         self.assertEqual(a["test"], b["test"])
         self.assertEqual(a["by_length"], b["by_length"])
