@@ -3,13 +3,14 @@ import dataclasses
 
 from rnnkit.core import config
 from rnnkit.core.errors import UsageError
+from rnnkit.core.options import boolean
 from rnnkit.tasks import TASKS, get_task
 
 # Shared hyperparameter → how one value is read from `--space` text. `layers` and `units` together make the
 # config's per-layer `units` tuple; every other name is the config field of the same name. A task adds its own
 # options declared `searchable` (e.g. adder's `length`), read by the option itself.
 PARSERS = {
-    "cell": str, "units": int, "layers": int, "bidirectional": lambda t: _boolean(t), "dropout": float,
+    "cell": str, "units": int, "layers": int, "bidirectional": boolean, "dropout": float,
     "lr": float, "optimizer": str, "batch_size": int, "epochs": int,
     "beta_1": float, "beta_2": float, "weight_decay": float, "coupled_weight_decay": float,
 }
@@ -31,16 +32,6 @@ def check_applies(task, space):
     for name in space:
         if name not in PARSERS and name not in own:
             raise UsageError(f"hyperparameter {name!r} does not apply to task {task.name}")
-
-
-def _boolean(text):
-    """`true/false/yes/no/1/0` → bool."""
-    value = text.strip().lower()
-    if value in ("true", "yes", "1"):
-        return True
-    if value in ("false", "no", "0"):
-        return False
-    raise ValueError(text)
 
 
 def parse_space(tokens, task=None):

@@ -70,7 +70,7 @@ class Option:
             low, high, *low_open = self.bounds or (float("-inf"), float("inf"))
             return cli.bounded_float(low, high, low_open=bool(low_open))
         if self.kind == "bool":
-            return _boolean
+            return boolean
         return lambda text: self._choice(text) if self.kind == "choice" else text
 
     def _choice(self, text):
@@ -83,7 +83,7 @@ class Option:
         """One value from `text` (a --space entry); UsageError naming the option if bad."""
         try:
             return self.parser()(text.strip())
-        except argparse.ArgumentTypeError as error:
+        except (argparse.ArgumentTypeError, ValueError) as error:
             raise UsageError(f"{self.name}: {error}") from None
 
     def check(self, value):
@@ -141,11 +141,11 @@ def check_number(name, value, low, high, low_open, whole):
         raise UsageError(f"{name} must be in {'(' if low_open else '['}{low}, {high}], got {value!r}")
 
 
-def _boolean(text):
-    """`true/false/yes/no/1/0` → bool."""
+def boolean(text):
+    """`true/false/yes/no/1/0` → bool (ValueError otherwise)."""
     value = text.strip().lower()
     if value in ("true", "yes", "1"):
         return True
     if value in ("false", "no", "0"):
         return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    raise ValueError(f"expected true or false, got {text!r}")
