@@ -96,6 +96,28 @@ def build_recurrent_model(*, name, cell, units, num_classes, output_activation="
     return RnnkitModel(inputs, outputs, name=name)
 
 
+def build_conv_recurrent_model(*, name, length, channels, num_classes, mean, variance, filters, cell, units,
+                               bidirectional=False, dropout=0.0, l2=0.0, max_steps=64):
+    """Series (length, channels) → per-channel Normalization (the training split's mean and variance, stored in the
+    model so every export applies it) → Conv1D(filters, 7) → max-pool to at most `max_steps` steps → Conv1D(2 ×
+    filters, 5) → recurrent stack (last state) → softmax: a convolution front reads local shape, as LSTM-FCN's
+    does, and shortens long series for the recurrent layers."""
+    regularizer = keras.regularizers.L2(l2) if l2 else None
+    inputs = keras.Input(shape=(length, channels), name="series")
+    x = keras.layers.Normalization(axis=-1, mean=mean, variance=variance, name="normalize")(inputs)
+    x = keras.layers.Conv1D(filters, 7, padding="same", activation="relu", kernel_regularizer=regularizer,
+                            name="conv_1")(x)
+    pool = -(-length // max_steps)
+    if pool > 1:
+        x = keras.layers.MaxPooling1D(pool, padding="same", name="pool")(x)
+    x = keras.layers.Conv1D(2 * filters, 5, padding="same", activation="relu", kernel_regularizer=regularizer,
+                            name="conv_2")(x)
+    x = recurrent_stack(x, cell=cell, units=units, bidirectional=bidirectional, dropout=dropout, l2=l2,
+                        return_sequences=False)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", kernel_regularizer=regularizer, name="head")(x)
+    return RnnkitModel(inputs, outputs, name=name)
+
+
 def build_optimizer(cfg, total_steps=None):
     """The optimizer named by `cfg.optimizer` with the config's learning rate, momentum, decay, epsilon, clipping.
 

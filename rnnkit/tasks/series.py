@@ -1,0 +1,139 @@
+"""`series`: a user's labelled time series (UCR/UEA `.ts`, CSV or `.npz`) → its class."""
+import os
+
+import numpy as np
+
+from rnnkit.core import codecs
+from rnnkit.core.errors import UsageError
+from rnnkit.core.lazy import LazyModule
+from rnnkit.core.options import Option
+from rnnkit.tasks import series_data
+from rnnkit.tasks.arrays import ArrayTask, Splits, stratified_split
+from rnnkit.tasks.base import require
+
+models = LazyModule("rnnkit.models.builders")
+
+HELD_OUT = 0.2  # of a file without a _TEST sibling, stratified, fixed (seed 0)
+
+
+class SeriesCodec(codecs.Codec):
+    """One series as text: values split by `,`, channels by `:` (as a `.ts` line without its label); `?` or an
+    empty value is missing."""
+
+    name = "series"
+
+    def encode(self, metadata, text):
+        """`0.1,0.5,0.2` or `0.1,0.5:1.0,0.9` → (1, length, channels) float32, filled and padded as in training."""
+        fields = text.split(":")
+        channels, length = metadata["input"]["channels"], metadata["input"]["length"]
+        if len(fields) != channels:
+            raise UsageError(f"this model reads {channels} channel(s) split by ':', got {len(fields)}")
+        columns = [series_data.values_of(field.split(","), "the input", 1) for field in fields]
+        steps = max(len(column) for column in columns)
+        case = np.full((steps, channels), np.nan, dtype=np.float32)
+        for index, column in enumerate(columns):
+            case[: len(column), index] = column
+        return series_data.to_length(series_data.fill_missing(case), length)[None]
+
+    def describe(self, metadata, text, x, output):
+        """`series of 150 steps → 2 0.97, 1 0.03`."""
+        steps = len(text.split(":")[0].split(","))
+        return f"series of {steps} steps → {codecs.ranked(metadata, output, codecs.TOP)}"
+
+
+class Series(ArrayTask):
+    """Series padded to the longest training case with their last value, missing values interpolated; the model
+    normalizes each channel with the training split's statistics (inside the model, so exports do too)."""
+
+    name = "series"
+    summary = "your own labelled time series (--data FILE: UCR/UEA .ts, CSV or .npz)"
+    defaults = dict(cell="gru", units=(64,), optimizer="adam", lr=3e-3, epochs=60, steps_per_epoch=None,
+                    batch_size=16, lr_schedule="plateau", patience=0)
+    options = (Option("data", None, "a .ts, .csv or .npz file of labelled series; a <name>_TRAIN file takes its "
+                      "<name>_TEST sibling as the test split, any other file holds out a stratified 20%",
+                      kind="text", metavar="FILE"),
+               Option("val_fraction", 0.1, "of the training cases, stratified, for the validation curves",
+                      kind="float", bounds=(0.0, 0.5, True)),
+               Option("filters", 32, "filters of the first convolution (the second has twice as many)",
+                      bounds=(1, 1024), searchable=True),
+               *ArrayTask.options)
+    codec, example_input = SeriesCodec(), "0.1,0.4,0.9,0.4,0.1"
+    DATA_FIELDS = ("data", "val_fraction")
+
+    def validate(self, cfg):
+        """--data is required."""
+        require(cfg.data, "--task series needs --data FILE (a .ts, .csv or .npz file of labelled series)")
+
+    def load_data(self, cfg):
+        """Read the files now (a bad file stops the run before its folder is made) and print their summary."""
+        for part in self.splits(cfg).report["files"]:
+            lengths = part["length"]
+            print(f"rnnkit: {part['file']}: {part['cases']} series, {part['channels']} channel(s), length "
+                  f"{lengths[0]}" + (f"-{lengths[1]}" if lengths[1] != lengths[0] else "")
+                  + f", {part['missing_values']} missing values, {len(part['classes'])} classes "
+                  + ", ".join(f"{label}: {count}" for label, count in part["classes"].items()), flush=True)
+
+    def load_splits(self, cfg):
+        """Train / val / test arrays, class names and the files' summaries."""
+        train_series, train_labels = series_data.read_series(cfg.data)
+        test_path = series_data.test_file(cfg.data)
+        files = [series_data.summary(os.path.basename(cfg.data), train_series, train_labels)]
+        class_names = sorted(set(train_labels), key=_label_order)
+        if test_path is not None:
+            test_series, test_labels = series_data.read_series(test_path)
+            files.append(series_data.summary(os.path.basename(test_path), test_series, test_labels))
+            _check_match(cfg.data, train_series, class_names, test_path, test_series, test_labels)
+            held = None
+        else:
+            y_all = np.array([class_names.index(label) for label in train_labels])
+            kept, held = stratified_split(y_all, HELD_OUT, seed=0)
+            test_series, test_labels = [train_series[i] for i in held], [train_labels[i] for i in held]
+            train_series, train_labels = [train_series[i] for i in kept], [train_labels[i] for i in kept]
+        length = max(len(case) for case in (*train_series, *test_series))  # the model's fixed length
+        x, x_test = series_data.stack(train_series, length), series_data.stack(test_series, length)
+        y = np.array([class_names.index(label) for label in train_labels], dtype=np.int32)
+        y_test = np.array([class_names.index(label) for label in test_labels], dtype=np.int32)
+        kept, val = stratified_split(y, cfg.val_fraction, seed=1)
+        source = f"{cfg.data}" + (f" and {test_path}" if test_path else f" ({HELD_OUT:.0%} held out as test)")
+        report = {"files": files, "length": length, "channels": int(x.shape[2])}
+        return Splits((x[kept], y[kept]), (x[val], y[val]), (x_test, y_test), tuple(class_names), source, report)
+
+    def build_model(self, cfg):
+        """Normalization → Conv1D → pool → Conv1D → recurrent layers → softmax (models.build_conv_recurrent_model)."""
+        data = self.splits(cfg)
+        x = data.train[0]
+        return models.build_conv_recurrent_model(
+            name="series", length=x.shape[1], channels=x.shape[2], num_classes=len(data.class_names),
+            mean=x.mean(axis=(0, 1)).tolist(), variance=np.maximum(x.var(axis=(0, 1)), 1e-6).tolist(),
+            filters=cfg.filters, cell=cfg.cell, units=cfg.units, bidirectional=cfg.bidirectional,
+            dropout=cfg.dropout, l2=cfg.l2)
+
+    def codec_info(self, cfg):
+        """The model's fixed length and its channels."""
+        report = self.splits(cfg).report
+        return {**super().codec_info(cfg), "length": report["length"], "channels": report["channels"]}
+
+    def show(self, cfg, x):
+        """A series' first values."""
+        return ",".join(f"{v:.2f}" for v in x[:4, 0]) + ",…"
+
+
+def _label_order(label):
+    """Numeric labels in numeric order (1, 2, 10), others alphabetically after them."""
+    try:
+        return (0, float(label), "")
+    except ValueError:
+        return (1, 0.0, label)
+
+
+def _check_match(train_path, train_series, class_names, test_path, test_series, test_labels):
+    """The test file has the training file's channels and only its classes."""
+    if test_series[0].shape[1] != train_series[0].shape[1]:
+        raise UsageError(f"{test_path}: {test_series[0].shape[1]} channels where {train_path} has "
+                         f"{train_series[0].shape[1]}")
+    unknown = sorted(set(test_labels) - set(class_names))
+    if unknown:
+        raise UsageError(f"{test_path}: label {unknown[0]!r} has no training example in {train_path}")
+
+
+TASK = Series()

@@ -1,0 +1,184 @@
+"""Reading users' time series: the UCR/UEA `.ts` format, CSV and `.npz` (NumPy only), and shaping them for a model.
+
+Every reader returns `(series, labels)`: a list of float arrays of shape (length, channels), NaN where a value is
+missing, and a list of label strings. A malformed file is refused with one line naming the file and the line.
+"""
+import csv
+import os
+
+import numpy as np
+
+from rnnkit.core.errors import UsageError
+
+FORMATS = (".ts", ".csv", ".npz")
+LABEL_COLUMNS = ("label", "class", "target", "y")
+MAX_LENGTH = 100_000
+
+
+def read_series(path):
+    """(series, labels) from a .ts, .csv or .npz file, by its extension."""
+    if not os.path.isfile(path):
+        raise UsageError(f"{path!r} is not a file (give a .ts, .csv or .npz file)")
+    extension = os.path.splitext(path)[1].lower()
+    readers = {".ts": read_ts, ".csv": read_csv, ".npz": read_npz}
+    if extension not in readers:
+        raise UsageError(f"{path!r}: unknown format {extension or '(none)'}; give a .ts, .csv or .npz file")
+    series, labels = readers[extension](path)
+    if not series:
+        raise UsageError(f"{path!r} holds no series")
+    return series, labels
+
+
+def test_file(path):
+    """The `_TEST` sibling of a `<name>_TRAIN.<ext>` file, or None."""
+    folder, name = os.path.split(path)
+    stem, extension = os.path.splitext(name)
+    if not stem.upper().endswith("_TRAIN"):
+        return None
+    suffix = "_TEST" if stem[-6:].isupper() else "_test"
+    sibling = os.path.join(folder, stem[:-6] + suffix + extension)
+    return sibling if os.path.isfile(sibling) else None
+
+
+def read_ts(path):
+    """The UCR/UEA `.ts` format: `@` headers, then one case a line, channels split by `:`, values by `,`, the
+    class label last; `?` is a missing value. Time-stamped data (`@timeStamps true`) is refused."""
+    series, labels, in_data, channels = [], [], False, None
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for number, raw in enumerate(handle, 1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            if not in_data:
+                words = line.split()
+                key = words[0].lower()
+                if key == "@timestamps" and len(words) > 1 and words[1].lower() == "true":
+                    raise UsageError(f"{path}:{number}: time-stamped .ts data is not supported")
+                if key == "@classlabel" and (len(words) < 2 or words[1].lower() != "true"):
+                    raise UsageError(f"{path}:{number}: the file has no class labels (@classLabel false)")
+                in_data = key == "@data"
+                if not line.startswith("@"):
+                    raise UsageError(f"{path}:{number}: expected an @ header line before @data")
+                continue
+            *fields, label = line.split(":")
+            if not fields:
+                raise UsageError(f"{path}:{number}: expected values, then ':' and the class label")
+            if channels is None:
+                channels = len(fields)
+            elif len(fields) != channels:
+                raise UsageError(f"{path}:{number}: {len(fields)} channels where the file's first case has "
+                                 f"{channels}")
+            columns = [values_of(field.split(","), path, number) for field in fields]
+            length = max(len(column) for column in columns)
+            case = np.full((length, channels), np.nan, dtype=np.float32)
+            for index, column in enumerate(columns):
+                case[: len(column), index] = column
+            series.append(case)
+            labels.append(label.strip())
+    if not in_data:
+        raise UsageError(f"{path}: no @data line: is this a .ts file?")
+    return series, labels
+
+
+def read_csv(path):
+    """One univariate series a row. The label is the column named label / class / target / y (header row), else
+    the last column; an empty cell is a missing value; rows may differ in length."""
+    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+        rows = [(number, row) for number, row in enumerate(csv.reader(handle), 1) if any(c.strip() for c in row)]
+    if not rows:
+        return [], []
+    first = [cell.strip().lower() for cell in rows[0][1]]
+    label_column = -1
+    if any(cell in LABEL_COLUMNS for cell in first):
+        label_column = next(i for i, cell in enumerate(first) if cell in LABEL_COLUMNS)
+        rows = rows[1:]
+    series, labels = [], []
+    for number, row in rows:
+        if len(row) < 2:
+            raise UsageError(f"{path}:{number}: a row needs values and a label")
+        label = row.pop(label_column).strip()
+        if not label:
+            raise UsageError(f"{path}:{number}: the label is empty")
+        values = values_of(row, path, number)
+        while len(values) and np.isnan(values[-1]):  # trailing empty cells pad a shorter row
+            values = values[:-1]
+        series.append(values[:, None])
+        labels.append(label)
+    return series, labels
+
+
+def read_npz(path):
+    """Arrays `X` (cases, length[, channels]; NaN is missing) and `y` (cases)."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if "X" not in archive or "y" not in archive:
+                raise UsageError(f"{path}: an .npz needs arrays 'X' and 'y', found {', '.join(archive.files)}")
+            x, y = np.asarray(archive["X"], dtype=np.float32), archive["y"]
+    except (OSError, ValueError) as error:
+        raise UsageError(f"{path}: not a readable .npz ({error.__class__.__name__})") from None
+    if x.ndim == 2:
+        x = x[:, :, None]
+    if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
+        raise UsageError(f"{path}: X must be (cases, length[, channels]) and y (cases,), got {x.shape} and "
+                         f"{y.shape}")
+    return list(x), [str(label) for label in y]
+
+
+def values_of(cells, path, number):
+    """Floats from text cells (line `number` of `path`, for errors); `?` or empty is NaN."""
+    try:
+        values = np.array([float(c) if c.strip() not in ("", "?", "nan", "NaN") else np.nan for c in cells],
+                          dtype=np.float32)
+    except ValueError:
+        bad = next(c for c in cells if not _is_number(c))
+        raise UsageError(f"{path}:{number}: {bad.strip()[:40]!r} is not a number") from None
+    if len(values) > MAX_LENGTH:
+        raise UsageError(f"{path}:{number}: a series of {len(values)} values; at most {MAX_LENGTH} are read")
+    return values
+
+
+def _is_number(cell):
+    """Whether `cell` reads as a float or a missing value."""
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return cell.strip() in ("", "?")
+
+
+def fill_missing(case):
+    """Each channel's NaNs filled by linear interpolation between the nearest values (the ends by the nearest
+    value); an all-missing channel becomes 0."""
+    case = np.array(case, dtype=np.float32)
+    steps = np.arange(len(case))
+    for channel in range(case.shape[1]):
+        column = case[:, channel]
+        known = ~np.isnan(column)
+        if not known.any():
+            column[:] = 0.0
+        elif not known.all():
+            column[~known] = np.interp(steps[~known], steps[known], column[known])
+    return case
+
+
+def to_length(case, length):
+    """A (steps, channels) case padded to `length` steps with its last value (UsageError if longer)."""
+    if len(case) > length:
+        raise UsageError(f"a series of {len(case)} steps is longer than the model's {length}")
+    if len(case) == 0:
+        raise UsageError("a series has no values")
+    return np.concatenate([case, np.repeat(case[-1:], length - len(case), axis=0)])
+
+
+def stack(series, length):
+    """Cases filled and padded to one array (cases, length, channels)."""
+    return np.stack([to_length(fill_missing(case), length) for case in series]).astype(np.float32)
+
+
+def summary(name, series, labels):
+    """{cases, channels, lengths, missing, classes: {label: count}} of one file's cases."""
+    lengths = [len(case) for case in series]
+    missing = int(sum(np.isnan(case).sum() for case in series))
+    counts = {label: labels.count(label) for label in sorted(set(labels))}
+    return {"file": name, "cases": len(series), "channels": int(series[0].shape[1]),
+            "length": [min(lengths), max(lengths)], "missing_values": missing, "classes": counts}

@@ -1,0 +1,173 @@
+"""`--task series`: the .ts, CSV and .npz readers on files the tests write, bad files refused in one line, and a
+small model that learns, answers and exports with its normalization inside."""
+import json
+import os
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from export import __main__ as export_cli
+from export import predict as export_predict
+from rnnkit import predict as rnnkit_predict
+from rnnkit import train
+from rnnkit.core.errors import UsageError
+from rnnkit.tasks import series_data
+from tests.clitools import call, fresh_dir
+
+MULTIVARIATE_TS = """# a comment
+@problemName Toy
+@timeStamps false
+@missing true
+@univariate false
+@dimensions 2
+@equalLength false
+@classLabel true up down
+@data
+1,2,3,4:0,0,1,1:up
+4,3,?,1:1,1,0,0:down
+5,6,7:1,1,1:up
+"""
+
+
+def write(folder, name, text):
+    """Write `text` to folder/name; its path."""
+    path = os.path.join(folder, name)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
+
+
+def toy_ts(n, length, seed):
+    """A .ts text of `n` noisy series that rise ("up") or fall ("down"), two channels."""
+    rng = np.random.default_rng(seed)
+    lines = ["@problemName Slopes", "@univariate false", "@dimensions 2", "@equalLength true",
+             f"@seriesLength {length}", "@classLabel true up down", "@data"]
+    for i in range(n):
+        label = "up" if i % 2 else "down"
+        ramp = np.linspace(-1, 1, length) * (1 if label == "up" else -1) * 3 + 10
+        first = ramp + rng.normal(0, 0.3, length)
+        second = rng.normal(0, 1, length)
+        lines.append(",".join(f"{v:.4f}" for v in first) + ":" + ",".join(f"{v:.4f}" for v in second) + ":" + label)
+    return "\n".join(lines) + "\n"
+
+
+class ReadersTest(tf.test.TestCase):
+    def test_ts_multivariate_unequal_with_missing_values(self):
+        path = write(fresh_dir(self), "Toy_TRAIN.ts", MULTIVARIATE_TS)
+        series, labels = series_data.read_series(path)
+        self.assertEqual(labels, ["up", "down", "up"])
+        self.assertEqual([case.shape for case in series], [(4, 2), (4, 2), (3, 2)])
+        self.assertTrue(np.isnan(series[1][2, 0]))
+        filled = series_data.fill_missing(series[1])
+        self.assertAllClose(filled[:, 0], [4, 3, 2, 1])  # interpolated between its neighbours
+        padded = series_data.stack(series, 5)
+        self.assertEqual(padded.shape, (3, 5, 2))
+        self.assertAllClose(padded[2, :, 0], [5, 6, 7, 7, 7])  # padded with the last value
+
+    def test_csv_with_a_label_header_ragged_rows_and_empty_cells(self):
+        folder = fresh_dir(self)
+        series, labels = series_data.read_series(write(folder, "a.csv", "t1,t2,t3,label\n1,2,3,a\n4,,6,b\n7,8,,a\n"))
+        self.assertEqual(labels, ["a", "b", "a"])
+        self.assertEqual([len(case) for case in series], [3, 3, 2])  # a trailing empty cell shortens the row
+        self.assertTrue(np.isnan(series[1][1, 0]))
+        series, labels = series_data.read_series(write(folder, "b.csv", "0.5,0.25,x\n1.5,2.5,y\n"))
+        self.assertEqual(labels, ["x", "y"])  # no header: the last column
+        self.assertAllClose(series[1][:, 0], [1.5, 2.5])
+
+    def test_npz_univariate_and_multivariate(self):
+        folder = fresh_dir(self)
+        path = os.path.join(folder, "u.npz")
+        np.savez(path, X=np.arange(6.0).reshape(2, 3), y=np.array([1, 2]))
+        series, labels = series_data.read_series(path)
+        self.assertEqual((series[0].shape, labels), ((3, 1), ["1", "2"]))
+        np.savez(path, X=np.zeros((2, 3, 4)), y=np.array(["a", "b"]))
+        self.assertEqual(series_data.read_series(path)[0][1].shape, (3, 4))
+
+    def test_a_train_file_finds_its_test_sibling(self):
+        folder = fresh_dir(self)
+        train_path = write(folder, "Toy_TRAIN.ts", MULTIVARIATE_TS)
+        self.assertIsNone(series_data.test_file(train_path))
+        test_path = write(folder, "Toy_TEST.ts", MULTIVARIATE_TS)
+        self.assertEqual(series_data.test_file(train_path), test_path)
+
+    def test_malformed_files_name_the_file_and_the_line(self):
+        folder = fresh_dir(self)
+        cases = [("bad.ts", MULTIVARIATE_TS.replace("5,6,7", "5,x,7"), "bad.ts:12: 'x' is not a number"),
+                 ("chan.ts", MULTIVARIATE_TS.replace("5,6,7:1,1,1:up", "5,6,7:up"), "chan.ts:12: 1 channels"),
+                 ("nodata.ts", "@problemName X\n", "no @data line"),
+                 ("stamps.ts", "@timeStamps true\n@data\n", "time-stamped"),
+                 ("short.csv", "1\n", "short.csv:1: a row needs values and a label"),
+                 ("file.txt", "1,2\n", "unknown format .txt")]
+        for name, text, message in cases:
+            with self.subTest(name=name):
+                with self.assertRaisesRegex(UsageError, message):
+                    series_data.read_series(write(folder, name, text))
+
+
+class SeriesTaskTest(tf.test.TestCase):
+    """One small run on rising and falling two-channel series: it learns, answers and exports alike."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        keras.utils.set_random_seed(0)
+        cls.folder = cls.enterClassContext(tempfile.TemporaryDirectory())
+        write(cls.folder, "Slopes_TRAIN.ts", toy_ts(60, 20, seed=1))
+        write(cls.folder, "Slopes_TEST.ts", toy_ts(40, 20, seed=2))
+        cls.run_dir = os.path.join(cls.folder, "run")
+        cls.status, cls.stdout, cls.stderr = call(train.main, [
+            "--task", "series", "--data", os.path.join(cls.folder, "Slopes_TRAIN.ts"), "--units", "8",
+            "--filters", "4", "--epochs", "15", "--out", cls.run_dir])
+
+    def test_it_learns_and_prints_and_stores_the_loader_summary(self):
+        self.assertEqual(self.status, 0, self.stderr)
+        self.assertIn("Slopes_TRAIN.ts: 60 series, 2 channel(s), length 20, 0 missing values, 2 classes", self.stdout)
+        with open(os.path.join(self.run_dir, "metrics.json")) as handle:
+            metrics = json.load(handle)
+        self.assertGreaterEqual(metrics["test"]["accuracy"], 0.95)
+        self.assertEqual(metrics["data"]["files"][1]["cases"], 40)
+        self.assertEqual(sorted(metrics["per_class"]), ["down", "up"])
+
+    def test_keras_litert_and_tflm_answer_alike_with_the_normalization_inside(self):
+        rising = ",".join(str(v) for v in np.linspace(7, 13, 20)) + ":" + ",".join(["0"] * 20)
+        falling = ",".join(str(v) for v in np.linspace(13, 7, 15)) + ":" + ",".join(["0.5"] * 15)  # padded
+        status, keras_out, err = call(rnnkit_predict.main, [self.run_dir, rising, falling])
+        self.assertEqual(status, 0, err)
+        self.assertEqual([line.split("→ ")[1].split()[0] for line in keras_out.splitlines()], ["up", "down"])
+        for flags, runtime in (([], []), (["--target", "micro"], ["--runtime", "micro"])):
+            folder = os.path.join(fresh_dir(self), "export")
+            status, out, err = call(export_cli.main, [self.run_dir, *flags, "--out", folder])
+            self.assertEqual(status, 0, err)
+            with open(os.path.join(folder, "rnnkit_export.json")) as handle:
+                check = json.load(handle)["check"]
+            self.assertLessEqual(abs(check["export"]["accuracy"] - check["keras"]["accuracy"]), 0.03)
+            status, lite_out, err = call(export_predict.main, [os.path.join(folder, "model.tflite"), *runtime,
+                                                               rising, falling])
+            self.assertEqual(status, 0, err)
+            self.assertEqual([line.split("→ ")[1].split()[0] for line in lite_out.splitlines()], ["up", "down"])
+
+    def test_bad_inputs_exit_2_with_one_line(self):
+        folder = fresh_dir(self)
+        write(folder, "Odd_TRAIN.ts", toy_ts(10, 8, seed=3))
+        write(folder, "Odd_TEST.ts", toy_ts(10, 8, seed=4).replace(":down", ":sideways"))
+        write(folder, "Mixed_TRAIN.ts", toy_ts(10, 8, seed=3))
+        write(folder, "Mixed_TEST.ts", MULTIVARIATE_TS.replace("@dimensions 2", "@dimensions 1")
+              .replace(":0,0,1,1", "").replace(":1,1,0,0", "").replace(":1,1,1", ""))
+        cases = [(["--task", "series"], "needs --data"),
+                 (["--task", "series", "--data", os.path.join(folder, "Odd_TRAIN.ts")],
+                  "Odd_TEST.ts: label 'sideways' has no training example"),
+                 (["--task", "series", "--data", os.path.join(folder, "Mixed_TRAIN.ts")],
+                  "Mixed_TEST.ts: 1 channels where"),
+                 (["--task", "series", "--data", os.path.join(folder, "missing.ts")], "is not a file")]
+        for argv, message in cases:
+            with self.subTest(argv=argv):
+                status, _, err = call(train.main, [*argv, "--out", os.path.join(folder, "never")])
+                self.assertEqual(status, 2, err)
+                self.assertEqual(len(err.strip().splitlines()), 1, err)
+                self.assertIn(message, err)
+                self.assertFalse(os.path.exists(os.path.join(folder, "never")))
+        status, _, err = call(rnnkit_predict.main, [self.run_dir, "1,2,3"])  # one channel for a two-channel model
+        self.assertEqual(status, 2, err)
+        self.assertIn("2 channel(s)", err)
