@@ -13,6 +13,7 @@ on rnnkit's own split of that folder (`--source folder`, the task's defaults oth
 import argparse
 import contextlib
 import io
+import itertools
 import os
 import statistics
 import sys
@@ -73,6 +74,8 @@ def main(argv=None):
     parser.add_argument("--folder", help="where to write the folder (default: a temporary one)")
     parser.add_argument("--out", help="where the run folders go (default: a temporary one)")
     parser.add_argument("--weights", default="none,balanced", help="--class-weight values to train")
+    parser.add_argument("--tasks", default="names", help="rnnkit tasks to train on the folder: names (--source "
+                                                         "folder), text (--data), or both")
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     with contextlib.ExitStack() as stack:
@@ -87,22 +90,22 @@ def main(argv=None):
             accuracy, balanced = svm_scores(base, weight)
             rows.append((f"SVM char 1-4-grams, class_weight={weight}", "-", accuracy, balanced))
             print(f"{rows[-1][0]}: accuracy {accuracy:.4f}, balanced accuracy {balanced:.4f}", flush=True)
-        for weight in args.weights.split(","):
-            for seed in seeds:
-                cfg = rnnkit.configure("names", source="folder", data_dir=folder, class_weight=weight, seed=seed,
-                                       show_samples=0, out=os.path.join(out, f"names-{weight}-s{seed}"))
-                with contextlib.redirect_stdout(io.StringIO()):
-                    metrics = rnnkit.train_and_evaluate(cfg)
-                rows.append((f"rnnkit names, --class-weight {weight}", seed, metrics["test"]["accuracy"],
-                             metrics["test"]["balanced_accuracy"]))
-                print(f"{rows[-1][0]}, seed {seed}: accuracy {rows[-1][2]:.4f}, balanced accuracy {rows[-1][3]:.4f} "
-                      f"({metrics['epochs_run']} epochs, {metrics['train_seconds']:.0f} s)", flush=True)
+        for task, weight, seed in itertools.product(args.tasks.split(","), args.weights.split(","), seeds):
+            data = dict(source="folder", data_dir=folder) if task == "names" else dict(data=folder)
+            cfg = rnnkit.configure(task, **data, class_weight=weight, seed=seed, show_samples=0,
+                                   out=os.path.join(out, f"{task}-{weight}-s{seed}"))
+            with contextlib.redirect_stdout(io.StringIO()):
+                metrics = rnnkit.train_and_evaluate(cfg)
+            rows.append((f"rnnkit {task}, --class-weight {weight}", seed, metrics["test"]["accuracy"],
+                         metrics["test"]["balanced_accuracy"]))
+            print(f"{rows[-1][0]}, seed {seed}: accuracy {rows[-1][2]:.4f}, balanced accuracy {rows[-1][3]:.4f} "
+                  f"({metrics['epochs_run']} epochs, {metrics['train_seconds']:.0f} s)", flush=True)
     print("\n| model | seed | accuracy | balanced accuracy |\n|---|---|---|---|")
     for name, seed, accuracy, balanced in rows:
         print(f"| {name} | {seed} | {100 * accuracy:.1f}% | {100 * balanced:.1f}% |")
-    for weight in args.weights.split(","):
-        mine = [r for r in rows if r[0].endswith(f"--class-weight {weight}")]
-        print(f"| rnnkit --class-weight {weight}, mean of {len(mine)} seeds | | "
+    for task, weight in itertools.product(args.tasks.split(","), args.weights.split(",")):
+        mine = [r for r in rows if r[0] == f"rnnkit {task}, --class-weight {weight}"]
+        print(f"| rnnkit {task} --class-weight {weight}, mean of {len(mine)} seeds | | "
               f"{100 * statistics.mean(r[2] for r in mine):.1f}% | {100 * statistics.mean(r[3] for r in mine):.1f}% |")
     return 0
 

@@ -7,7 +7,7 @@ from typing import Optional
 from rnnkit.core import cli
 from rnnkit.core.errors import UsageError
 
-KINDS = ("int", "float", "choice", "bool", "ints", "range", "text")
+KINDS = ("int", "float", "choice", "bool", "ints", "range", "path")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,8 +100,8 @@ class Option:
             raise UsageError(f"{self.name} must be one of {', '.join(self.choices)}, got {value!r}")
         elif self.kind == "bool" and not isinstance(value, bool):
             raise UsageError(f"{self.name} must be true or false, got {value!r}")
-        elif self.kind == "text" and not isinstance(value, str):
-            raise UsageError(f"{self.name} must be text, got {value!r}")
+        elif self.kind == "path" and not isinstance(value, str):
+            raise UsageError(f"{self.name} must be a path, got {value!r}")
         elif self.kind in ("ints", "range"):
             self._check_items(value)
 

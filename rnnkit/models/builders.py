@@ -97,23 +97,29 @@ def build_recurrent_model(*, name, cell, units, num_classes, output_activation="
 
 
 def build_conv_recurrent_model(*, name, length, channels, num_classes, mean, variance, filters, cell, units,
-                               bidirectional=False, dropout=0.0, l2=0.0, max_steps=64):
+                               bidirectional=False, dropout=0.0, l2=0.0, max_steps=128):
     """Series (length, channels) → per-channel Normalization (the training split's mean and variance, stored in the
-    model so every export applies it) → Conv1D(filters, 7) → max-pool to at most `max_steps` steps → Conv1D(2 ×
-    filters, 5) → recurrent stack (last state) → softmax: a convolution front reads local shape, as LSTM-FCN's
-    does, and shortens long series for the recurrent layers."""
+    model so every export applies it) → three convolution blocks (Conv1D, BatchNorm, ReLU; the first max-pooled to
+    at most `max_steps` steps) → [recurrent stack's last state ⊕ the last block's mean over time] → softmax.
+
+    The convolutions read local shape and shorten long series for the recurrent layers; the mean over time is
+    LSTM-FCN's global-average-pooling branch, which carries what a recurrent state forgets over long series.
+    """
     regularizer = keras.regularizers.L2(l2) if l2 else None
     inputs = keras.Input(shape=(length, channels), name="series")
     x = keras.layers.Normalization(axis=-1, mean=mean, variance=variance, name="normalize")(inputs)
-    x = keras.layers.Conv1D(filters, 7, padding="same", activation="relu", kernel_regularizer=regularizer,
-                            name="conv_1")(x)
-    pool = -(-length // max_steps)
-    if pool > 1:
-        x = keras.layers.MaxPooling1D(pool, padding="same", name="pool")(x)
-    x = keras.layers.Conv1D(2 * filters, 5, padding="same", activation="relu", kernel_regularizer=regularizer,
-                            name="conv_2")(x)
-    x = recurrent_stack(x, cell=cell, units=units, bidirectional=bidirectional, dropout=dropout, l2=l2,
-                        return_sequences=False)
+    for block, (width, kernel) in enumerate(((filters, 7), (2 * filters, 5), (filters, 3)), 1):
+        x = keras.layers.Conv1D(width, kernel, padding="same", kernel_regularizer=regularizer,
+                                name=f"conv_{block}")(x)
+        x = keras.layers.BatchNormalization(name=f"norm_{block}")(x)
+        x = keras.layers.ReLU(name=f"relu_{block}")(x)
+        pool = -(-length // max_steps)
+        if block == 1 and pool > 1:
+            x = keras.layers.MaxPooling1D(pool, padding="same", name="pool")(x)
+    state = recurrent_stack(x, cell=cell, units=units, bidirectional=bidirectional, dropout=dropout, l2=l2,
+                            return_sequences=False)
+    pooled = keras.layers.GlobalAveragePooling1D(name="mean_over_time")(x)
+    x = keras.layers.Concatenate(name="state_and_mean")([state, pooled])
     outputs = keras.layers.Dense(num_classes, activation="softmax", kernel_regularizer=regularizer, name="head")(x)
     return RnnkitModel(inputs, outputs, name=name)
 

@@ -1,9 +1,9 @@
 """The task registry: a plain dict from explicit imports (TensorFlow-free: task files import it lazily)."""
 from rnnkit.core.errors import UsageError
-from rnnkit.tasks import adder, binary_add, cifar10, mnist, names, palindrome, recall, series, toy2d
+from rnnkit.tasks import adder, binary_add, cifar10, mnist, names, palindrome, recall, series, text, toy2d
 
 TASKS = {task.name: task for task in (adder.TASK, binary_add.TASK, recall.TASK, palindrome.TASK, mnist.TASK,
-                                       names.TASK, *toy2d.TASKS, cifar10.TASK, series.TASK)}
+                                       names.TASK, *toy2d.TASKS, cifar10.TASK, series.TASK, text.TASK)}
 
 
 def register(task):

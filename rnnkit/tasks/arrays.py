@@ -29,7 +29,7 @@ def source_options(default, sources, data):
     return (Option("source", default, "where the data comes from: " + ", ".join(sources), kind="choice",
                    choices=sources),
             Option("data_dir", None, f"where --source {'/'.join(s for s in sources if s != 'embedded')} data lives "
-                   f"({data})", kind="text", metavar="DIR"))
+                   f"({data})", kind="path", metavar="DIR"))
 
 
 class ArrayTask(SoftmaxClassifier, Task):

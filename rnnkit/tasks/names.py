@@ -124,20 +124,21 @@ class Names(ArrayTask):
         return decode(x)
 
 
-def check_languages(report, overlap):
-    """Refuse a language with no training name (one line saying why); warn about thin ones on stderr."""
+def check_languages(report, overlap, what="names"):
+    """Refuse a class with no training example (one line saying why); warn about thin ones on stderr. `what`
+    names the examples (names, texts)."""
     for language, row in report.items():
         if row["train"] == 0:
             why = (f"all {row['shared']} of its names are listed under other languages too and --overlap drop "
                    "removes them (--overlap keep keeps them)" if row["kept"] == 0 and row["shared"] and
-                   overlap == "drop" else f"{row['kept']} usable names are too few to split")
-            raise UsageError(f"names: {language} has no training example: {why}")
+                   overlap == "drop" else f"{row['kept']} usable {what} are too few to split")
+            raise UsageError(f"{what}: {language} has no training example: {why}")
     for language, row in report.items():
         missing = [split for split in ("val", "test") if row[split] == 0]
         if row["train"] < MIN_TRAIN or missing:
-            thin = f"only {row['train']} training names" if row["train"] < MIN_TRAIN else ""
-            none = f"no {' and no '.join(missing)} names (its figures there are null)" if missing else ""
-            print(f"rnnkit: warning: names: {language} has {'; '.join(p for p in (thin, none) if p)}",
+            thin = f"only {row['train']} training {what}" if row["train"] < MIN_TRAIN else ""
+            none = f"no {' and no '.join(missing)} {what} (its figures there are null)" if missing else ""
+            print(f"rnnkit: warning: {what}: {language} has {'; '.join(p for p in (thin, none) if p)}",
                   file=sys.stderr)
 
 

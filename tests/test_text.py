@@ -1,0 +1,90 @@
+"""`--task text`: labelled short texts from a folder of <label>.txt files or a text,label CSV."""
+import json
+import os
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from export import __main__ as export_cli
+from export import predict as export_predict
+from rnnkit import predict as rnnkit_predict
+from rnnkit import train
+from rnnkit.tasks import text
+from tests.clitools import call, fresh_dir
+
+FLAGS = ["--units", "8", "--embed-dim", "4", "--no-ngrams", "--epochs", "6", "--batch-size", "16", "--patience", "0",
+         "--lr-schedule", "none"]
+
+
+def write_folder(folder, count, seed):
+    """<label>.txt files: short texts of digits, of vowels, or of punctuation, one a line."""
+    rng = np.random.default_rng(seed)
+    alphabets = {"digits": "0123456789", "vowels": "aeiouAEIOU", "marks": "!?.,;:-"}
+    for label, alphabet in alphabets.items():
+        lines = {"".join(rng.choice(list(alphabet), rng.integers(3, 12))) for _ in range(count)}
+        with open(os.path.join(folder, f"{label}.txt"), "w", encoding="utf-8") as handle:
+            handle.write("\n".join(sorted(lines)) + "\n")
+
+
+class TextTaskTest(tf.test.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        tf.keras.utils.set_random_seed(0)
+        cls.root = cls.enterClassContext(tempfile.TemporaryDirectory())
+        cls.data = os.path.join(cls.root, "data")
+        os.mkdir(cls.data)
+        write_folder(cls.data, 80, seed=1)
+        cls.run_dir = os.path.join(cls.root, "run")
+        cls.result = call(train.main, ["--task", "text", "--data", cls.data, *FLAGS, "--out", cls.run_dir])
+
+    def test_it_learns_with_per_class_figures_and_the_loader_report(self):
+        status, out, err = self.result
+        self.assertEqual(status, 0, err)
+        with open(os.path.join(self.run_dir, "metrics.json")) as handle:
+            metrics = json.load(handle)
+        self.assertGreaterEqual(metrics["test"]["accuracy"], 0.9)
+        self.assertEqual(sorted(metrics["per_class"]), ["digits", "marks", "vowels"])
+        self.assertEqual(sorted(metrics["data"]), ["digits", "marks", "vowels"])
+        self.assertIn("kept", out)  # the per-label loader table after the results
+
+    def test_keras_and_litert_give_the_same_answers(self):
+        inputs = ["31415926", "aeiou ea", "?!;..,"]
+        status, keras_out, err = call(rnnkit_predict.main, [self.run_dir, *inputs])
+        self.assertEqual(status, 0, err)
+        self.assertEqual([line.split("→ ")[1].split()[0] for line in keras_out.splitlines()],
+                         ["digits", "vowels", "marks"])
+        folder = os.path.join(fresh_dir(self), "lite")
+        status, _, err = call(export_cli.main, [self.run_dir, "--out", folder])
+        self.assertEqual(status, 0, err)
+        status, lite_out, err = call(export_predict.main, [os.path.join(folder, "model.tflite"), *inputs])
+        self.assertEqual(status, 0, err)
+        self.assertEqual(lite_out, keras_out)
+
+    def test_a_csv_reads_like_a_folder(self):
+        folder = fresh_dir(self)
+        path = os.path.join(folder, "texts.csv")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write('Text,Label\n"Привет, мир",ru\nhello world,en\nhello world,en\n')
+        self.assertEqual(text.read_texts(path), {"ru": ["Привет, мир"], "en": ["hello world", "hello world"]})
+        self.assertEqual(text._fold("  Привет,   мир "), "Privet, mir")
+
+    def test_bad_inputs_exit_2_with_one_line(self):
+        folder = fresh_dir(self)
+        no_label = os.path.join(folder, "bad.csv")
+        with open(no_label, "w", encoding="utf-8") as handle:
+            handle.write("text,label\nfine,a\norphan,\n")
+        no_header = os.path.join(folder, "plain.csv")
+        with open(no_header, "w", encoding="utf-8") as handle:
+            handle.write("fine,a\n")
+        for argv, message in ((["--task", "text"], "needs --data"),
+                              (["--task", "text", "--data", no_label], "bad.csv:3: the label is empty"),
+                              (["--task", "text", "--data", no_header], "plain.csv:1: the header must name"),
+                              (["--task", "text", "--data", os.path.join(folder, "none")], "neither a folder")):
+            with self.subTest(argv=argv):
+                status, _, err = call(train.main, [*argv, "--out", os.path.join(folder, "never")])
+                self.assertEqual(status, 2, err)
+                self.assertEqual(len(err.strip().splitlines()), 1, err)
+                self.assertIn(message, err)
+                self.assertFalse(os.path.exists(os.path.join(folder, "never")))
