@@ -178,6 +178,22 @@ class TunersTest(tf.test.TestCase, parameterized.TestCase):
             self.assertEqual({row["tuner/epochs"] for row in rows}, {"1", "3"})
 
 
+def own_data(folder, task):
+    """A tiny data set of the kind `task` reads: a .ts pair (series) or a folder of <label>.txt files (text)."""
+    rng = np.random.default_rng(0)
+    if task == "series":
+        for split in ("TRAIN", "TEST"):
+            lines = ["@problemName Tiny", "@classLabel true a b", "@data"]
+            lines += [",".join(f"{v:.3f}" for v in rng.normal(i % 2, 1, 6)) + f":{'ab'[i % 2]}" for i in range(20)]
+            with open(os.path.join(folder, f"Tiny_{split}.ts"), "w") as handle:
+                handle.write("\n".join(lines) + "\n")
+        return os.path.join(folder, "Tiny_TRAIN.ts")
+    for label, letters in (("low", "abcdefg"), ("high", "tuvwxyz")):
+        with open(os.path.join(folder, f"{label}.txt"), "w") as handle:
+            handle.write("\n".join("".join(rng.choice(list(letters), 5)) for _ in range(30)) + "\n")
+    return folder
+
+
 class EveryTaskSmokeTest(tf.test.TestCase, parameterized.TestCase):
     @parameterized.named_parameters((name, name) for name in TASKS)
     def test_task_trains_evaluates_and_writes_its_run_folder(self, name):
@@ -187,6 +203,8 @@ class EveryTaskSmokeTest(tf.test.TestCase, parameterized.TestCase):
         overrides = {key: value for key, value in overrides.items() if key in SHARED or key in task.option_table()}
         if name == "cifar10":
             overrides["data_dir"] = fresh_dir(self)
+        if name in ("series", "text"):  # the users' own data: files this test writes
+            overrides["data"] = own_data(fresh_dir(self), name)
         cfg = rnnkit.configure(name, **overrides, out=os.path.join(fresh_dir(self), "run"))
         mocked = tfds.testing.mock_data(num_examples=24) if name == "cifar10" else contextlib.nullcontext()
         with mocked, contextlib.redirect_stdout(io.StringIO()):
