@@ -49,6 +49,7 @@ setup(
         "test": ["pytest>=8,<10", "pytest-xdist>=3.5,<4", "tflite-micro>=0.dev20240101"],
         # python -m export RUN --target micro checks its export in TensorFlow Lite Micro's interpreter.
         "micro": ["tflite-micro>=0.dev20240101"],
-        "bench": ["torch==2.13.0"],
+        # benchmarks/: the PyTorch reference, and aeon for MiniRocket and the UCR/UEA .ts files in its wheel.
+        "bench": ["torch==2.13.0", "aeon>=1.0,<2"],
     },
 )
