@@ -1,6 +1,7 @@
 """Run a CLI's main in process and capture what it prints."""
 import contextlib
 import io
+import os
 import tempfile
 
 
@@ -18,3 +19,13 @@ def call(main, argv):
 def fresh_dir(test):
     """A new empty folder inside `test.get_temp_dir()` (TensorFlow removes that folder when the process exits)."""
     return tempfile.mkdtemp(dir=test.get_temp_dir())
+
+
+def assert_refused(test, main, argv, message, folder):
+    """`main(argv + --out folder/never)` exits 2 with one stderr line holding `message`, and makes no folder."""
+    never = os.path.join(folder, "never")
+    status, _, err = call(main, [*argv, "--out", never])
+    test.assertEqual(status, 2, err)
+    test.assertEqual(len(err.strip().splitlines()), 1, err)
+    test.assertIn(message, err)
+    test.assertFalse(os.path.exists(never))

@@ -14,7 +14,7 @@ from rnnkit import predict as rnnkit_predict
 from rnnkit import train
 from rnnkit.core.errors import UsageError
 from rnnkit.tasks import series_data
-from tests.clitools import call, fresh_dir
+from tests.clitools import assert_refused, call, fresh_dir
 
 MULTIVARIATE_TS = """# a comment
 @problemName Toy
@@ -163,11 +163,7 @@ class SeriesTaskTest(tf.test.TestCase):
                  (["--task", "series", "--data", os.path.join(folder, "missing.ts")], "is not a file")]
         for argv, message in cases:
             with self.subTest(argv=argv):
-                status, _, err = call(train.main, [*argv, "--out", os.path.join(folder, "never")])
-                self.assertEqual(status, 2, err)
-                self.assertEqual(len(err.strip().splitlines()), 1, err)
-                self.assertIn(message, err)
-                self.assertFalse(os.path.exists(os.path.join(folder, "never")))
+                assert_refused(self, train.main, argv, message, folder)
         status, _, err = call(rnnkit_predict.main, [self.run_dir, "1,2,3"])  # one channel for a two-channel model
         self.assertEqual(status, 2, err)
         self.assertIn("2 channel(s)", err)

@@ -11,7 +11,7 @@ from export import predict as export_predict
 from rnnkit import predict as rnnkit_predict
 from rnnkit import train
 from rnnkit.tasks import text
-from tests.clitools import call, fresh_dir
+from tests.clitools import assert_refused, call, fresh_dir
 
 FLAGS = ["--units", "8", "--embed-dim", "4", "--no-ngrams", "--epochs", "6", "--batch-size", "16", "--patience", "0",
          "--lr-schedule", "none"]
@@ -83,8 +83,4 @@ class TextTaskTest(tf.test.TestCase):
                               (["--task", "text", "--data", no_header], "plain.csv:1: the header must name"),
                               (["--task", "text", "--data", os.path.join(folder, "none")], "neither a folder")):
             with self.subTest(argv=argv):
-                status, _, err = call(train.main, [*argv, "--out", os.path.join(folder, "never")])
-                self.assertEqual(status, 2, err)
-                self.assertEqual(len(err.strip().splitlines()), 1, err)
-                self.assertIn(message, err)
-                self.assertFalse(os.path.exists(os.path.join(folder, "never")))
+                assert_refused(self, train.main, argv, message, folder)

@@ -90,13 +90,7 @@ class Names(ArrayTask):
         y = np.array([i for i, language in enumerate(languages) for _ in names_by_language[language]], np.int32)
         x = encode(names) if names else np.zeros((0, 1), np.int32)
         # A name kept under several languages (--overlap keep) goes to one split with all its listings.
-        keys = np.array([name.lower() for name in names])
-        rest, test = stratified_split(y, TEST_FRACTION, seed=0, groups=keys)
-        train, val = stratified_split(y[rest], VAL_FRACTION / (1 - TEST_FRACTION), seed=0, groups=keys[rest])
-        train, val = rest[train], rest[val]
-        for split, index in (("train", train), ("val", val), ("test", test)):
-            for i, count in enumerate(np.bincount(y[index], minlength=len(languages))):
-                report[languages[i]][split] = int(count)
+        train, val, test = grouped_split(y, names, languages, report)
         check_languages(report, cfg.overlap)
         shared = sum(row["shared"] for row in report.values())
         source += (f"; {len(names)} names kept; {shared} listings of names that two or more languages share "
@@ -122,6 +116,19 @@ class Names(ArrayTask):
     def show(self, cfg, x):
         """The name itself."""
         return decode(x)
+
+
+def grouped_split(y, texts, classes, report):
+    """(train, val, test) indices, 80 / 10 / 10 stratified by class (fixed, seed 0), every copy of one text (case
+    ignored) in one split; each class's count per split goes into `report`."""
+    keys = np.array([text.lower() for text in texts])
+    rest, test = stratified_split(y, TEST_FRACTION, seed=0, groups=keys)
+    train, val = stratified_split(y[rest], VAL_FRACTION / (1 - TEST_FRACTION), seed=0, groups=keys[rest])
+    train, val = rest[train], rest[val]
+    for split, index in (("train", train), ("val", val), ("test", test)):
+        for i, count in enumerate(np.bincount(y[index], minlength=len(classes))):
+            report[classes[i]][split] = int(count)
+    return train, val, test
 
 
 def check_languages(report, overlap, what="names"):

@@ -10,16 +10,14 @@ from rnnkit.core import codecs
 from rnnkit.core.errors import UsageError
 from rnnkit.core.lazy import LazyModule
 from rnnkit.core.options import Option
-from rnnkit.tasks.arrays import ArrayTask, Splits, stratified_split
+from rnnkit.tasks.arrays import ArrayTask, Splits
 from rnnkit.tasks.base import require
-from rnnkit.tasks.names import NamesCodec, check_languages, data_table
+from rnnkit.tasks.names import NamesCodec, check_languages, data_table, grouped_split
 from rnnkit.tasks.names_data import clean
 
 models = LazyModule("rnnkit.models.builders")
 
 ALPHABET = string.ascii_letters + string.digits + string.punctuation + " "  # after unidecode: any script
-TEST_FRACTION = 0.1
-VAL_FRACTION = 0.1
 
 
 class TextCodec(NamesCodec):
@@ -71,13 +69,7 @@ class Text(ArrayTask):
             raise UsageError(f"{cfg.data}: no text with a character the model can read")
         y = np.array([i for i, label in enumerate(labels) for _ in by_label[label]], np.int32)
         x = encode(texts, min(cfg.max_chars, max(len(text) for text in texts)))
-        keys = np.array([text.lower() for text in texts])
-        rest, test = stratified_split(y, TEST_FRACTION, seed=0, groups=keys)
-        train, val = stratified_split(y[rest], VAL_FRACTION / (1 - TEST_FRACTION), seed=0, groups=keys[rest])
-        train, val = rest[train], rest[val]
-        for split, index in (("train", train), ("val", val), ("test", test)):
-            for i, count in enumerate(np.bincount(y[index], minlength=len(labels))):
-                report[labels[i]][split] = int(count)
+        train, val, test = grouped_split(y, texts, labels, report)
         check_languages(report, cfg.overlap, what="texts")
         return Splits((x[train], y[train]), (x[val], y[val]), (x[test], y[test]), labels,
                       f"{cfg.data}; {len(texts)} texts kept", report)
