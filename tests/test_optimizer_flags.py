@@ -11,6 +11,7 @@ from rnnkit.core import flags
 from rnnkit.core.errors import UsageError
 from rnnkit.engine import steps
 from rnnkit.models.builders import RnnkitModel, build_optimizer
+from rnnkit.tasks import TASKS
 from rnnkit.train import main as train_main
 from rnnkit.training import compiled_model, plateau_callback
 from tests.clitools import call, fresh_dir
@@ -115,3 +116,23 @@ class ClippingAndPlateauTest(tf.test.TestCase):
         self.assertAllClose((default.factor, default.patience, default.min_lr), (0.5, 3, 0.02 / 64))
         with self.assertRaisesRegex(UsageError, "apply to --lr-schedule plateau"):
             rnnkit.configure("adder", lr_schedule="none", plateau_factor=0.2)
+
+
+class TrainSamplesTest(tf.test.TestCase):
+    def test_a_fixed_training_set_is_cycled_one_pass_an_epoch(self):
+        cfg = rnnkit.configure("recall", train_samples=40, batch_size=16, units=(4,), epochs=2)
+        task = TASKS["recall"]
+        self.assertEqual(task.epoch_steps(cfg), 3)  # ceil(40 / 16)
+        seen = [tuple(row) for x, _ in task.build_inputs(cfg, "train").take(12) for row in x.numpy()]
+        self.assertLen(seen, 12 * 16)  # the set repeats: batches never run out
+        self.assertLen(set(seen), 40)  # and it is the same 40 examples
+        self.assertEqual(cfg.to_dict()["train_samples"], 40)
+        fresh = rnnkit.configure("recall", batch_size=16, units=(4,), epochs=2, steps_per_epoch=3)
+        rows = [tuple(row) for x, _ in task.build_inputs(fresh, "train").take(6) for row in x.numpy()]
+        self.assertGreater(len(set(rows)), 90)  # without it: a fresh example for (almost) every draw of the run
+
+    def test_bad_train_samples_are_refused(self):
+        with self.assertRaisesRegex(UsageError, "train_samples must be in"):
+            rnnkit.configure("adder", train_samples=0)
+        with self.assertRaisesRegex(UsageError, "--train-samples does not apply to task mnist"):
+            rnnkit.configure("mnist", train_samples=10)

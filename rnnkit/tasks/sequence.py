@@ -25,6 +25,9 @@ EVALUATION_OPTIONS = (
     Option("eval_lens", (), "also evaluate at these lengths", kind="ints", bounds=(1, MAX_LEN), flag="--eval-lens",
            metavar="N[,N...]"),
     Option("eval_samples", 1000, "examples per extra --eval-lens length", bounds=(1, 1_000_000)),
+    Option("train_samples", None, "train on this fixed set of generated examples, the same every epoch (an epoch is "
+           "then one pass over it, whatever --steps-per-epoch); none: fresh examples for every step",
+           bounds=(1, 10_000_000), metavar="N"),
     Option("stress_samples", 200, "examples per stress family (long carry chains, repeated digits, ...), evaluated "
            "at --len and each --eval-lens length", bounds=(1, 1_000_000), negative="--no-stress", off=0, metavar="N"),
 )
@@ -50,6 +53,10 @@ class SequenceTask(Task):
 
     options = EVALUATION_OPTIONS
     restartable = True
+
+    def epoch_steps(self, cfg):
+        """--steps-per-epoch, or with --train-samples one pass over that set."""
+        return -(-cfg.train_samples // cfg.batch_size) if cfg.train_samples else cfg.steps_per_epoch
 
     def main_length(self, cfg):
         """The length the task is trained for and tested at."""
@@ -93,16 +100,19 @@ class SequenceTask(Task):
             batch = eval_batch_size(length)
             return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).prefetch(tf.data.AUTOTUNE)
         lengths = self.train_lengths(cfg)
-        # About one fresh example per training draw, but at most TRAIN_POSITIONS positions in memory.
+        # About one fresh example per training draw, but at most TRAIN_POSITIONS positions in memory; with
+        # --train-samples exactly that set, split over the training lengths.
         widths = [self.pool_width(cfg, length) for length in lengths]
-        wanted = -(-min(cfg.epochs * cfg.steps_per_epoch * cfg.batch_size, 200_000) // len(lengths))
+        wanted = -(-min(cfg.epochs * self.epoch_steps(cfg) * cfg.batch_size, 200_000) // len(lengths))
         count = max(cfg.batch_size, min(wanted, TRAIN_POSITIONS // sum(widths)))
+        if cfg.train_samples:
+            count = -(-cfg.train_samples // len(lengths))
         per_length = []
         for length in lengths:
             x, y = self.train_arrays(cfg, rng, count, length)
             ds = tf.data.Dataset.from_tensor_slices((x, y))
             ds = ds.shuffle(min(len(x), 20_000), seed=cfg.seed, reshuffle_each_iteration=True).repeat()
-            per_length.append(ds.batch(cfg.batch_size, drop_remainder=True))
+            per_length.append(ds.batch(cfg.batch_size, drop_remainder=count >= cfg.batch_size))
         if len(per_length) == 1:
             return per_length[0].prefetch(tf.data.AUTOTUNE)
         # Each batch has one length, chosen at random: no padding is needed for per-position tasks.
