@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 import rnnkit
-from rnnkit.core import flags
+from rnnkit.core import codecs, flags
 from rnnkit.core.errors import UsageError
 from rnnkit.engine import steps
 from rnnkit.models.builders import RnnkitModel, build_optimizer
@@ -136,3 +136,18 @@ class TrainSamplesTest(tf.test.TestCase):
             rnnkit.configure("adder", train_samples=0)
         with self.assertRaisesRegex(UsageError, "--train-samples does not apply to task mnist"):
             rnnkit.configure("mnist", train_samples=10)
+
+
+class BitInputsTest(tf.test.TestCase):
+    def test_bits_are_fed_centred_or_as_0_and_1_and_predict_encodes_them_alike(self):
+        task = TASKS["binary_add"]
+        rng = np.random.default_rng(0)
+        for setting, values in (("pm1", {-1.0, 1.0}), ("01", {0.0, 1.0})):
+            cfg = rnnkit.configure("binary_add", bit_inputs=setting)
+            x, _ = task.make_arrays(cfg, rng, 8, 5)
+            self.assertEqual(set(np.unique(x)), values)
+            metadata = {"codec": "binary_add", "input": {"shape": [1, -1, 2], **task.codec_info(cfg)},
+                        "labels": ["0", "1"]}
+            self.assertEqual(set(np.unique(codecs.encode(metadata, "1011+110"))), values)
+        with self.assertRaisesRegex(UsageError, "bit_inputs must be one of"):
+            rnnkit.configure("binary_add", bit_inputs="bool")
