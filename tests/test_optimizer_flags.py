@@ -151,3 +151,15 @@ class BitInputsTest(tf.test.TestCase):
             self.assertEqual(set(np.unique(codecs.encode(metadata, "1011+110"))), values)
         with self.assertRaisesRegex(UsageError, "bit_inputs must be one of"):
             rnnkit.configure("binary_add", bit_inputs="bool")
+
+
+class DigitInputTest(tf.test.TestCase):
+    def test_a_palindrome_digit_can_be_read_as_one_number_per_step(self):
+        model = compiled_model(rnnkit.configure("palindrome", digit_input="number", units=(4,)))
+        self.assertFalse([layer for layer in model.layers if isinstance(layer, keras.layers.Embedding)])
+        self.assertEqual(model.get_layer("token_values").compute_output_shape((None, 7)), (None, 7, 1))
+        self.assertEqual(model.get_layer("rnn_1").input.shape[-1], 1)  # one feature a step reaches the RNN
+        tokens = np.array([[3, 1, 4]], np.int32)
+        self.assertAllEqual(model.get_layer("token_values")(tokens), [[[3.0], [1.0], [4.0]]])
+        embedded = compiled_model(rnnkit.configure("palindrome", units=(4,)))
+        self.assertIsInstance(embedded.get_layer("embedding"), keras.layers.Embedding)

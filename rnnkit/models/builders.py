@@ -4,7 +4,7 @@ import contextlib
 import keras
 
 from rnnkit.engine import steps
-from rnnkit.models.layers import ChronoBias, HashedNgramBag, UpdateGateBias
+from rnnkit.models.layers import ChronoBias, HashedNgramBag, TokenValues, UpdateGateBias
 
 CELLS = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 TAKES_EPSILON = ("adam", "rmsprop", "adagrad")  # SGD has no denominator to add it to
@@ -59,7 +59,7 @@ def build_recurrent_model(*, name, cell, units, num_classes, output_activation="
                           embed_dim=32, operands=1, features=None, mask_zero=False, bidirectional=False,
                           dropout=0.0, l2=0.0, return_sequences=True, length=None,
                           embeddings_initializer="uniform", ngram_orders=(), ngram_dim=64, chrono=None,
-                          update_gate_bias=None):
+                          update_gate_bias=None, token_values=False):
     """Inputs → (shared Embedding | raw features) → recurrent stack → Dense head, as an RnnkitModel.
 
     With `vocab_size`, inputs are integer tokens: `(batch, time)` for one operand, or
@@ -70,16 +70,20 @@ def build_recurrent_model(*, name, cell, units, num_classes, output_activation="
     `ngram_orders` (one token operand, one output per sequence) adds a `HashedNgramBag` of those orders beside
     the last recurrent state: a wide, memorising view next to the deep, sequential one. `chrono` (a length)
     initialises LSTM gates for lags up to that length (layers.ChronoBias), `update_gate_bias` a GRU's update gate
-    (layers.UpdateGateBias).
+    (layers.UpdateGateBias). `token_values` feeds one operand's tokens as their numeric values (layers.TokenValues)
+    instead of embedding them.
     """
     if ngram_orders and not (vocab_size and operands == 1 and not return_sequences):
         raise ValueError("n-gram features need one token operand and one output per sequence")
     if vocab_size:
         shape = (length,) if operands == 1 else (length, operands)
         inputs = keras.Input(shape=shape, dtype="int32", name="tokens")
+        if token_values:
+            x = TokenValues(name="token_values")(inputs)
         initializer = keras.initializers.RandomNormal(stddev=1.0) if embeddings_initializer == "normal" else "uniform"
-        x = keras.layers.Embedding(vocab_size, embed_dim, mask_zero=mask_zero, embeddings_initializer=initializer,
-                                   name="embedding")(inputs)
+        if not token_values:
+            x = keras.layers.Embedding(vocab_size, embed_dim, mask_zero=mask_zero,
+                                       embeddings_initializer=initializer, name="embedding")(inputs)
         if operands > 1:
             x = keras.layers.Reshape((-1 if length is None else length, operands * embed_dim), name="concat")(x)
     else:

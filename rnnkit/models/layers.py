@@ -116,3 +116,17 @@ class UpdateGateBias(keras.initializers.Initializer):
     def get_config(self):
         """Round-trips through saving."""
         return {"total": self.total}
+
+
+@keras.saving.register_keras_serializable(package="rnnkit")
+class TokenValues(keras.layers.Layer):
+    """Integer tokens `(batch, time)` → their values as one float feature a step, `(batch, time, 1)`: a digit
+    read as a number, as the seed's palindrome RNN reads it, instead of an embedding."""
+
+    def call(self, tokens):
+        """The tokens as float32 values with a feature axis."""
+        return ops.expand_dims(ops.cast(tokens, "float32"), -1)
+
+    def compute_output_shape(self, input_shape):
+        """One feature per step."""
+        return (*input_shape, 1)

@@ -12,7 +12,7 @@ from rnnkit.tasks import get_task
 # Every rnnkit class a saved model may name, given to the loader by the name it was saved under.
 CUSTOM_OBJECTS = {keras.saving.get_registered_name(cls): cls
                   for cls in (builders.RnnkitModel, layers.HashedNgramBag, layers.ChronoBias, layers.UpdateGateBias,
-                              metrics.ExactMatch, class_metrics.BalancedAccuracy)}
+                              layers.TokenValues, metrics.ExactMatch, class_metrics.BalancedAccuracy)}
 
 
 def read_config(run_dir):

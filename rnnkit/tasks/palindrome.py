@@ -48,6 +48,9 @@ class Palindrome(DigitClassificationTask):
     options = (length_option(20, "palindrome length, at least 2 (the model reads --len − 1 digits)"),
                train_len_option("train on this length or range, e.g. 20 or 2-20 (default: 2..--len for lstm, "
                                 "--len otherwise)"),
+               Option("digit_input", "embed", "how a digit reaches the recurrent layer: embed (an Embedding of "
+                      "--embed-dim) or number (its value as one feature, as the seed's RNN read it)",
+                      kind="choice", choices=("embed", "number")),
                Option("chrono", False, "chrono-initialise LSTM gate biases for lags up to --len (the lstm's "
                       "default)", kind="bool", negative="--no-chrono"),
                *DigitClassificationTask.options)
@@ -83,11 +86,12 @@ class Palindrome(DigitClassificationTask):
                 "hidden_elsewhere": mirror(repeated, length)}
 
     def build_model(self, cfg):
-        """Embedding → recurrent stack (last state) → Dense(10)."""
+        """Embedding (or each digit's value, --digit-input number) → recurrent stack (last state) → Dense(10)."""
         return models.build_recurrent_model(name="palindrome", cell=cfg.cell, units=cfg.units, num_classes=10,
                                             vocab_size=10, embed_dim=cfg.embed_dim, bidirectional=cfg.bidirectional,
                                             dropout=cfg.dropout, l2=cfg.l2, return_sequences=False,
-                                            chrono=cfg.length if cfg.chrono else None)
+                                            chrono=cfg.length if cfg.chrono else None,
+                                            token_values=cfg.digit_input == "number")
 
     def render(self, cfg, x, y_true, y_pred):
         """`3 1 4 4 1 ? → 3 ✓`."""
