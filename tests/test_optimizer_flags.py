@@ -163,3 +163,19 @@ class DigitInputTest(tf.test.TestCase):
         self.assertAllEqual(model.get_layer("token_values")(tokens), [[[3.0], [1.0], [4.0]]])
         embedded = compiled_model(rnnkit.configure("palindrome", units=(4,)))
         self.assertIsInstance(embedded.get_layer("embedding"), keras.layers.Embedding)
+
+
+class ToySetOptionsTest(tf.test.TestCase):
+    def test_size_noise_and_split_reach_the_generated_points(self):
+        task = TASKS["moons"]
+        default = task.splits(rnnkit.configure("moons"))
+        self.assertEqual(sum(len(split[1]) for split in (default.train, default.val, default.test)), 1000)
+        self.assertLen(default.test[1], 200)  # the seed's 80 / 20
+        small = task.splits(rnnkit.configure("moons", samples=200, test_fraction=0.5))
+        self.assertLen(small.test[1], 100)
+        self.assertEqual(len(small.train[1]) + len(small.val[1]), 100)
+        clean, noisy = (task.splits(rnnkit.configure("moons", noise=value)).train[0] for value in (0.0, 0.3))
+        self.assertGreater(np.abs(noisy - clean).max(), 0.1)  # the same points, jittered
+        self.assertEqual(rnnkit.configure("circles").noise, 0.05)  # each set keeps its own default
+        with self.assertRaisesRegex(UsageError, "samples must be in"):
+            rnnkit.configure("moons", samples=5)

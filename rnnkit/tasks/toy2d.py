@@ -46,15 +46,22 @@ class Toy2D(ArrayTask):
     """Points (x, y) → class 0 or 1; `--units` sets the hidden sizes (default one layer of 20)."""
 
     options = (Option("backend", "keras", "a Keras MLP or rnnkit's NumPy MLP", kind="choice",
-                      choices=("keras", "numpy"), searchable=True), *ArrayTask.options)
+                      choices=("keras", "numpy"), searchable=True),
+               Option("samples", SAMPLES, "points the generator makes (random_state 0)", bounds=(20, 1_000_000)),
+               Option("noise", 0.1, "the generator's noise: the points' Gaussian jitter (moons, circles) or the "
+                      "fraction of labels drawn at random (classification)", kind="float", bounds=(0.0, 10.0)),
+               Option("test_fraction", TEST_FRACTION, "of the points held out as the test split, stratified",
+                      kind="float", bounds=(0.0, 0.9, True)),
+               *ArrayTask.options)
+    DATA_FIELDS = ("samples", "noise", "test_fraction")
     codec, example_input = PointCodec(), "0.5,-0.25"
     search_space = {"units": [8, 20, 64], "layers": [1, 2], "lr": [0.01, 0.03, 0.1], "optimizer": ["sgd", "adam"],
                     "batch_size": [16, 32, 64]}
 
-    def __init__(self, name, summary, generate):
+    def __init__(self, name, summary, generate, noise):
         self.name, self.summary, self.generate = name, summary, generate
         self.defaults = dict(backend="keras", units=(20,), optimizer="sgd", lr=0.1, momentum=0.9, epochs=40,
-                             steps_per_epoch=None, batch_size=32)
+                             steps_per_epoch=None, batch_size=32, noise=noise)
 
     def validate(self, cfg):
         """The NumPy backend trains with SGD (momentum allowed) and no regularizers."""
@@ -71,13 +78,15 @@ class Toy2D(ArrayTask):
                                         "(tuning.report compares backends)")
 
     def load_splits(self, cfg):
-        """1 000 points from the generator (fixed random_state 0), 80 / 20 stratified, float32."""
-        x, y = self.generate()
+        """--samples points (1 000) from the generator (fixed random_state 0) with its --noise, --test-fraction (the
+        seed's 20%) held out stratified, float32."""
+        x, y = self.generate(cfg.samples, cfg.noise)
         x, y = x.astype(np.float32), y.astype(np.int32)
-        train, test = stratified_split(y, TEST_FRACTION, seed=0)
+        train, test = stratified_split(y, cfg.test_fraction, seed=0)
         kept, val = stratified_split(y[train], VAL_FRACTION, seed=1)
         return Splits((x[train][kept], y[train][kept]), (x[train][val], y[train][val]), (x[test], y[test]),
-                      ("class 0", "class 1"), f"scikit-learn {self.name} generator, {SAMPLES} points, random_state 0")
+                      ("class 0", "class 1"), f"scikit-learn {self.name} generator, {cfg.samples} points, noise "
+                      f"{cfg.noise}, random_state 0")
 
     def fit_outside_keras(self, model, cfg, train_ds, val_ds, callbacks):
         """--backend numpy: rnnkit's NumPy MLP trains itself (SGD with momentum, Keras' rule, driving the same
@@ -111,25 +120,29 @@ class Toy2D(ArrayTask):
                                      f"{self.name}: decision boundary ({cfg.backend})")
 
 
-def _moons():
+def _moons(samples, noise):
+    """scikit-learn's make_moons."""
     from sklearn.datasets import make_moons
 
-    return make_moons(SAMPLES, noise=0.1, random_state=0)
+    return make_moons(samples, noise=noise, random_state=0)
 
 
-def _circles():
+def _circles(samples, noise):
+    """scikit-learn's make_circles (inner radius half the outer)."""
     from sklearn.datasets import make_circles
 
-    return make_circles(SAMPLES, noise=0.05, factor=0.5, random_state=0)
+    return make_circles(samples, noise=noise, factor=0.5, random_state=0)
 
 
-def _classification():
+def _classification(samples, noise):
+    """scikit-learn's make_classification: two informative features, one cluster a class; `noise` is flip_y."""
     from sklearn.datasets import make_classification
 
-    return make_classification(SAMPLES, n_features=2, n_informative=2, n_redundant=0, n_clusters_per_class=1,
-                               class_sep=2.0, random_state=0)
+    return make_classification(samples, n_features=2, n_informative=2, n_redundant=0, n_clusters_per_class=1,
+                               class_sep=2.0, flip_y=noise, random_state=0)
 
 
-TASKS = (Toy2D("moons", "two interleaving half circles (scikit-learn make_moons)", _moons),
-         Toy2D("circles", "a circle inside a circle (scikit-learn make_circles)", _circles),
-         Toy2D("classification", "two Gaussian clusters (scikit-learn make_classification)", _classification))
+# Each set's default noise is the one it had before the flag: scikit-learn's flip_y default for classification.
+TASKS = (Toy2D("moons", "two interleaving half circles (scikit-learn make_moons)", _moons, 0.1),
+         Toy2D("circles", "a circle inside a circle (scikit-learn make_circles)", _circles, 0.05),
+         Toy2D("classification", "two Gaussian clusters (scikit-learn make_classification)", _classification, 0.01))
