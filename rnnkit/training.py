@@ -15,6 +15,7 @@ from rnnkit.core.config import make_config
 from rnnkit.core.errors import UsageError
 from rnnkit.engine import distribute, loops, resilience, restarts, steps
 from rnnkit.engine.device import describe_device, deterministic_ops
+from rnnkit.engine.step_log import StepLog
 from rnnkit.models.builders import TAKES_EPSILON, build_optimizer
 from rnnkit.runs import artifacts, plots
 from rnnkit.runs.run_folder import read_config
@@ -45,6 +46,8 @@ def check(cfg):
     if cfg.restarts > 1 and not task.restartable:
         raise UsageError(f"--restarts does not apply to task {task.name} (it applies to the generated tasks)")
     distribute.check(cfg.strategy, cfg.loop)
+    if cfg.log_every and cfg.strategy != "default":
+        raise UsageError("--log-every runs on one device: drop --strategy")
     if cfg.unroll:
         check_unrollable(task, cfg)
 
@@ -78,6 +81,8 @@ def build_callbacks(cfg, run_dir, resume=False, logs="tensorboard"):
         keras.callbacks.TensorBoard(log_dir=os.path.join(run_dir, logs), write_graph=False),
         keras.callbacks.TerminateOnNaN(),
     ]
+    if cfg.log_every:
+        callbacks.append(StepLog(get_task(cfg.task), cfg, run_dir, cfg.log_every, resume))
     return callbacks + schedule_callbacks(cfg)
 
 

@@ -1,4 +1,5 @@
 """The seed reports' optimizer settings: Adam's betas, PyTorch's coupled weight decay, no clipping, the plateau."""
+import csv
 import json
 import os
 
@@ -179,3 +180,30 @@ class ToySetOptionsTest(tf.test.TestCase):
         self.assertEqual(rnnkit.configure("circles").noise, 0.05)  # each set keeps its own default
         with self.assertRaisesRegex(UsageError, "samples must be in"):
             rnnkit.configure("moons", samples=5)
+
+
+class LogEveryTest(tf.test.TestCase):
+    def test_every_n_steps_train_and_test_figures_are_logged_without_changing_training(self):
+        root = fresh_dir(self)
+        flags = ["--task", "recall", "--units", "4", "--embed-dim", "2", "--epochs", "2", "--steps-per-epoch", "10",
+                 "--val-samples", "32", "--test-samples", "64", "--eval-lens", "5", "--stress-samples", "2"]
+        for name, extra in (("plain", []), ("logged", ["--log-every", "5"])):
+            status, _, err = call(train_main, [*flags, *extra, "--out", os.path.join(root, name)])
+            self.assertEqual(status, 0, err)
+        with open(os.path.join(root, "logged", "steps.csv")) as handle:
+            rows = list(csv.DictReader(handle))
+        self.assertEqual([(int(r["step"]), int(r["epoch"])) for r in rows], [(5, 1), (10, 1), (15, 2), (20, 2)])
+        self.assertTrue(all(0.0 <= float(r["test_accuracy"]) <= 1.0 and float(r["test_loss"]) > 0 for r in rows))
+        for name in ("steps.png", os.path.join("tensorboard", "steps")):
+            self.assertTrue(os.path.exists(os.path.join(root, "logged", name)), name)
+        for name in ("history.csv", "metrics.json"):  # scoring the test examples changed no training figure
+            with open(os.path.join(root, "plain", name)) as a, open(os.path.join(root, "logged", name)) as b:
+                first, second = a.read(), b.read()
+            if name == "metrics.json":
+                first, second = ({k: v for k, v in json.loads(text).items() if k != "train_seconds"}
+                                 for text in (first, second))
+            self.assertEqual(first, second, name)
+        status, _, err = call(train_main, [*flags, "--log-every", "5", "--strategy", "mirrored",
+                                           "--out", os.path.join(root, "never")])
+        self.assertEqual((status, err.count("\n")), (2, 1))
+        self.assertIn("--log-every runs on one device", err)

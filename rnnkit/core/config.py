@@ -22,7 +22,7 @@ BOUNDS = {
     "beta_2": (0.0, 0.99999), "coupled_weight_decay": (0.0, 1.0), "plateau_factor": (0.0, 0.99, True),
     "plateau_patience": (0, 100_000), "plateau_min_lr": (0.0, 100.0),
     "patience": (0, 100_000), "epochs": (1, 100_000), "steps_per_epoch": (1, 1_000_000), "batch_size": (1, 65_536),
-    "seed": (0, 2**31 - 1), "restarts": (1, 100), "val_samples": (1, 1_000_000), "test_samples": (1, 1_000_000),
+    "seed": (0, 2**31 - 1), "restarts": (1, 100), "log_every": (1, 10_000_000), "val_samples": (1, 1_000_000), "test_samples": (1, 1_000_000),
     "show_samples": (0, 100),
 }
 ITEM_BOUNDS = {"units": (1, 4096)}
@@ -71,6 +71,7 @@ class Config:
     batch_size: int = 64
     seed: int = 0
     restarts: int = 1  # train up to this many seeds, keep the best on validation (tasks with `restartable`)
+    log_every: Optional[int] = None  # also log training and held-out test figures every this many steps
     # Evaluation.
     val_samples: int = 1000
     test_samples: int = 10000

@@ -142,6 +142,9 @@ def build_parser(prog="python -m rnnkit.train", description=None, task=None):
     add(train, "--restarts", metavar="N", type=bounded("restarts"),
                        help="algorithmic tasks: train up to N seeds (--seed, then derived ones), stop at the first "
                             "exact on validation and stress draws at --len, else keep the best (binary_add: 5)")
+    add(train, "--log-every", metavar="N", type=bounded("log_every"),
+        help="every N steps also write the training loss / accuracy and those of up to 1 000 held-out test "
+             "examples to steps.csv, TensorBoard (tensorboard/steps) and steps.png (none: per epoch only)")
     add(train, "--out", metavar="DIR", help="run folder to create (none: runs/<task>-<timestamp>)")
     evaluation = parser.add_argument_group("evaluation")
     add(evaluation, "--val-samples", type=bounded("val_samples"), help="validation examples")

@@ -31,6 +31,20 @@ def plot_history(history, path, title):
     _save(figure, path)
 
 
+def plot_steps(log, path, title):
+    """Loss and accuracy every logged step, the training run's next to the held-out test examples'."""
+    figure, axes = plt.subplots(1, 2, figsize=(8.4, 3.4), squeeze=False)
+    for axis, name in zip(axes[0], ("loss", "accuracy")):
+        axis.plot(log["step"], log[name], label="train (running mean in the epoch)")
+        axis.plot(log["step"], log[f"test_{name}"], label="test")
+        axis.set_xlabel("step")
+        axis.set_title(name)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.suptitle(title, y=1.04)
+    _save(figure, path)
+
+
 def plot_by_length(by_length, path, title):
     """Per-position accuracy and exact match at each evaluated length."""
     labels = list(by_length)
