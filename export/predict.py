@@ -38,14 +38,6 @@ def predict(model, texts, every=None):
     return lines
 
 
-def read_inputs(inputs, stdin):
-    """The inputs, with `-` replaced by the non-empty lines of standard input."""
-    texts = []
-    for text in inputs:
-        texts.extend((line.strip() for line in stdin if line.strip()) if text == "-" else [text])
-    return texts
-
-
 def load(path, runtime, threads):
     """The model at `path` in `runtime`: a stream when its metadata says --streaming."""
     if meta.read(os.path.dirname(os.path.abspath(path))).get("streaming"):
@@ -77,7 +69,7 @@ def main(argv=None):
         model = load(args.model, args.runtime, args.threads)
         if args.every and not (model.metadata.get("streaming") and not model.per_step):
             raise UsageError("--every applies to a --streaming classifier (a per-step model answers every step)")
-        for line in predict(model, read_inputs(args.inputs, sys.stdin), args.every):
+        for line in predict(model, cli.read_inputs(args.inputs, sys.stdin), args.every):
             print(line)
     return cli.run_main(PROG, body, argv)
 

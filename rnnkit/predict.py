@@ -1,29 +1,84 @@
 """`python -m rnnkit.predict RUN INPUT [INPUT ...]`: answer with a run folder's Keras model.
 
-Same input syntax and output as `python -m export.predict` (the two share rnnkit/codecs.py): adder
+Same input syntax and output as `python -m export.predict` (the two share rnnkit/core/codecs.py): adder
 `31415+27182`; binary_add `1011+110`; recall `3 5 8 6 8`; palindrome the digits before the hidden last one;
-names a surname; mnist and cifar10 an image file; moons / circles / classification `x,y`.
+names and text a text; mnist and cifar10 an image file, or a folder of labelled images (accuracy and a confusion
+matrix); moons / circles / classification `x,y`; series values split by `,`. `-` reads inputs from stdin.
 """
 import argparse
+import os
 import sys
 
 import numpy as np
 
 from rnnkit.core import cli, codecs
+from rnnkit.core.errors import UsageError
 from rnnkit.core.metadata import metadata_for
 from rnnkit.runs.run_folder import open_run
 
 PROG = "python -m rnnkit.predict"
+IMAGE_FILES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+SHOWN_MISSES = 20
 
 
 def predict_lines(cfg, task, model, texts):
-    """One answer line per input text."""
+    """One answer line per input text; a folder of labelled images (image tasks) gets a summary instead."""
     metadata = metadata_for(task, cfg, model.inputs[0].shape, model.inputs[0].dtype, "model.keras", {})
     lines = []
     for text in texts:
+        if os.path.isdir(text):
+            lines += folder_lines(metadata, model, text)
+            continue
         x = codecs.encode(metadata, text)
         output = model.predict(x.astype(np.dtype(model.inputs[0].dtype)), verbose=0)
         lines.append(codecs.describe(metadata, text, x, output))
+    return lines
+
+
+def labelled_images(folder, labels):
+    """[(path, label)] of a folder's images: the label is the name of the subfolder a file is in (DIR/7/a.png),
+    or for a file directly in DIR its name up to the first `_`, `-` or `.` (7_a.png)."""
+    found = []
+    for root, _, files in sorted(os.walk(folder)):
+        for name in sorted(files):
+            if os.path.splitext(name)[1].lower() not in IMAGE_FILES:
+                continue
+            if os.path.samefile(root, folder):
+                label = name.replace("-", "_").replace(".", "_").split("_")[0]
+            else:
+                label = os.path.basename(root)
+            if label not in labels:
+                raise UsageError(f"{os.path.join(root, name)}: label {label!r} is not one of the model's classes "
+                                 f"({', '.join(labels)})")
+            found.append((os.path.join(root, name), label))
+    if not found:
+        raise UsageError(f"{folder!r} holds no image files ({', '.join(IMAGE_FILES)})")
+    return found
+
+
+def folder_lines(metadata, model, folder):
+    """Accuracy over a folder of labelled images, its misses (the first SHOWN_MISSES) and a confusion matrix."""
+    if not codecs.codec_for(metadata).image:
+        raise UsageError(f"{folder!r} is a folder: a folder of labelled images is read by image tasks only")
+    labels = metadata["labels"]
+    files = labelled_images(folder, labels)
+    confusion = np.zeros((len(labels), len(labels)), dtype=int)
+    misses = []
+    for path, label in files:
+        output = model.predict(codecs.encode(metadata, path), verbose=0)[0]
+        guess = labels[int(np.argmax(output))]
+        confusion[labels.index(label), labels.index(guess)] += 1
+        if guess != label:
+            misses.append(f"  {os.path.relpath(path, folder)}: {guess} (true {label}, {output.max():.2f})")
+    right = int(np.trace(confusion))
+    lines = [f"{folder}: {len(files)} images, accuracy {right / len(files):.4f} ({right} right)"]
+    lines += misses[:SHOWN_MISSES] + ([f"  … {len(misses) - SHOWN_MISSES} more wrong"] if len(misses) > SHOWN_MISSES
+                                      else [])
+    width = max(5, *(len(label) for label in labels)) + 1
+    lines.append("confusion (rows: true, columns: predicted)")
+    lines.append(" " * width + "".join(f"{label:>{width}}" for label in labels))
+    lines += [f"{label:<{width}}" + "".join(f"{count:>{width}}" for count in row)
+              for label, row in zip(labels, confusion)]
     return lines
 
 
@@ -32,12 +87,14 @@ def main(argv=None):
     parser = cli.Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                         allow_abbrev=False)
     parser.add_argument("run", metavar="RUN", help="a run folder written by python -m rnnkit.train")
-    parser.add_argument("inputs", metavar="INPUT", nargs="+", help="what to ask the model")
+    parser.add_argument("inputs", metavar="INPUT", nargs="+",
+                        help="what to ask the model; - reads one input a line from stdin; an image task also takes "
+                             "a folder of labelled images (DIR/<label>/file or DIR/<label>_file)")
 
     def body(argv):
         args = parser.parse_args(argv)
         cfg, task, model = open_run(args.run)
-        for line in predict_lines(cfg, task, model, args.inputs):
+        for line in predict_lines(cfg, task, model, cli.read_inputs(args.inputs, sys.stdin)):
             print(line)
     return cli.run_main(PROG, body, argv)
 

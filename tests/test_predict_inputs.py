@@ -214,3 +214,49 @@ class BadCliInputTest(tf.test.TestCase):
         with open(os.path.join(existing, "keep.txt")) as handle:
             self.assertEqual(handle.read(), "precious")
         self.assertEqual(sorted(os.listdir(existing)), ["keep.txt"])
+
+
+class LabelledFolderTest(tf.test.TestCase):
+    """`rnnkit predict RUN DIR` over a folder of labelled digit images: accuracy and a confusion matrix."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.root = cls.enterClassContext(tempfile.TemporaryDirectory())
+        cls.run_dir = os.path.join(cls.root, "mnist")
+        status, _, err = call(train.main, ["--task", "mnist", "--units", "8", "--epochs", "1", "--steps-per-epoch",
+                                           "20", "--no-augment", "--no-bidirectional", "--out", cls.run_dir])
+        assert status == 0, err
+        x, y = get_task("mnist").splits(make_config(get_task("mnist"), {})).test
+        picks = [int(i) for digit in range(10) for i in np.flatnonzero(y == digit)[:2]]
+        cls.folder = os.path.join(cls.root, "digits")
+        for i in picks:  # dark ink on white paper, larger than MNIST's 28 × 28
+            os.makedirs(os.path.join(cls.folder, str(y[i])), exist_ok=True)
+            Image.fromarray((255 - 255 * x[i]).astype(np.uint8)).resize((84, 84)).save(
+                os.path.join(cls.folder, str(y[i]), f"{i}.png"))
+        Image.fromarray((255 - 255 * x[picks[0]]).astype(np.uint8)).save(os.path.join(cls.folder, "0_loose.png"))
+
+    def test_accuracy_and_confusion_agree_with_answering_each_file(self):
+        status, out, err = call(rnnkit_predict.main, [self.run_dir, self.folder])
+        self.assertEqual(status, 0, err)
+        lines = out.splitlines()
+        self.assertTrue(lines[0].startswith(f"{self.folder}: 21 images, accuracy "), lines[0])
+        matrix = np.array([[int(v) for v in line.split()[1:]] for line in lines[-10:]])
+        self.assertEqual(matrix.sum(), 21)
+        self.assertEqual(matrix.sum(axis=1).tolist(), [3] + [2] * 9)  # 0_loose.png is labelled by its name
+        files = [os.path.join(root, name) for root, _, names in os.walk(self.folder) for name in names]
+        status, single, err = call(rnnkit_predict.main, [self.run_dir, *files])
+        self.assertEqual(status, 0, err)
+        right = sum(line.split("→ ")[1].split()[0] == (os.path.basename(os.path.dirname(path))
+                                                        if os.path.dirname(path) != self.folder else "0")
+                    for path, line in zip(files, single.splitlines()))
+        self.assertEqual(np.trace(matrix), right)
+        self.assertIn(f"accuracy {right / 21:.4f} ({right} right)", lines[0])
+
+    def test_an_unknown_label_is_one_line_and_exit_2(self):
+        folder = fresh_dir(self)
+        os.makedirs(os.path.join(folder, "seven"))
+        shutil.copy(os.path.join(self.folder, "0_loose.png"), os.path.join(folder, "seven", "a.png"))
+        status, _, err = call(rnnkit_predict.main, [self.run_dir, folder])
+        self.assertEqual((status, err.count("\n")), (2, 1))
+        self.assertIn("label 'seven' is not one of the model's classes", err)

@@ -103,3 +103,11 @@ def length_range(high):
         return (low, top)
 
     return parse
+
+
+def read_inputs(inputs, stdin):
+    """The inputs, with `-` replaced by the non-empty lines of standard input."""
+    texts = []
+    for text in inputs:
+        texts.extend((line.strip() for line in stdin if line.strip()) if text == "-" else [text])
+    return texts
