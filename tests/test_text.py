@@ -10,6 +10,7 @@ from export import __main__ as export_cli
 from export import predict as export_predict
 from rnnkit import predict as rnnkit_predict
 from rnnkit import train
+from rnnkit.core import codecs
 from rnnkit.tasks import text
 from tests.clitools import assert_refused, call, fresh_dir
 
@@ -68,7 +69,10 @@ class TextTaskTest(tf.test.TestCase):
         with open(path, "w", encoding="utf-8") as handle:
             handle.write('Text,Label\n"Привет, мир",ru\nhello world,en\nhello world,en\n')
         self.assertEqual(text.read_texts(path), {"ru": ["Привет, мир"], "en": ["hello world", "hello world"]})
-        self.assertEqual(text._fold("  Привет,   мир "), "Privet, mir")
+        self.assertEqual(text.fold("  Привет,   мир "), "Privet, mir")
+        metadata = {"codec": "text", "labels": ["a"], "input": {"shape": [1, -1], "alphabet": text.ALPHABET,
+                                                                "max_chars": 64}}
+        self.assertAllEqual(codecs.encode(metadata, "Привет,   мир"), codecs.encode(metadata, "Privet, mir"))
 
     def test_bad_inputs_exit_2_with_one_line(self):
         folder = fresh_dir(self)

@@ -6,7 +6,6 @@ from typing import Optional
 from rnnkit.core.errors import UsageError
 from rnnkit.core.options import check_number
 
-MAX_LEN = 100_000
 # Every choice list of a shared setting, defined once: the CLI, Config's own checks, the models and the tuner's
 # --space read these. A task's own settings are its `options` (rnnkit.core.options.Option).
 CHOICES = {

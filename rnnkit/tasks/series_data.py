@@ -10,7 +10,6 @@ import numpy as np
 
 from rnnkit.core.errors import UsageError
 
-FORMATS = (".ts", ".csv", ".npz")
 LABEL_COLUMNS = ("label", "class", "target", "y")
 MAX_LENGTH = 100_000
 
@@ -20,7 +19,7 @@ def read_series(path):
     if not os.path.isfile(path):
         raise UsageError(f"{path!r} is not a file (give a .ts, .csv or .npz file)")
     extension = os.path.splitext(path)[1].lower()
-    readers = {".ts": read_ts, ".csv": read_csv, ".npz": read_npz}
+    readers = {".ts": read_ts, ".csv": read_csv, ".npz": read_npz}  # the module's readers, by extension
     if extension not in readers:
         raise UsageError(f"{path!r}: unknown format {extension or '(none)'}; give a .ts, .csv or .npz file")
     series, labels = readers[extension](path)

@@ -28,7 +28,7 @@ class TextCodec(NamesCodec):
     def encode(self, metadata, text):
         """The text's characters as tokens, at most the model's `max_chars`."""
         alphabet, width = metadata["input"]["alphabet"], metadata["input"]["max_chars"]
-        kept = self._romanize(text, alphabet)[:width]
+        kept = fold(text, alphabet)[:width]
         if not kept:
             raise UsageError(f"{text[:40]!r} has no character the model knows")
         return codecs.tokens(metadata, [alphabet.index(c) + 1 for c in kept], "characters")
@@ -62,7 +62,7 @@ class Text(ArrayTask):
         """Romanize, deduplicate and settle shared texts per label (the names loader's rules), then split 80 / 10 /
         10 stratified by label (fixed, seed 0), every copy of one text in one split."""
         raw = read_texts(cfg.data)
-        by_label, report = clean({label: [_fold(t) for t in texts] for label, texts in raw.items()}, cfg.overlap)
+        by_label, report = clean({label: [fold(t) for t in texts] for label, texts in raw.items()}, cfg.overlap)
         labels = tuple(sorted(by_label))
         texts = [text for label in labels for text in by_label[label]]
         if not texts:
@@ -130,11 +130,12 @@ def _lines(path):
         raise UsageError(f"{path} is not UTF-8 text (byte {error.start})") from None
 
 
-def _fold(text):
-    """Latin characters for any script, runs of whitespace as one space, anything outside ALPHABET dropped."""
+def fold(text, alphabet=ALPHABET):
+    """Latin characters for any script, runs of whitespace as one space, anything outside `alphabet` dropped (the
+    training texts and a user's input alike)."""
     from unidecode import unidecode
 
-    return " ".join("".join(c for c in unidecode(text) if c in ALPHABET).split())
+    return " ".join("".join(c for c in unidecode(text) if c in alphabet).split())
 
 
 def encode(texts, width):
