@@ -25,10 +25,12 @@ setup(
         "faker>=30,<41",
         "unidecode>=1.3,<2",
         "scikit-learn>=1.4,<2",
+        # A photo's digit strokes are thinned towards MNIST's (rnnkit/tasks/mnist.py); scikit-learn needs it too.
+        "scipy>=1.10,<2",
         "tensorflow-datasets>=4.9,<5",
         # On-device-style inference of exported models (python -m export.predict) needs only these.
         "ai-edge-litert>=2.0,<3",
-        # Hyperparameter search and the seed-report grids (python -m tuning.search / tuning.report).
+        # Hyperparameter search and the seed reports (python -m tuning.search / tuning.report).
         "keras-tuner>=1.4.7,<2",
         "pillow>=10,<14",
     ],

@@ -56,24 +56,33 @@ def labelled_images(folder, labels):
     return found
 
 
-def folder_lines(metadata, model, folder):
-    """Accuracy over a folder of labelled images, its misses (the first SHOWN_MISSES) and a confusion matrix."""
+def folder_confusion(metadata, model, folder):
+    """(labels, confusion matrix, [(path, guess, true label, confidence)] misses) over a labelled image folder."""
     if not codecs.codec_for(metadata).image:
         raise UsageError(f"{folder!r} is a folder: a folder of labelled images is read by image tasks only")
     labels = metadata["labels"]
     files = labelled_images(folder, labels)
+    x = np.concatenate([codecs.encode(metadata, path) for path, _ in files])
+    outputs = model.predict(x.astype(np.dtype(model.inputs[0].dtype)), verbose=0, batch_size=256)
     confusion = np.zeros((len(labels), len(labels)), dtype=int)
     misses = []
-    for path, label in files:
-        output = model.predict(codecs.encode(metadata, path), verbose=0)[0]
+    for (path, label), output in zip(files, outputs):
         guess = labels[int(np.argmax(output))]
         confusion[labels.index(label), labels.index(guess)] += 1
         if guess != label:
-            misses.append(f"  {os.path.relpath(path, folder)}: {guess} (true {label}, {output.max():.2f})")
-    right = int(np.trace(confusion))
-    lines = [f"{folder}: {len(files)} images, accuracy {right / len(files):.4f} ({right} right)"]
-    lines += misses[:SHOWN_MISSES] + ([f"  … {len(misses) - SHOWN_MISSES} more wrong"] if len(misses) > SHOWN_MISSES
-                                      else [])
+            misses.append((path, guess, label, float(output.max())))
+    return labels, confusion, misses
+
+
+def folder_lines(metadata, model, folder):
+    """Accuracy over a folder of labelled images, its misses (the first SHOWN_MISSES) and a confusion matrix."""
+    labels, confusion, misses = folder_confusion(metadata, model, folder)
+    right, total = int(np.trace(confusion)), int(confusion.sum())
+    lines = [f"{folder}: {total} images, accuracy {right / total:.4f} ({right} right)"]
+    lines += [f"  {os.path.relpath(path, folder)}: {guess} (true {label}, {confidence:.2f})"
+              for path, guess, label, confidence in misses[:SHOWN_MISSES]]
+    if len(misses) > SHOWN_MISSES:
+        lines.append(f"  … {len(misses) - SHOWN_MISSES} more wrong")
     width = max(5, *(len(label) for label in labels)) + 1
     lines.append("confusion (rows: true, columns: predicted)")
     lines.append(" " * width + "".join(f"{label:>{width}}" for label in labels))

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import types
 
 import keras
 import numpy as np
@@ -20,8 +21,9 @@ from rnnkit.tasks import names as names_task
 from rnnkit.tasks.arrays import stratified_split
 from tests.clitools import call, fresh_dir
 from tests.test_cli import run_cli
-from tuning import report as tuning_report
 from tuning import search
+from tuning.seeds.spec import Experiment, Runs, SeedReport
+from tuning.seeds.write import run_table
 
 CLASSES = ("ant", "bee", "cat", "dog")
 Y_TRUE = np.array([0, 0, 0, 0, 0, 0, 1, 1, 2, 2, 2, 0])  # no "dog" in the test set
@@ -208,10 +210,14 @@ class BalancedObjectiveTest(tf.test.TestCase):
         self.assertEqual((status, err.count("\n")), (2, 1))
         self.assertIn("does not apply to task recall", err)
 
-    def test_report_table_shows_balanced_accuracy_for_classifiers(self):
-        row = dict(cell="units=64", accuracy=0.9, exact_match=0.9, balanced_accuracy=0.6, epochs=2,
-                   train_seconds=1.0, run_folder="runs/x")
-        lines = tuning_report.table_lines([row])
-        self.assertIn("test balanced accuracy", lines[0])
-        self.assertIn("| 0.9000 | 0.6000 |", lines[2])
-        self.assertIn("test exact match", tuning_report.table_lines([{**row, "balanced_accuracy": None}])[0])
+    def test_report_run_table_shows_balanced_accuracy_for_classifiers(self):
+        experiments = (Experiment("names-run", "names", {"units": (64,)}), Experiment("recall-run", "recall", {}))
+        seed = SeedReport("seed-x", "x", "x.txt", experiments, (), (), (), "none")
+        test = {"accuracy": 0.9, "exact_match": 0.9, "balanced_accuracy": 0.6}
+        record = types.SimpleNamespace(metrics={"test": test, "epochs_run": 2, "train_seconds": 1.0},
+                                       config={"units": [64]})
+        runs = Runs({"names-run": record}, {"recall-run": "not run yet"})
+        lines = run_table(seed, runs, "folder")
+        self.assertIn("balanced accuracy", lines[0])
+        self.assertIn("| 90.0% | 60.0% balanced |", lines[2])
+        self.assertIn("cannot be measured here: not run yet", lines[3])

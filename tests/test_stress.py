@@ -14,7 +14,6 @@ from rnnkit.tasks import TASKS, carries
 from rnnkit.tasks.sequence import digits_to_int
 from rnnkit.train import main
 from tests.clitools import call
-from tuning import report
 
 TINY = ["--units", "4", "--embed-dim", "2", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8",
         "--val-samples", "16", "--test-samples", "16", "--eval-samples", "8", "--show-samples", "0"]
@@ -269,26 +268,3 @@ class CellDefaultsTest(tf.test.TestCase):
         self.assertAllClose(float(optimizer.learning_rate), 1e-2)
         optimizer.iterations.assign(100)
         self.assertAllClose(float(optimizer.learning_rate), 1e-4)
-
-
-class ReportVerdictTest(tf.test.TestCase):
-    def key(self, **fields):
-        return tuple(sorted((k, str(fields.get(k))) for k in ("cell", "length", "loss")))
-
-    def test_palindrome_verdict(self):
-        scores = {self.key(cell="rnn", length=10): 1.0, self.key(cell="rnn", length=30): 0.4,
-                  self.key(cell="lstm", length=10): 1.0, self.key(cell="lstm", length=30): 0.99}
-        reproduces, why = report._palindrome_verdict(scores)
-        self.assertTrue(reproduces)
-        self.assertIn("0.400 at 30", why)
-        scores[self.key(cell="lstm", length=30)] = 0.1
-        self.assertFalse(report._palindrome_verdict(scores)[0])
-
-    def test_binary_loss_verdict(self):
-        scores = {self.key(loss="mse"): 0.9, self.key(loss="bce"): 1.0, self.key(loss="ce"): 0.95}
-        self.assertTrue(report._binary_loss_verdict(scores)[0])
-        scores[self.key(loss="ce")] = 0.5
-        reproduces, why = report._binary_loss_verdict(scores)
-        self.assertFalse(reproduces)
-        self.assertIn("ce", why)
-        self.assertIn("Verdict: not checked", report.verdict("adder-length", [{"config": {}, "exact_match": 1.0}]))

@@ -1,13 +1,15 @@
-"""KerasTuner search (resumable, tables, best run folder) and seed-report grids."""
+"""KerasTuner search (resumable, tables, best run folder); the seed reports are in test_reports.py."""
 import csv
 import os
 
+import keras_tuner
 import tensorflow as tf
 
 from rnnkit.core.config import make_config
 from rnnkit.tasks import TASKS
 from tests.clitools import call, fresh_dir
 from tuning import report, search
+from tuning.hypermodel import RnnkitHyperModel
 from tuning.space import apply, parse_space
 
 TINY_SEARCH = ["--task", "recall", "--epochs", "2", "--steps-per-epoch", "5", "--val-samples", "32",
@@ -46,6 +48,27 @@ class SearchTest(tf.test.TestCase):
         self.assertEqual(parse_space(["cell=lstm,gru", "units=32,64", "bidirectional=true,no", "lr=1e-3"]),
                          {"cell": ["lstm", "gru"], "units": [32, 64], "bidirectional": [True, False], "lr": [1e-3]})
 
+    def test_the_seed_reports_settings_are_search_space_names_none_included(self):
+        space = parse_space(["clipnorm=none,2.0", "lr_schedule=plateau", "plateau_factor=0.3", "momentum=0.9",
+                             "optimizer=sgd", "train_samples=64,none", "plateau_min_lr=none"], TASKS["recall"])
+        self.assertEqual(space["clipnorm"], [None, 2.0])
+        self.assertEqual(space["train_samples"], [64, None])
+        model = RnnkitHyperModel(make_config(TASKS["recall"], {}), space, keras_tuner.Objective("val_accuracy", "max"))
+        cfg = model.config(keras_tuner.HyperParameters())  # each Choice's first value
+        self.assertEqual((cfg.clipnorm, cfg.lr_schedule, cfg.plateau_factor, cfg.momentum, cfg.train_samples),
+                         (None, "plateau", 0.3, 0.9, 64))
+        hp = keras_tuner.HyperParameters()
+        hp.Choice("clipnorm", ["none", "2.0"])
+        hp.values["clipnorm"] = "2.0"
+        hp.Choice("train_samples", ["64", "none"])
+        hp.values["train_samples"] = "none"
+        cfg = model.config(hp)
+        self.assertEqual((cfg.clipnorm, cfg.train_samples), (2.0, None))
+        self.assertEqual(parse_space(["bit_inputs=01"], TASKS["binary_add"]), {"bit_inputs": ["01"]})
+        self.assertEqual(parse_space(["digit_input=number"], TASKS["palindrome"]), {"digit_input": ["number"]})
+        self.assertEqual(parse_space(["noise=0.05", "samples=500", "test_fraction=0.3"], TASKS["moons"]),
+                         {"noise": [0.05], "samples": [500], "test_fraction": [0.3]})
+
     def test_a_trial_that_changes_the_cell_brings_the_cells_defaults_but_keeps_what_was_asked_for(self):
         adder = make_config(TASKS["adder"], {})  # the RNN default: 30 epochs, clipnorm 1, epsilon 1e-4
         gru = apply(adder, {"cell": "gru"})
@@ -79,8 +102,7 @@ class SearchTest(tf.test.TestCase):
                  (search.main, [*base, "--max-trials", "0"], "--max-trials"),
                  (search.main, ["--task", "moons", "--backend", "numpy", "--dir", folder], "--backend keras"),
                  (report.main, ["no-such-report"], "invalid choice"),
-                 (report.main, ["recall-hidden", "--seed", "-1"], "--seed"),
-                 (report.main, ["cifar-optimizers", "--quick"], "--data-dir")]
+                 (report.main, ["seed-004", "--seed", "-1"], "--seed")]
         for main, argv, message in cases:
             with self.subTest(argv=argv):
                 status, _, err = call(main, argv)
@@ -88,24 +110,3 @@ class SearchTest(tf.test.TestCase):
                 self.assertEqual(len(err.strip().splitlines()), 1, err)
                 self.assertIn(message, err)
         self.assertEqual(os.listdir(folder), [])
-
-
-class ReportTest(tf.test.TestCase):
-    def test_a_tiny_grid_report_writes_its_table_plots_and_run_folders(self):
-        tiny = report.Report("recall", {"units": [2, 5]}, dict(embed_dim=4), dict(epochs=2, steps_per_epoch=10,
-                             val_samples=32, test_samples=64, eval_samples=16), "H = 2 fails; H >= 5 solves")
-        report.REPORTS["tiny-recall"] = tiny
-        self.addCleanup(report.REPORTS.pop, "tiny-recall")
-        folder = fresh_dir(self)
-        status, out, err = call(report.main, ["tiny-recall", "--quick", "--out", folder])
-        self.assertEqual(status, 0, err)
-        self.assertEqual(out.count("\ntrial "), 2, out)
-        with open(os.path.join(folder, "report.md")) as handle:
-            text = handle.read()
-        self.assertIn("| units=2 |", text)
-        self.assertIn("| units=5 |", text)
-        self.assertTrue(os.path.getsize(os.path.join(folder, "curves.png")) > 1000)
-        self.assertTrue(os.path.isfile(os.path.join(folder, "runs", "units_5", "metrics.json")))
-        status, out, err = call(report.main, ["tiny-recall", "--quick", "--out", folder])
-        self.assertEqual(status, 0, err)
-        self.assertNotIn("\ntrial ", out)  # resumed: both cells were done

@@ -24,7 +24,8 @@ class RnnkitHyperModel(keras_tuner.HyperModel):
 
     def config(self, hp):
         """The trial's Config: the base config with each hyperparameter's chosen value."""
-        values = {name: hp.Choice(name, values) for name, values in self.space.items()}
+        values = {name: spaces.from_tuner(values, hp.Choice(name, spaces.tuner_values(values)))
+                  for name, values in self.space.items()}
         return spaces.apply(self.base_cfg, values)
 
     def build(self, hp):

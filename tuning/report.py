@@ -1,10 +1,10 @@
-"""`python -m tuning.report NAME [--quick] [--out DIR] [--data-dir DIR]`: re-run a seed report's grid.
+"""`python -m tuning.report SEED [--quick] [--out DIR] [--data-dir DIR] [--seed N]`: re-run one seed report.
 
-Each report is a KerasTuner GridSearch over the seed's grid; every cell is a normal rnnkit run (its own run
-folder). The report folder gets report.md (the grid, a results table, the seed's finding) and PNGs of the
-overlaid curves. Running it again resumes: finished cells are not run again.
+Every experiment the seed ran is re-run with the seed's settings as a normal rnnkit run folder (a KerasTuner
+GridSearch over the experiments, so running the command again resumes: finished runs are kept). The report
+folder gets report.md: one row per claim of the seed's, rnnkit's measured figure, and a verdict from the rule
+written next to it — reproduces, does not reproduce, or cannot be measured here (and why).
 """
-import collections
 import contextlib
 import json
 import os
@@ -14,103 +14,79 @@ import keras_tuner
 
 from rnnkit import training
 from rnnkit.core import cli
-from rnnkit.core.config import SHARED, make_config
 from rnnkit.core.errors import UsageError
-from rnnkit.runs import artifacts, plots
-from rnnkit.tasks import get_task
-from tuning import space as spaces
 from tuning.hypermodel import OneLinePerTrial
+from tuning.seeds import REPORTS
+from tuning.seeds.write import write_report
 
 PROG = "python -m tuning.report"
-Report = collections.namedtuple("Report", "task grid base quick finding")
-QUICK_SEQ = dict(epochs=3, steps_per_epoch=60, test_samples=1000, eval_samples=300, val_samples=300)
-REPORTS = {
-    "mnist-cells": Report("mnist", {"cell": ["rnn", "lstm", "gru"], "units": [64, 128]},
-                          dict(bidirectional=False, dropout=0.0, epochs=20, augment=False),
-                          dict(epochs=4), "LSTM and GRU beat the vanilla RNN; 128 units beat 64"),
-    "recall-hidden": Report("recall", {"units": [2, 5, 10]}, {}, dict(QUICK_SEQ, epochs=6),
-                            "H = 2 fails to recall; H >= 5 solves it"),
-    "binary-loss": Report("binary_add", {"loss": ["mse", "bce", "ce"]}, {}, dict(QUICK_SEQ, epochs=8),
-                          "BCE (and CE) train at least as well as MSE"),
-    "binary-length": Report("binary_add", {"length": [10, 50, 100]}, {}, dict(QUICK_SEQ, epochs=8),
-                            "an RNN trained on 1-10 bits adds much longer numbers"),
-    "palindrome-length": Report("palindrome", {"cell": ["rnn", "lstm"], "length": [10, 20, 30]}, {},
-                                dict(QUICK_SEQ, epochs=5, steps_per_epoch=100),
-                                "the vanilla RNN degrades with palindrome length sooner than the LSTM"),
-    "adder-length": Report("adder", {"length": [10, 50, 100, 200]}, {}, dict(QUICK_SEQ, epochs=12),
-                           "one model class adds at every length; longer sums need no more steps"),
-    "names-size-batch": Report("names", {"layers": [1, 2], "units": [64, 128, 256], "batch_size": [32, 256]},
-                               dict(bidirectional=False), dict(epochs=2),
-                               "bigger LSTMs fit better; batch 256 trains as well as small batches, far faster"),
-    "cifar-optimizers": Report("cifar10", {"optimizer": ["adam", "sgd", "adagrad"], "lr": [1e-3, 1e-2, 1e-1]},
-                               dict(epochs=30), dict(epochs=1, steps_per_epoch=20),
-                               "Adam at 1e-3 and SGD at 1e-1 train; Adagrad and too-large rates lag"),
-    "toy2d-backends": Report("moons", {"task": ["moons", "circles", "classification"], "backend": ["keras", "numpy"]},
-                             {}, dict(epochs=10), "the NumPy MLP matches the Keras MLP on every toy set"),
-}
+SAMPLES_SHOWN = 3
 
 
 def build_parser():
     """The report CLI's arguments."""
     parser = cli.Parser(prog=PROG, description=__doc__, allow_abbrev=False,
-                        epilog="reports: " + ", ".join(REPORTS))
-    parser.add_argument("name", metavar="NAME", choices=list(REPORTS), help="which seed report: " + ", ".join(REPORTS))
-    parser.add_argument("--quick", action="store_true", help="small data and few steps (minutes on 2 CPU cores)")
-    parser.add_argument("--out", metavar="DIR", help="report folder (default reports/<name>[-quick])")
-    parser.add_argument("--data-dir", metavar="DIR", help="cifar-optimizers: prepared tensorflow-datasets folder")
-    parser.add_argument("--seed", type=cli.bounded_int(0, 2**31 - 1), default=0, help="seed of every run")
+                        epilog="seed reports: " + ", ".join(REPORTS) + " (--list says what each re-runs)")
+    parser.add_argument("name", metavar="SEED", nargs="?", choices=list(REPORTS),
+                        help="which seed report: " + ", ".join(REPORTS))
+    parser.add_argument("--list", action="store_true", help="list the seed reports and exit")
+    parser.add_argument("--quick", action="store_true",
+                        help="every experiment shrunk (fewer steps and test examples: minutes on 2 CPU cores); every "
+                             "verdict then says it is a quick run (default: the seed's own budgets)")
+    parser.add_argument("--out", metavar="DIR", help="report folder (default: reports/<seed>[-quick])")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="the seed's real data: a prepared tensorflow-datasets folder (mnist, cifar10) or the "
+                             "tutorial's names folder (default: none — the embedded data, and claims on data "
+                             "that is not embedded cannot be measured)")
+    parser.add_argument("--seed", type=cli.bounded_int(0, 2**31 - 1), default=0,
+                        help="random seed of every run (default: 0)")
     return parser
 
 
-def cell_config(report, values, quick, data_dir, seed):
-    """The Config of one grid cell."""
-    values = dict(values)
-    task = get_task(values.pop("task", report.task))
-    # One training run per cell, as the seed reports measured (binary_add's default --restarts would hide
-    # how often a set-up fails).
-    overrides = {**report.base, **(report.quick if quick else {}), "seed": seed, "restarts": 1}
-    if "cell" in values:  # the cell's own defaults (e.g. the palindrome LSTM's chrono gates) come with it
-        overrides["cell"] = values["cell"]
-    if data_dir:
-        overrides["data_dir"] = data_dir
-    cfg = make_config(task, {k: v for k, v in overrides.items() if k in SHARED or k in task.option_table()})
-    cfg = spaces.apply(cfg, values)
-    task.validate(cfg)
-    return cfg
+def experiment_config(experiment, quick, data_dir, seed, out=None):
+    """The validated Config of one experiment, or None when it needs data that was not given."""
+    if experiment.needs_data and not data_dir:
+        return None
+    values = {**experiment.settings, **(experiment.quick if quick else {}), "seed": seed, "show_samples": SAMPLES_SHOWN}
+    if data_dir and experiment.data is not None:
+        values.update(experiment.data, data_dir=data_dir)
+    elif experiment.needs_data:
+        values["data_dir"] = data_dir
+    if not experiment.default:
+        values.setdefault("restarts", 1)  # one training run, as the seeds measured
+    if out:
+        values["out"] = out
+    return training.configure(experiment.task, **values)
 
 
-def metric_name(cfg):
-    """The test metric a cell is judged by."""
-    return get_task(cfg.task).objective
+def skipped(report, data_dir):
+    """{experiment: why it does not run here} for experiments that need data this machine lacks."""
+    return {e.name: "needs real data that is not embedded here: pass --data-dir"
+            for e in report.experiments if e.needs_data and not data_dir}
 
 
-class GridRuns(OneLinePerTrial, keras_tuner.Tuner):
-    """A KerasTuner Tuner whose trials are complete rnnkit runs, one run folder each."""
+class ExperimentRuns(OneLinePerTrial, keras_tuner.Tuner):
+    """A KerasTuner Tuner whose trials are a seed's experiments, each a complete rnnkit run folder."""
 
-    def __init__(self, report, options, folder):
+    def __init__(self, report, names, options, folder):
         hps = keras_tuner.HyperParameters()
-        for name, values in report.grid.items():
-            hps.Choice(name, values, ordered=False)
-        size = 1
-        for values in report.grid.values():
-            size *= len(values)
+        hps.Choice("experiment", list(names), ordered=False)
         oracle = keras_tuner.oracles.GridSearchOracle(objective=keras_tuner.Objective("test_score", "max"),
-                                                      max_trials=size, hyperparameters=hps, seed=options.seed)
+                                                      max_trials=len(names), hyperparameters=hps, seed=options.seed)
         self.report, self.options, self.folder = report, options, folder
-        super().__init__(oracle=oracle, directory=folder, project_name="grid", overwrite=False)
+        super().__init__(oracle=oracle, directory=folder, project_name="experiments", overwrite=False)
 
     def run_trial(self, trial, *args, **kwargs):
-        """Train the cell's config as a normal run (output in the run folder's log) and return its test score."""
-        values = dict(trial.hyperparameters.values)
-        cfg = cell_config(self.report, values, self.options.quick, self.options.data_dir, self.options.seed)
-        run_dir = os.path.join(self.folder, "runs", "-".join(f"{k}_{v}" for k, v in values.items()))
+        """Train the experiment as a normal run (its output in runs/<name>.log) and return its test accuracy."""
+        experiment = self.report.experiment(trial.hyperparameters.values["experiment"])
+        run_dir = os.path.join(self.folder, "runs", experiment.name)
         metrics = finished_metrics(run_dir)
         if metrics is None:
+            cfg = experiment_config(experiment, self.options.quick, self.options.data_dir, self.options.seed, run_dir)
             os.makedirs(run_dir, exist_ok=True)
-            with open(os.path.join(run_dir, "..", f"{os.path.basename(run_dir)}.log"), "w") as log, \
-                    contextlib.redirect_stdout(log):
-                metrics = training.train_and_evaluate(cfg.replace(out=run_dir, show_samples=0))
-        return {"test_score": float((metrics.get("test") or {}).get(metric_name(cfg)) or 0.0)}
+            with open(f"{run_dir}.log", "w") as log, contextlib.redirect_stdout(log):
+                metrics = training.train_and_evaluate(cfg)
+        return {"test_score": float((metrics.get("test") or {}).get("accuracy") or 0.0)}
 
 
 def finished_metrics(run_dir):
@@ -118,119 +94,48 @@ def finished_metrics(run_dir):
     path = os.path.join(run_dir, "metrics.json")
     if not os.path.isfile(path):
         if os.path.isdir(run_dir) and os.listdir(run_dir):
-            raise UsageError(f"{run_dir} holds an unfinished run; move it away to run that cell again")
+            raise UsageError(f"{run_dir} holds an unfinished run; move it away to run that experiment again")
         return None
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
 
 
-def write_report(name, report, options, folder):
-    """report.md, results.csv and the overlaid PNGs from the finished run folders."""
-    rows, histories, by_length = [], {}, {}
-    runs = os.path.join(folder, "runs")
-    for run in sorted(os.listdir(runs)):
-        metrics = finished_metrics(os.path.join(runs, run)) if os.path.isdir(os.path.join(runs, run)) else None
-        if metrics is None:
-            continue
-        with open(os.path.join(runs, run, "config.json"), encoding="utf-8") as handle:
-            cfg = json.load(handle)
-        label = " ".join("=".join(part.rsplit("_", 1)) for part in run.split("-"))
-        test = metrics.get("test") or {"accuracy": float("nan"), "exact_match": float("nan")}  # diverged at once
-        rows.append({"cell": label, "accuracy": test["accuracy"], "exact_match": test["exact_match"], "config": cfg,
-                     "balanced_accuracy": test.get("balanced_accuracy"),
-                     "train_seconds": metrics["train_seconds"], "epochs": metrics["epochs_run"],
-                     "run_folder": f"runs/{run}", "task": cfg["task"]})
-        histories[label] = artifacts.read_history(os.path.join(runs, run, "history.csv"))
-        if len(metrics.get("by_length", {})) > 1:
-            by_length[label] = metrics["by_length"]
-    plots.plot_overlaid_histories(histories, os.path.join(folder, "curves.png"), f"{name}: validation curves")
-    if by_length:
-        plots.plot_overlaid_by_length(by_length, os.path.join(folder, "accuracy_by_length.png"),
-                                      f"{name}: exact match by length")
-    grid = ", ".join(f"{k} ∈ {{{', '.join(map(str, v))}}}" for k, v in report.grid.items())
-    lines = [f"# Report `{name}`{' (quick)' if options.quick else ''}", "",
-             f"Task `{report.task}`; grid: {grid}; seed {options.seed}.", "",
-             f"Seed report's finding: {report.finding}.", "", verdict(name, rows), "",
-             *table_lines(rows)]
-    lines += ["", "![validation curves](curves.png)"]
-    if by_length:
-        lines.append("![exact match by length](accuracy_by_length.png)")
-    artifacts.write_text(os.path.join(folder, "report.md"), "\n".join(lines) + "\n")
-    return rows
-
-
-def table_lines(rows):
-    """The results table; classification grids also show balanced accuracy (mean recall over classes)."""
-    balanced = any(row["balanced_accuracy"] is not None for row in rows)
-    second = ("test balanced accuracy", "balanced_accuracy") if balanced else ("test exact match", "exact_match")
-    lines = [f"| cell | test accuracy | {second[0]} | epochs | train s | run folder |", "|---|---|---|---|---|---|"]
-    for row in rows:
-        value = "–" if row[second[1]] is None else f"{row[second[1]]:.4f}"
-        lines.append(f"| {row['cell']} | {row['accuracy']:.4f} | {value} | {row['epochs']} | "
-                     f"{row['train_seconds']:.1f} | {row['run_folder']} |")
-    return lines
-
-
-def verdict(name, rows):
-    """Whether this grid reproduces the seed's finding, and why, for the reports that have a check."""
-    check = VERDICTS.get(name)
-    if check is None or not rows:
-        return "Verdict: not checked automatically; compare the table with the finding."
-    reproduces, why = check({tuple(sorted((k, str(row["config"].get(k))) for k in ("cell", "length", "loss"))):
-                             row["exact_match"] for row in rows})
-    return f"Verdict: the finding {'reproduces' if reproduces else 'does not reproduce'}: {why}."
-
-
-def _palindrome_verdict(scores):
-    """The RNN's exact match falls with length sooner than the LSTM's (each cell with its own defaults)."""
-    by_cell = collections.defaultdict(dict)
-    for key, score in scores.items():
-        fields = dict(key)
-        by_cell[fields["cell"]][int(fields["length"])] = score
-    if not {"rnn", "lstm"} <= set(by_cell):
-        return False, "the grid needs both cells"
-    lengths = sorted(set(by_cell["rnn"]) & set(by_cell["lstm"]))
-    drop = {cell: by_cell[cell][lengths[0]] - by_cell[cell][lengths[-1]] for cell in ("rnn", "lstm")}
-    line = "; ".join(f"{cell}: " + ", ".join(f"{by_cell[cell][n]:.3f} at {n}" for n in lengths) for cell in by_cell)
-    reproduces = drop["rnn"] > drop["lstm"] + 0.01
-    reason = ("the LSTM, with chrono-initialised forget gates, holds the first digit longer"
-              if reproduces else "the RNN does not lose more with length than the LSTM here")
-    return reproduces, f"{reason} ({line})"
-
-
-def _binary_loss_verdict(scores):
-    """BCE and CE reach at least MSE's exact match."""
-    by_loss = {dict(key)["loss"]: score for key, score in scores.items()}
-    if "mse" not in by_loss:
-        return False, "the grid needs mse"
-    others = {loss: score for loss, score in by_loss.items() if loss != "mse"}
-    line = ", ".join(f"{loss} {score:.3f}" for loss, score in sorted(by_loss.items()))
-    if all(score >= by_loss["mse"] - 0.001 for score in others.values()):
-        return True, f"cross-entropy trains at least as well as MSE ({line})"
-    return False, f"MSE reaches a higher exact match than {', '.join(l for l, s in others.items() if s < by_loss['mse'] - 0.001)} ({line})"
-
-
-VERDICTS = {"palindrome-length": _palindrome_verdict, "binary-loss": _binary_loss_verdict}
-
-
-def run_report(argv):
-    """Run (or resume) the named report and write its folder."""
-    options = build_parser().parse_args(argv)
-    report = REPORTS[options.name]
-    first_cell = {name: values[0] for name, values in report.grid.items()}
-    cell_config(report, first_cell, options.quick, options.data_dir, options.seed)  # bad settings fail early
-    folder = options.out or os.path.join("reports", options.name + ("-quick" if options.quick else ""))
+def run_report(report, folder, options):
+    """Run (or resume) every runnable experiment of `report` into `folder`, then write report.md; its verdicts."""
+    for experiment in report.experiments:  # bad settings fail before anything trains
+        experiment_config(experiment, options.quick, options.data_dir, options.seed)
+    left_out = skipped(report, options.data_dir)
+    names = [e.name for e in report.experiments if e.name not in left_out]
     os.makedirs(os.path.join(folder, "runs"), exist_ok=True)
-    tuner = GridRuns(report, options, folder)
-    print(f"tuning.report: {options.name}{' (quick)' if options.quick else ''} → {folder}", flush=True)
-    tuner.search()
-    rows = write_report(options.name, report, options, folder)
-    print(f"{len(rows)} cells; report in {os.path.join(folder, 'report.md')}")
+    print(f"tuning.report: {report.name}{' (quick)' if options.quick else ''}: {len(names)} runs → {folder}"
+          + (f"; {len(left_out)} left out: no data for them here" if left_out else ""), flush=True)
+    ExperimentRuns(report, names, options, folder).search()
+    return write_report(report, folder, options, left_out)
+
+
+def list_lines():
+    """One paragraph per seed report: name, title, seed file, experiments and claims."""
+    return [f"{r.name}  {r.title}\n    seed {r.source}: {len(r.experiments)} runs, {len(r.claims)} claims; "
+            f"data: {r.data_note}" for r in REPORTS.values()]
 
 
 def main(argv=None):
     """CLI entry point: 0 on success, 2 on bad input."""
-    return cli.run_main(PROG, run_report, argv)
+    def body(argv):
+        options = build_parser().parse_args(argv)
+        if options.list:
+            print("\n".join(list_lines()))
+            return
+        if options.name is None:
+            raise UsageError(f"name a seed report ({', '.join(REPORTS)}) or pass --list")
+        report = REPORTS[options.name]
+        folder = options.out or os.path.join("reports", options.name + ("-quick" if options.quick else ""))
+        verdicts = run_report(report, folder, options)
+        counts = {v: sum(1 for row in verdicts if row["verdict"] == v) for v in dict.fromkeys(r["verdict"]
+                                                                                            for r in verdicts)}
+        print(f"{report.name}: " + ", ".join(f"{n} {v}" for v, n in counts.items())
+              + f"; report in {os.path.join(folder, 'report.md')}")
+    return cli.run_main(PROG, body, argv)
 
 
 if __name__ == "__main__":

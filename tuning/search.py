@@ -94,7 +94,7 @@ def make_tuner(cfg, space, options):
     tuner_class = type(f"Rnnkit{TUNERS[kind].__name__}", (OneLinePerTrial, TUNERS[kind]), {})
     declared = keras_tuner.HyperParameters()  # the whole space up front, so trial 1 is drawn from it too
     for name, values in space.items():
-        declared.Choice(name, values)
+        declared.Choice(name, spaces.tuner_values(values))
     common = dict(hypermodel=hypermodel, objective=objective, directory=options["dir"], project_name="tuner",
                   overwrite=options.get("overwrite", False), seed=cfg.seed, hyperparameters=declared)
     if kind == "hyperband":

@@ -9,16 +9,27 @@ from rnnkit.tasks import TASKS, get_task
 # Shared hyperparameter → how one value is read from `--space` text. `layers` and `units` together make the
 # config's per-layer `units` tuple; every other name is the config field of the same name. A task adds its own
 # options declared `searchable` (e.g. adder's `length`), read by the option itself.
+
+
+def _or_none(kind):
+    """A parser that reads `none` as None (e.g. `clipnorm=none,1.0`: no clipping, or clipping at 1)."""
+    return lambda text: None if text == "none" else kind(text)
+
+
 PARSERS = {
     "cell": str, "units": int, "layers": int, "bidirectional": boolean, "dropout": float,
-    "lr": float, "optimizer": str, "batch_size": int, "epochs": int,
-    "beta_1": float, "beta_2": float, "weight_decay": float, "coupled_weight_decay": float,
+    "lr": float, "optimizer": str, "batch_size": int, "epochs": int, "momentum": float,
+    "beta_1": _or_none(float), "beta_2": _or_none(float), "epsilon": _or_none(float), "clipnorm": _or_none(float),
+    "weight_decay": float, "coupled_weight_decay": float, "lr_schedule": str, "plateau_factor": float,
+    "plateau_patience": int, "plateau_min_lr": _or_none(float),
 }
-CHOICES = {name: config.CHOICES[name] for name in ("cell", "optimizer")}
+CHOICES = {name: config.CHOICES[name] for name in ("cell", "optimizer", "lr_schedule")}
 # The bounds Config itself checks (`layers` is the search's own: how many times `units` is stacked).
 RANGES = {"units": config.ITEM_BOUNDS["units"], "layers": (1, 8),
-          **{name: config.BOUNDS[name] for name in ("dropout", "lr", "batch_size", "epochs", "beta_1",
-                                                     "beta_2", "weight_decay", "coupled_weight_decay")}}
+          **{name: config.BOUNDS[name] for name in ("dropout", "lr", "batch_size", "epochs", "beta_1", "momentum",
+                                                     "beta_2", "epsilon", "clipnorm", "weight_decay",
+                                                     "coupled_weight_decay", "plateau_factor", "plateau_patience",
+                                                     "plateau_min_lr")}}
 
 
 def task_hyperparameters(task):
@@ -57,6 +68,18 @@ def parse_space(tokens, task=None):
     return space
 
 
+def tuner_values(values):
+    """The values as KerasTuner's Choice takes them: one type, no None (a list holding None becomes text)."""
+    if any(value is None for value in values):
+        return ["none" if value is None else str(value) for value in values]
+    return list(values)
+
+
+def from_tuner(values, chosen):
+    """The space's own value behind a Choice's `chosen` (undoes tuner_values)."""
+    return next((value for value in values if value == chosen or tuner_values([value, None])[0] == chosen), chosen)
+
+
 def _value(name, text):
     """One checked value of shared hyperparameter `name`."""
     try:
@@ -67,7 +90,7 @@ def _value(name, text):
         raise UsageError(f"--space {name}: {text.strip()!r} is not a valid value") from None
     if name in CHOICES and value not in CHOICES[name]:
         raise UsageError(f"--space {name}: {value!r} is not one of {', '.join(CHOICES[name])}")
-    if name in RANGES:
+    if name in RANGES and value is not None:
         low, high, *low_open = RANGES[name]
         if (value <= low if low_open else value < low) or value > high:
             raise UsageError(f"--space {name}: {value} is outside {'(' if low_open else '['}{low}, {high}]")

@@ -80,7 +80,9 @@ class Option:
         return text
 
     def parse_text(self, text):
-        """One value from `text` (a --space entry); UsageError naming the option if bad."""
+        """One value from `text` (a --space entry; `none` for an option that may be unset); UsageError if bad."""
+        if text.strip() == "none" and (self.optional or self.default is None):
+            return None
         try:
             return self.parser()(text.strip())
         except (argparse.ArgumentTypeError, ValueError) as error:

@@ -130,3 +130,28 @@ class TokenValues(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         """One feature per step."""
         return (*input_shape, 1)
+
+
+@keras.saving.register_keras_serializable(package="rnnkit")
+class RandomStrokeWidth(keras.layers.Layer):
+    """Training-time augmentation of (batch, h, w, 1) ink images: each image's strokes are kept, or grown by one
+    or two pixels on every side (3×3 max filters), so a model meets pens of several widths."""
+
+    def __init__(self, probabilities=(0.45, 0.3, 0.25), seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.probabilities, self.seed = tuple(probabilities), seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=True):
+        """Images with per-example widened strokes (unchanged when not training)."""
+        if not training:
+            return images
+        once = ops.max_pool(images, 3, strides=1, padding="same")
+        twice = ops.max_pool(once, 3, strides=1, padding="same")
+        draw = keras.random.uniform((ops.shape(images)[0], 1, 1, 1), seed=self.generator)
+        keep, grow_once = self.probabilities[0], self.probabilities[0] + self.probabilities[1]
+        return ops.where(draw < keep, images, ops.where(draw < grow_once, once, twice))
+
+    def get_config(self):
+        """Constructor arguments for saving."""
+        return {**super().get_config(), "probabilities": self.probabilities, "seed": self.seed}

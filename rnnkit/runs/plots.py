@@ -164,17 +164,36 @@ def plot_overlaid_histories(histories, path, title):
     _save(figure, path)
 
 
-def plot_overlaid_by_length(by_lengths, path, title):
-    """Exact match against evaluated length, one line per configuration (numeric lengths only)."""
+def plot_overlaid_by_length(by_lengths, path, title, metric="exact_match", log_x=True):
+    """`metric` (exact match, or per-position accuracy) against evaluated length, one line per configuration."""
     figure, axis = plt.subplots(figsize=(6.5, 3.8))
     for label, by_length in by_lengths.items():
-        points = sorted((int(k), v["exact_match"]) for k, v in by_length.items() if k.isdigit())
+        points = sorted((int(k), v[metric]) for k, v in by_length.items() if k.isdigit())
         axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
-    axis.set_xscale("log")
+    if log_x:
+        axis.set_xscale("log")
     axis.set_xlabel("sequence length")
-    axis.set_ylabel("exact match")
+    axis.set_ylabel(metric.replace("_", " "))
     axis.set_ylim(-0.02, 1.02)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=7)
     axis.set_title(title)
+    _save(figure, path)
+
+
+def plot_overlaid_steps(logs, path, title):
+    """Loss and accuracy every logged step, one colour per configuration: train solid, held-out test dashed."""
+    figure, axes = plt.subplots(1, 2, figsize=(10.0, 3.8), squeeze=False)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for index, (label, log) in enumerate(logs.items()):
+        colour = colours[index % len(colours)]
+        for axis, name in zip(axes[0], ("loss", "accuracy")):
+            axis.plot(log["step"], log[name], color=colour, alpha=0.8, label=f"{label} train")
+            axis.plot(log["step"], log[f"test_{name}"], color=colour, linestyle="--", label=f"{label} test")
+    for axis, name in zip(axes[0], ("loss", "accuracy")):
+        axis.set_xlabel("step")
+        axis.set_title(name)
+        axis.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=6, loc="best", ncol=2 if len(logs) > 3 else 1)
+    figure.suptitle(title, y=1.04)
     _save(figure, path)

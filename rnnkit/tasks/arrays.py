@@ -21,7 +21,12 @@ MAX_LOADED = 4
 _LOADED = {}  # (task, *DATA_FIELDS values) → Splits: loaders read files or build sets once per process
 CLASS_WEIGHT = Option("class_weight", "none", "weigh training examples so every class counts alike (balanced: "
                       "n / (classes × n_class) per example)", kind="choice", choices=("none", "balanced"))
-AUGMENT = Option("augment", False, "random shifts / flips of training images", kind="bool", negative="--no-augment")
+
+
+def augment_option(changes):
+    """The image tasks' --augment / --no-augment, its help naming the task's own random `changes`."""
+    return Option("augment", False, f"random changes to training images: {changes}", kind="bool",
+                  negative="--no-augment")
 
 
 def source_options(default, sources, data):

@@ -45,7 +45,7 @@ class BinaryAdd(AdditionTask):
                Option("loss", "bce", "the loss: mse or bce on a sigmoid bit, ce on a two-way softmax", kind="choice",
                       choices=LOSSES, searchable=True),
                Option("bit_inputs", "pm1", "how an operand bit is fed: pm1 (-1/+1, centred) or 01 (0/1, as the seed "
-                      "reports)", kind="choice", choices=("pm1", "01")),
+                      "reports)", kind="choice", choices=("pm1", "01"), searchable=True),
                CARRY_MIX, *AdditionTask.options)
     base = 2
     codec, example_input = BinaryAddCodec(), "1011+110"

@@ -6,7 +6,7 @@ import numpy as np
 from rnnkit.core import codecs
 from rnnkit.core.lazy import LazyModule
 from rnnkit.core.options import Option
-from rnnkit.tasks.arrays import AUGMENT, ArrayTask, Splits, source_options, stratified_split
+from rnnkit.tasks.arrays import ArrayTask, Splits, augment_option, source_options, stratified_split
 from rnnkit.tasks.base import require
 from rnnkit.tasks.tfds_source import load_tfds
 
@@ -40,7 +40,8 @@ class Cifar10(ArrayTask):
     summary = "CIFAR-10 with the seed's 8-conv CNN or an MLP (--source tfds --data-dir DIR)"
     defaults = dict(source="tfds", arch="cnn", units=(512, 256), optimizer="adam", lr=1e-3, epochs=30,
                     steps_per_epoch=None, batch_size=128, augment=True, lr_schedule="plateau")
-    options = (*source_options("tfds", ("tfds",), "prepared tensorflow-datasets 'cifar10'"), AUGMENT,
+    options = (*source_options("tfds", ("tfds",), "prepared tensorflow-datasets 'cifar10'"),
+               augment_option("pad-and-crop shifts by up to 4 pixels and left-right flips"),
                Option("arch", "cnn", "the seed's 8-conv CNN or an MLP", kind="choice", choices=("cnn", "mlp"),
                       flag="--model"),
                *ArrayTask.options)

@@ -6,14 +6,16 @@ import numpy as np
 from rnnkit.core import codecs
 from rnnkit.core.errors import UsageError
 from rnnkit.core.lazy import LazyModule
-from rnnkit.tasks.arrays import AUGMENT, ArrayTask, Splits, source_options, stratified_split
+from rnnkit.tasks.arrays import ArrayTask, Splits, augment_option, source_options, stratified_split
 from rnnkit.tasks.base import require
 from rnnkit.tasks.tfds_source import load_tfds
 
 keras = LazyModule("keras")
+layers = LazyModule("rnnkit.models.layers")
 models = LazyModule("rnnkit.models.builders")
 
 DIGITS = tuple(str(d) for d in range(10))
+WIDEST_STROKE = 4.0  # pixels at 28×28: MNIST's strokes are about 2 (90% under 3); wider ones are thinned
 EMBEDDED_TEST = 1000  # the embedded 5 000 digits split 4 000 / 1 000, stratified, fixed (seed 0)
 VAL_FRACTION = 0.1  # of the training digits, stratified, for the validation curves
 
@@ -28,7 +30,8 @@ class MnistCodec(codecs.Codec):
         """Any-size photo or scan of a digit → MNIST-like (1, 28, 28) in [0, 1]: white ink on black, centred.
 
         Light backgrounds are inverted, the ink's bounding box is scaled to fit 20×20 and placed so its centre
-        of mass sits at the centre of the 28×28 frame, as MNIST's digits were prepared.
+        of mass sits at the centre of the 28×28 frame, as MNIST's digits were prepared; strokes far wider than
+        MNIST's (a marker, a small digit enlarged) are thinned towards them.
         """
         from PIL import Image
         gray = np.asarray(codecs.open_image(text, "L"), dtype=np.float32) / 255.0
@@ -51,7 +54,7 @@ class MnistCodec(codecs.Codec):
         cx = int(round((small.sum(0) @ np.arange(small.shape[1])) / mass)) if mass else small.shape[1] // 2
         top, left = np.clip(14 - cy, 0, 28 - small.shape[0]), np.clip(14 - cx, 0, 28 - small.shape[1])
         frame[top: top + small.shape[0], left: left + small.shape[1]] = small
-        return frame[None]
+        return thin_strokes(frame, WIDEST_STROKE)[None]
 
     describe = staticmethod(codecs.describe_image)
 
@@ -63,7 +66,8 @@ class Mnist(ArrayTask):
     summary = "MNIST digits read row by row (embedded 5 000 digits, or --source tfds)"
     defaults = dict(source="embedded", cell="gru", units=(128,), bidirectional=True, dropout=0.2, optimizer="adam",
                     lr=2e-3, epochs=50, steps_per_epoch=None, batch_size=64, augment=True, lr_schedule="plateau")
-    options = (*source_options("embedded", ("embedded", "tfds"), "prepared tensorflow-datasets 'mnist'"), AUGMENT,
+    options = (*source_options("embedded", ("embedded", "tfds"), "prepared tensorflow-datasets 'mnist'"),
+               augment_option("strokes widened by 0–2 pixels, small rotations, shifts and zooms"),
                *ArrayTask.options)
     codec, example_input = MnistCodec(), "my_digit.png"
 
@@ -92,10 +96,12 @@ class Mnist(ArrayTask):
         return Splits((x[kept], y[kept]), (x[taken], y[taken]), test, DIGITS, source)
 
     def preprocess(self, cfg, training):
-        """With --augment, training batches get small random shifts, rotations and zooms."""
+        """With --augment, training batches get wider strokes (some pens are thicker than MNIST's), small random
+        rotations, shifts and zooms."""
         if not (training and cfg.augment):
             return None
-        augment = keras.Sequential([keras.layers.RandomRotation(0.04, fill_mode="constant", seed=cfg.seed),
+        augment = keras.Sequential([layers.RandomStrokeWidth(seed=cfg.seed),
+                                    keras.layers.RandomRotation(0.04, fill_mode="constant", seed=cfg.seed),
                                     keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=cfg.seed),
                                     keras.layers.RandomZoom(0.08, fill_mode="constant", seed=cfg.seed)])
 
@@ -123,6 +129,24 @@ class Mnist(ArrayTask):
         super().write_plots(model, cfg, results, run_dir)
         self.write_image_grid(model, cfg, os.path.join(run_dir, "test_digits.png"),
                               "mnist: random test digits, predicted (true)", count=32, columns=8)
+
+
+def stroke_width(frame):
+    """A digit's mean stroke width in pixels: twice its ink area over its ink outline's length."""
+    ink = frame > 0.5
+    outline = (ink[:, 1:] != ink[:, :-1]).sum() + (ink[1:] != ink[:-1]).sum()
+    return 2.0 * ink.sum() / max(int(outline), 1)
+
+
+def thin_strokes(frame, widest):
+    """Erode the ink (3×3 minimum) until its stroke width is at most `widest`, keeping at least a third of it."""
+    from scipy import ndimage
+    while stroke_width(frame) > widest:
+        thinner = ndimage.grey_erosion(frame, size=(3, 3))
+        if (thinner > 0.5).sum() < (frame > 0.5).sum() / 3:
+            break
+        frame = thinner
+    return frame
 
 
 def _scale(images):

@@ -50,7 +50,7 @@ class Palindrome(DigitClassificationTask):
                                 "--len otherwise)"),
                Option("digit_input", "embed", "how a digit reaches the recurrent layer: embed (an Embedding of "
                       "--embed-dim) or number (its value as one feature, as the seed's RNN read it)",
-                      kind="choice", choices=("embed", "number")),
+                      kind="choice", choices=("embed", "number"), searchable=True),
                Option("chrono", False, "chrono-initialise LSTM gate biases for lags up to --len (the lstm's "
                       "default)", kind="bool", negative="--no-chrono"),
                *DigitClassificationTask.options)

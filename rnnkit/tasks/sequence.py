@@ -27,7 +27,7 @@ EVALUATION_OPTIONS = (
     Option("eval_samples", 1000, "examples per extra --eval-lens length", bounds=(1, 1_000_000)),
     Option("train_samples", None, "train on this fixed set of generated examples, the same every epoch (an epoch is "
            "then one pass over it, whatever --steps-per-epoch); none: fresh examples for every step",
-           bounds=(1, 10_000_000), metavar="N"),
+           bounds=(1, 10_000_000), metavar="N", searchable=True),
     Option("stress_samples", 200, "examples per stress family (long carry chains, repeated digits, ...), evaluated "
            "at --len and each --eval-lens length", bounds=(1, 1_000_000), negative="--no-stress", off=0, metavar="N"),
 )

@@ -47,11 +47,13 @@ class Toy2D(ArrayTask):
 
     options = (Option("backend", "keras", "a Keras MLP or rnnkit's NumPy MLP", kind="choice",
                       choices=("keras", "numpy"), searchable=True),
-               Option("samples", SAMPLES, "points the generator makes (random_state 0)", bounds=(20, 1_000_000)),
+               Option("samples", SAMPLES, "points the generator makes (random_state 0)", bounds=(20, 1_000_000),
+                      searchable=True),
                Option("noise", 0.1, "the generator's noise: the points' Gaussian jitter (moons, circles) or the "
-                      "fraction of labels drawn at random (classification)", kind="float", bounds=(0.0, 10.0)),
+                      "fraction of labels drawn at random (classification)", kind="float", bounds=(0.0, 10.0),
+                      searchable=True),
                Option("test_fraction", TEST_FRACTION, "of the points held out as the test split, stratified",
-                      kind="float", bounds=(0.0, 0.9, True)),
+                      kind="float", bounds=(0.0, 0.9, True), searchable=True),
                *ArrayTask.options)
     DATA_FIELDS = ("samples", "noise", "test_fraction")
     codec, example_input = PointCodec(), "0.5,-0.25"

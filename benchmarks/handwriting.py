@@ -1,0 +1,64 @@
+"""MNIST models on handwriting from outside MNIST: per seed, the embedded test accuracy, the accuracy on photos of
+scikit-learn's UCI digits (43 writers, drawn as dark ink on light paper, off-centre) and the training time.
+
+    python benchmarks/handwriting.py --seeds 0-4                      # the bare `rnnkit train --task mnist`
+    python benchmarks/handwriting.py --seeds 0-4 -- --no-augment      # any rnnkit.train flags after --
+"""
+import argparse
+import contextlib
+import io
+import json
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+from rnnkit import train
+from rnnkit.core.metadata import metadata_for
+from rnnkit.predict import folder_confusion
+from rnnkit.runs.run_folder import open_run
+from rnnkit.tasks.digit_photos import write_digit_photos
+
+PHOTOS = 300
+
+
+def photo_accuracy(run_dir, photos):
+    """The run's accuracy on the folder of labelled photos."""
+    cfg, task, model = open_run(run_dir)
+    metadata = metadata_for(task, cfg, model.inputs[0].shape, model.inputs[0].dtype, "model.keras", {})
+    _, confusion, _ = folder_confusion(metadata, model, photos)
+    return float(np.trace(confusion) / confusion.sum())
+
+
+def main():
+    """Parse `--seeds A-B [-- FLAGS]`, train each seed, print one line each and the range."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", default="0-4", help="a range such as 0-4")
+    parser.add_argument("flags", nargs=argparse.REMAINDER, help="-- then rnnkit.train flags")
+    options = parser.parse_args()
+    low, _, high = options.seeds.partition("-")
+    flags = ["--task", "mnist", *(f for f in options.flags if f != "--")]
+    print("flags:", " ".join(flags))
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="rnnkit-handwriting-") as folder:
+        photos = os.path.join(folder, "photos")
+        write_digit_photos(photos, PHOTOS, seed=0)
+        for seed in range(int(low), int(high or low) + 1):
+            out = os.path.join(folder, f"seed-{seed}")
+            with contextlib.redirect_stdout(io.StringIO()):
+                status = train.main([*flags, "--seed", str(seed), "--out", out, "--show-samples", "0"])
+            if status not in (0, None):
+                sys.exit(f"seed {seed}: rnnkit.train exited {status}")
+            with open(os.path.join(out, "metrics.json"), encoding="utf-8") as handle:
+                metrics = json.load(handle)
+            rows.append((metrics["test"]["accuracy"], photo_accuracy(out, photos), metrics["train_seconds"]))
+            print(f"seed {seed}: embedded test {rows[-1][0]:.4f}  photos {rows[-1][1]:.4f}  "
+                  f"train {rows[-1][2]:.1f} s", flush=True)
+    columns = list(zip(*rows))
+    print("range: test {:.4f}–{:.4f}, photos {:.4f}–{:.4f}, train {:.1f}–{:.1f} s".format(
+        min(columns[0]), max(columns[0]), min(columns[1]), max(columns[1]), min(columns[2]), max(columns[2])))
+
+
+if __name__ == "__main__":
+    main()
