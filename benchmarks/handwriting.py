@@ -15,9 +15,7 @@ import tempfile
 import numpy as np
 
 from rnnkit import train
-from rnnkit.core.metadata import metadata_for
-from rnnkit.predict import folder_confusion
-from rnnkit.runs.run_folder import open_run
+from rnnkit.predict import run_folder_confusion
 from rnnkit.tasks.digit_photos import write_digit_photos
 
 PHOTOS = 300
@@ -25,9 +23,7 @@ PHOTOS = 300
 
 def photo_accuracy(run_dir, photos):
     """The run's accuracy on the folder of labelled photos."""
-    cfg, task, model = open_run(run_dir)
-    metadata = metadata_for(task, cfg, model.inputs[0].shape, model.inputs[0].dtype, "model.keras", {})
-    _, confusion, _ = folder_confusion(metadata, model, photos)
+    _, confusion, _ = run_folder_confusion(run_dir, photos)
     return float(np.trace(confusion) / confusion.sum())
 
 

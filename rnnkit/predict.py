@@ -23,7 +23,7 @@ SHOWN_MISSES = 20
 
 def predict_lines(cfg, task, model, texts):
     """One answer line per input text; a folder of labelled images (image tasks) gets a summary instead."""
-    metadata = metadata_for(task, cfg, model.inputs[0].shape, model.inputs[0].dtype, "model.keras", {})
+    metadata = model_metadata(cfg, task, model)
     lines = []
     for text in texts:
         if os.path.isdir(text):
@@ -33,6 +33,17 @@ def predict_lines(cfg, task, model, texts):
         output = model.predict(x.astype(np.dtype(model.inputs[0].dtype)), verbose=0)
         lines.append(codecs.describe(metadata, text, x, output))
     return lines
+
+
+def model_metadata(cfg, task, model):
+    """The codec's view of a run's Keras model (what an export's metadata says of its .tflite)."""
+    return metadata_for(task, cfg, model.inputs[0].shape, model.inputs[0].dtype, "model.keras", {})
+
+
+def run_folder_confusion(run_dir, folder):
+    """folder_confusion of the model in `run_dir` over a folder of labelled images."""
+    cfg, task, model = open_run(run_dir)
+    return folder_confusion(model_metadata(cfg, task, model), model, folder)
 
 
 def labelled_images(folder, labels):

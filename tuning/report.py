@@ -5,6 +5,7 @@ GridSearch over the experiments, so running the command again resumes: finished 
 folder gets report.md: one row per claim of the seed's, rnnkit's measured figure, and a verdict from the rule
 written next to it — reproduces, does not reproduce, or cannot be measured here (and why).
 """
+import collections
 import contextlib
 import json
 import os
@@ -131,8 +132,7 @@ def main(argv=None):
         report = REPORTS[options.name]
         folder = options.out or os.path.join("reports", options.name + ("-quick" if options.quick else ""))
         verdicts = run_report(report, folder, options)
-        counts = {v: sum(1 for row in verdicts if row["verdict"] == v) for v in dict.fromkeys(r["verdict"]
-                                                                                            for r in verdicts)}
+        counts = collections.Counter(row["verdict"] for row in verdicts)
         print(f"{report.name}: " + ", ".join(f"{n} {v}" for v, n in counts.items())
               + f"; report in {os.path.join(folder, 'report.md')}")
     return cli.run_main(PROG, body, argv)

@@ -3,9 +3,7 @@ import os
 
 import numpy as np
 
-from rnnkit.core.metadata import metadata_for
-from rnnkit.predict import folder_confusion
-from rnnkit.runs.run_folder import open_run
+from rnnkit.predict import run_folder_confusion
 from rnnkit.tasks.digit_photos import write_digit_photos
 
 HANDWRITING_PHOTOS = 300
@@ -16,9 +14,7 @@ def handwriting(run_dir, report_dir):
     folder = os.path.join(report_dir, "handwriting-photos")
     if not os.path.isdir(folder):
         write_digit_photos(folder, HANDWRITING_PHOTOS, seed=0)
-    cfg, task, model = open_run(run_dir)
-    metadata = metadata_for(task, cfg, model.inputs[0].shape, model.inputs[0].dtype, "model.keras", {})
-    labels, confusion, _ = folder_confusion(metadata, model, folder)
+    labels, confusion, _ = run_folder_confusion(run_dir, folder)
     return {"accuracy": float(np.trace(confusion) / confusion.sum()), "labels": list(labels),
             "confusion_matrix": confusion.tolist(), "images": int(confusion.sum())}
 
