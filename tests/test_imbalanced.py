@@ -217,7 +217,7 @@ class BalancedObjectiveTest(tf.test.TestCase):
         record = types.SimpleNamespace(metrics={"test": test, "epochs_run": 2, "train_seconds": 1.0},
                                        config={"units": [64]})
         runs = Runs({"names-run": record}, {"recall-run": "not run yet"})
-        lines = run_table(seed, runs, "folder")
+        lines = run_table(seed, runs)
         self.assertIn("balanced accuracy", lines[0])
         self.assertIn("| 90.0% | 60.0% balanced |", lines[2])
         self.assertIn("cannot be measured here: not run yet", lines[3])

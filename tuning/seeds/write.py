@@ -7,7 +7,7 @@ import numpy as np
 
 from rnnkit.runs import artifacts, plots
 from tuning.seeds.probes import run_probes
-from tuning.seeds.spec import CANNOT, Runs, default_column, judge_claim, pct
+from tuning.seeds.spec import CANNOT, DOES_NOT, REPRODUCES, Runs, default_column, judge_claim, pct
 
 SAMPLE_LINES = 3
 
@@ -70,12 +70,12 @@ def write_report(report, folder, options, left_out):
                      "rule": claim.rule, "measured": measured, "verdict": verdict,
                      "rnnkit_default": default_column(claim, runs), "quick": bool(options.quick)})
     artifacts.write_json(os.path.join(folder, "verdicts.json"), rows)
-    counts = {v: sum(r["verdict"] == v for r in rows) for v in ("reproduces", "does not reproduce", CANNOT)}
+    counts = {v: sum(r["verdict"] == v for r in rows) for v in (REPRODUCES, DOES_NOT, CANNOT)}
     data = f"`--data-dir {options.data_dir}`" if options.data_dir else "the embedded data (no --data-dir)"
     lines = [f"# {report.name}: {report.title}{' — quick run' if options.quick else ''}", "",
              f"Seed: `shared/seeds/{report.source}`. Command: `rnnkit report {report.name}"
              f"{' --quick' if options.quick else ''}` (seed {options.seed}); data: {data}. {report.data_note}.", "",
-             f"**{len(rows)} claims: {counts['reproduces']} reproduce, {counts['does not reproduce']} do not, "
+             f"**{len(rows)} claims: {counts[REPRODUCES]} reproduce, {counts[DOES_NOT]} do not, "
              f"{counts[CANNOT]} cannot be measured here.**{quick}", "",
              "| # | the seed's claim | its figure | runs (settings under Runs) | rule for the verdict | "
              "rnnkit measured | verdict | rnnkit default |", "|---|---|---|---|---|---|---|---|"]
@@ -84,7 +84,7 @@ def write_report(report, folder, options, left_out):
         lines.append(f"| {index} | {row['claim']} | {row['seed_figure']} | {', '.join(row['runs'])} | "
                      f"{row['rule']} | {row['measured']} | **{verdict}** | {row['rnnkit_default'] or '–'} |")
     lines += ["", *report.notes, "", "## Values the seed leaves open", "",
-              *(f"- {choice}." for choice in report.choices), "", "## Runs", "", *run_table(report, runs, folder)]
+              *(f"- {choice}." for choice in report.choices), "", "## Runs", "", *run_table(report, runs)]
     lines += ["", "## Figures", "", *figure_lines(report, runs, folder)]
     samples = [(name, r.samples) for name, r in runs.records.items() if r.samples]
     if samples:
@@ -101,7 +101,7 @@ def settings_text(config, experiment):
     return ", ".join(f"{k}={config.get(k)}" for k in keys) or "rnnkit's defaults"
 
 
-def run_table(report, runs, folder):
+def run_table(report, runs):
     """One row per experiment: settings, test accuracy, exact match (balanced accuracy for a classifier), epochs,
     seconds and folder — or why the run is missing."""
     lines = ["| run | task | settings | test accuracy | exact match / balanced accuracy | epochs | train s | folder |",
