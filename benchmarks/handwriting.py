@@ -5,18 +5,14 @@ scikit-learn's UCI digits (43 writers, drawn as dark ink on light paper, off-cen
     python benchmarks/handwriting.py --seeds 0-4 -- --no-augment      # any rnnkit.train flags after --
 """
 import argparse
-import contextlib
-import io
-import json
 import os
-import sys
 import tempfile
 
 import numpy as np
 
-from rnnkit import train
 from rnnkit.predict import run_folder_confusion
 from rnnkit.tasks.digit_photos import write_digit_photos
+from stress_seeds import run_seed  # the sibling script: one seed's run folder and metrics
 
 PHOTOS = 300
 
@@ -41,13 +37,8 @@ def main():
         photos = os.path.join(folder, "photos")
         write_digit_photos(photos, PHOTOS, seed=0)
         for seed in range(int(low), int(high or low) + 1):
+            metrics = run_seed(flags, seed, folder)
             out = os.path.join(folder, f"seed-{seed}")
-            with contextlib.redirect_stdout(io.StringIO()):
-                status = train.main([*flags, "--seed", str(seed), "--out", out, "--show-samples", "0"])
-            if status not in (0, None):
-                sys.exit(f"seed {seed}: rnnkit.train exited {status}")
-            with open(os.path.join(out, "metrics.json"), encoding="utf-8") as handle:
-                metrics = json.load(handle)
             rows.append((metrics["test"]["accuracy"], photo_accuracy(out, photos), metrics["train_seconds"]))
             print(f"seed {seed}: embedded test {rows[-1][0]:.4f}  photos {rows[-1][1]:.4f}  "
                   f"train {rows[-1][2]:.1f} s", flush=True)
