@@ -155,3 +155,34 @@ class RandomStrokeWidth(keras.layers.Layer):
     def get_config(self):
         """Constructor arguments for saving."""
         return {**super().get_config(), "probabilities": self.probabilities, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="rnnkit")
+class SometimesUnchanged(keras.layers.Layer):
+    """Training-time wrapper of an augmentation: each example goes through `augmentation`, except a random
+    `fraction` of them that pass as they were, so the model still meets the data undistorted."""
+
+    def __init__(self, augmentation, fraction, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.augmentation, self.fraction, self.seed = augmentation, float(fraction), seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=True):
+        """Inputs with all but about `fraction` of the examples augmented (unchanged when not training)."""
+        if not training:
+            return inputs
+        changed = self.augmentation(inputs, training=True)
+        draw = keras.random.uniform((ops.shape(inputs)[0],) + (1,) * (len(inputs.shape) - 1), seed=self.generator)
+        return ops.where(draw < self.fraction, inputs, changed)
+
+    def get_config(self):
+        """Constructor arguments for saving (the augmentation serialized)."""
+        return {**super().get_config(), "augmentation": keras.saving.serialize_keras_object(self.augmentation),
+                "fraction": self.fraction, "seed": self.seed}
+
+    @classmethod
+    def from_config(cls, config):
+        """The layer back from `get_config`."""
+        config = dict(config)
+        config["augmentation"] = keras.saving.deserialize_keras_object(config["augmentation"])
+        return cls(**config)
