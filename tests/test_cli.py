@@ -25,6 +25,17 @@ def run_cli(argv):
     return call(main, argv)
 
 
+class HelpTest(tf.test.TestCase):
+    def test_every_tasks_help_lists_its_own_flags_with_their_defaults(self):
+        for name, task in TASKS.items():
+            with self.subTest(task=name):
+                status, out, err = call(main, ["--task", name, "--help"])
+                self.assertEqual(status, 0, err)
+                for option in task.option_table().values():
+                    self.assertIn(option.cli_flag, out)
+                self.assertIn("(default:", out)
+
+
 class BadInputTest(tf.test.TestCase):
     def setUp(self):
         self.folder = fresh_dir(self)

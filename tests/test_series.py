@@ -106,6 +106,25 @@ class ReadersTest(tf.test.TestCase):
                     series_data.read_series(write(folder, name, text))
 
 
+class DefaultModelTest(tf.test.TestCase):
+    def test_the_first_convolution_is_wider_for_several_channels_unless_filters_is_given(self):
+        import rnnkit
+        from rnnkit.tasks import TASKS
+        from rnnkit.tasks.series import MANY_CHANNEL_FILTERS, ONE_CHANNEL_FILTERS
+        folder = fresh_dir(self)
+        rng = np.random.default_rng(0)
+        labels = np.array(["a", "b"] * 10)
+        for channels, filters, expected in ((1, None, ONE_CHANNEL_FILTERS), (3, None, MANY_CHANNEL_FILTERS),
+                                            (3, 5, 5)):
+            with self.subTest(channels=channels, filters=filters):
+                path = os.path.join(folder, f"c{channels}.npz")
+                np.savez(path, X=rng.normal(size=(20, 8, channels)), y=labels)
+                cfg = rnnkit.configure("series", data=path, filters=filters)
+                model = TASKS["series"].build_model(cfg)
+                self.assertEqual(model.get_layer("conv_1").filters, expected)
+                self.assertEqual(model.get_layer("conv_2").filters, 2 * expected)
+
+
 class SeriesTaskTest(tf.test.TestCase):
     """One small run on rising and falling two-channel series: it learns, answers and exports alike."""
 

@@ -40,6 +40,7 @@ class Option:
     def add_to(self, group):
         """Add this option's flag (and its negative) to an argparse group; unset flags stay out of the result."""
         text = self.help if "(default" in self.help else f"{self.help} (default: {self.describe(self.default)})"
+        text = text.replace("%", "%%")  # argparse formats help with %: a literal "20%" must reach it escaped
         if self.kind == "bool":
             group.add_argument(self.cli_flag, dest=self.name, action="store_true", help=text)
         else:

@@ -14,6 +14,9 @@ from rnnkit.tasks.base import require
 models = LazyModule("rnnkit.models.builders")
 
 HELD_OUT = 0.2  # of a file without a _TEST sibling, stratified, fixed (seed 0)
+# Several channels (accelerometer axes, spectral coefficients) give the first convolution more patterns to mix
+# than one does; the wider front pays off there and overfits a single channel's few training cases.
+ONE_CHANNEL_FILTERS, MANY_CHANNEL_FILTERS = 32, 64
 
 
 class SeriesCodec(codecs.Codec):
@@ -56,8 +59,9 @@ class Series(ArrayTask):
                       kind="path", metavar="FILE"),
                Option("val_fraction", 0.1, "of the training cases, stratified, for the validation curves",
                       kind="float", bounds=(0.0, 0.5, True)),
-               Option("filters", 32, "filters of the first convolution (the second has twice as many)",
-                      bounds=(1, 1024), searchable=True),
+               Option("filters", None, "filters of the first convolution (the second has twice as many); none: "
+                      f"{ONE_CHANNEL_FILTERS} for series of one channel, {MANY_CHANNEL_FILTERS} for several",
+                      bounds=(1, 1024), optional=True, searchable=True),
                *ArrayTask.options)
     codec, example_input = SeriesCodec(), "0.1,0.4,0.9,0.4,0.1"
     DATA_FIELDS = ("data", "val_fraction")
@@ -107,7 +111,7 @@ class Series(ArrayTask):
         return models.build_conv_recurrent_model(
             name="series", length=x.shape[1], channels=x.shape[2], num_classes=len(data.class_names),
             mean=x.mean(axis=(0, 1)).tolist(), variance=np.maximum(x.var(axis=(0, 1)), 1e-6).tolist(),
-            filters=cfg.filters, cell=cfg.cell, units=cfg.units, bidirectional=cfg.bidirectional,
+            filters=cfg.filters or default_filters(x.shape[2]), cell=cfg.cell, units=cfg.units, bidirectional=cfg.bidirectional,
             dropout=cfg.dropout, l2=cfg.l2)
 
     def codec_info(self, cfg):
@@ -118,6 +122,11 @@ class Series(ArrayTask):
     def show(self, cfg, x):
         """A series' first values."""
         return ",".join(f"{v:.2f}" for v in x[:4, 0]) + ",…"
+
+
+def default_filters(channels):
+    """The first convolution's width when --filters is not given: wider for multichannel series."""
+    return MANY_CHANNEL_FILTERS if channels > 1 else ONE_CHANNEL_FILTERS
 
 
 def _label_order(label):
