@@ -4,7 +4,6 @@ scikit-learn's UCI digits (43 writers, drawn as dark ink on light paper, off-cen
     python benchmarks/handwriting.py --seeds 0-4                      # the bare `rnnkit train --task mnist`
     python benchmarks/handwriting.py --seeds 0-4 -- --no-augment      # any rnnkit.train flags after --
 """
-import argparse
 import os
 import tempfile
 
@@ -12,7 +11,7 @@ import numpy as np
 
 from rnnkit.predict import run_folder_confusion
 from rnnkit.tasks.digit_photos import write_digit_photos
-from stress_seeds import run_seed  # the sibling script: one seed's run folder and metrics
+from stress_seeds import run_seed, seeds_and_flags  # the sibling script: one seed's run and its command line
 
 PHOTOS = 300
 
@@ -25,18 +24,14 @@ def photo_accuracy(run_dir, photos):
 
 def main():
     """Parse `--seeds A-B [-- FLAGS]`, train each seed, print one line each and the range."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", default="0-4", help="a range such as 0-4")
-    parser.add_argument("flags", nargs=argparse.REMAINDER, help="-- then rnnkit.train flags")
-    options = parser.parse_args()
-    low, _, high = options.seeds.partition("-")
-    flags = ["--task", "mnist", *(f for f in options.flags if f != "--")]
+    seeds, flags = seeds_and_flags(__doc__)
+    flags = ["--task", "mnist", *flags]
     print("flags:", " ".join(flags))
     rows = []
     with tempfile.TemporaryDirectory(prefix="rnnkit-handwriting-") as folder:
         photos = os.path.join(folder, "photos")
         write_digit_photos(photos, PHOTOS, seed=0)
-        for seed in range(int(low), int(high or low) + 1):
+        for seed in seeds:
             metrics = run_seed(flags, seed, folder)
             out = os.path.join(folder, f"seed-{seed}")
             rows.append((metrics["test"]["accuracy"], photo_accuracy(out, photos), metrics["train_seconds"]))

@@ -44,17 +44,22 @@ def summary(metrics):
             + ", ".join(worst))
 
 
-def main():
-    """Parse `--seeds A-B -- FLAGS`, run each seed, print one line each."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def seeds_and_flags(description):
+    """Parse `--seeds A-B [-- FLAGS]` from the command line: the seeds to run and the rnnkit.train flags."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="0-4", help="a range such as 0-4")
     parser.add_argument("flags", nargs=argparse.REMAINDER, help="-- then rnnkit.train flags")
     options = parser.parse_args()
     low, _, high = options.seeds.partition("-")
-    flags = [f for f in options.flags if f != "--"]
+    return range(int(low), int(high or low) + 1), [f for f in options.flags if f != "--"]
+
+
+def main():
+    """Parse `--seeds A-B -- FLAGS`, run each seed, print one line each."""
+    seeds, flags = seeds_and_flags(__doc__)
     print("flags:", " ".join(flags))
     with tempfile.TemporaryDirectory(prefix="rnnkit-stress-") as folder:
-        for seed in range(int(low), int(high or low) + 1):
+        for seed in seeds:
             print(f"seed {seed}: {summary(run_seed(flags, seed, folder))}", flush=True)
 
 
