@@ -33,7 +33,8 @@ def summary(metrics):
     exact = [f"{label}: {r['exact_match']:.4f}" for label, r in lengths.items()]
     if len(exact) > 6:  # binary_add reports 1..--len: count the exact ones instead
         perfect = sum(r["exact_match"] == 1.0 for r in lengths.values())
-        exact = [f"{perfect}/{len(lengths)} lengths exact", f"worst {min(r['exact_match'] for r in lengths.values()):.4f}"]
+        worst_exact = min(r["exact_match"] for r in lengths.values())
+        exact = [f"{perfect}/{len(lengths)} lengths exact", f"worst {worst_exact:.4f}"]
     worst = []
     for label, families in (metrics.get("stress") or {}).items():
         family, result = min(families.items(), key=lambda item: item[1]["exact_match"])

@@ -88,7 +88,8 @@ class ChronoBias(keras.initializers.Initializer):
         units = shape[0] // 4
         forget = ops.log(keras.random.uniform((units,), 1.0, max(2.0, self.max_lag - 1.0), seed=self.seed))
         zeros = ops.zeros((2 * units,))
-        return ops.cast(ops.concatenate([zeros[:units] if self.open_input else -forget, forget, zeros]), dtype or "float32")
+        bias = ops.concatenate([zeros[:units] if self.open_input else -forget, forget, zeros])
+        return ops.cast(bias, dtype or "float32")
 
     def get_config(self):
         """Round-trips through saving."""

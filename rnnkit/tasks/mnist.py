@@ -32,8 +32,8 @@ class MnistCodec(codecs.Codec):
         """Any-size photo or scan of a digit → MNIST-like (1, 28, 28) in [0, 1]: white ink on black, centred.
 
         Light backgrounds are inverted, the ink's bounding box is scaled to fit 20×20 and placed so its centre
-        of mass sits at the centre of the 28×28 frame, as MNIST's digits were prepared; strokes far wider than
-        MNIST's (a marker, a small digit enlarged) are thinned towards them.
+        of mass sits at the centre of the 28×28 frame, as MNIST's digits were prepared; strokes wider than most of
+        MNIST's (a marker, a small digit enlarged) are thinned to WIDEST_STROKE, half a pixel at a time.
         """
         gray = np.asarray(codecs.open_image(text, "L"), dtype=np.float32) / 255.0
         border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])

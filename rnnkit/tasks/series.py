@@ -111,8 +111,8 @@ class Series(ArrayTask):
         return models.build_conv_recurrent_model(
             name="series", length=x.shape[1], channels=x.shape[2], num_classes=len(data.class_names),
             mean=x.mean(axis=(0, 1)).tolist(), variance=np.maximum(x.var(axis=(0, 1)), 1e-6).tolist(),
-            filters=cfg.filters or default_filters(x.shape[2]), cell=cfg.cell, units=cfg.units, bidirectional=cfg.bidirectional,
-            dropout=cfg.dropout, l2=cfg.l2)
+            filters=cfg.filters or default_filters(x.shape[2]), cell=cfg.cell, units=cfg.units,
+            bidirectional=cfg.bidirectional, dropout=cfg.dropout, l2=cfg.l2)
 
     def codec_info(self, cfg):
         """The model's fixed length and its channels."""
