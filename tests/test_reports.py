@@ -11,6 +11,7 @@ import tensorflow as tf
 from rnnkit import training
 from rnnkit.models.layers import RandomStrokeWidth, SometimesUnchanged
 from rnnkit.predict import labelled_images
+from rnnkit.tasks.arrays import layer_seeds
 from rnnkit.tasks.digit_photos import write_digit_photos
 from rnnkit.tasks.mnist import WIDEST_STROKE, MnistCodec, stroke_width, thin_strokes
 from tests.clitools import call, fresh_dir
@@ -265,6 +266,15 @@ class HandwritingTest(tf.test.TestCase):
         again = SometimesUnchanged.from_config(layer.get_config())
         self.assertEqual((again.fraction, again.seed), (1.0, 2))
         self.assertIsInstance(again.augmentation, keras.layers.Rescaling)
+
+    def test_each_random_layer_of_a_run_draws_its_own_numbers(self):
+        def draw(seed):
+            return keras.ops.convert_to_numpy(keras.random.uniform((8,), seed=keras.random.SeedGenerator(seed)))
+
+        self.assertAllEqual(draw(3), draw(3))  # the reason: one seed, one stream, in every layer given it
+        width, rotation = layer_seeds(3, 2)
+        self.assertNotAllClose(draw(width), draw(rotation))
+        self.assertLen({s for seed in range(4) for s in layer_seeds(seed, 5)}, 20)  # no two runs share one either
 
     def test_stroke_width_augmentation_only_widens_and_only_in_training(self):
         keras.utils.set_random_seed(0)

@@ -23,6 +23,12 @@ CLASS_WEIGHT = Option("class_weight", "none", "weigh training examples so every 
                       "n / (classes × n_class) per example)", kind="choice", choices=("none", "balanced"))
 
 
+def layer_seeds(seed, count):
+    """`count` distinct seeds for a run's random layers: Keras layers given one seed draw the same numbers, so
+    a rotation and a shift seeded alike would move together."""
+    return [seed * count + k for k in range(count)]
+
+
 def augment_option(changes):
     """The image tasks' --augment / --no-augment, its help naming the task's own random `changes`."""
     return Option("augment", False, f"random changes to training images: {changes}", kind="bool",

@@ -6,7 +6,7 @@ import numpy as np
 from rnnkit.core import codecs
 from rnnkit.core.lazy import LazyModule
 from rnnkit.core.options import Option
-from rnnkit.tasks.arrays import ArrayTask, Splits, augment_option, source_options, stratified_split
+from rnnkit.tasks.arrays import ArrayTask, Splits, augment_option, layer_seeds, source_options, stratified_split
 from rnnkit.tasks.base import require
 from rnnkit.tasks.tfds_source import load_tfds
 
@@ -71,8 +71,9 @@ class Cifar10(ArrayTask):
         """With --augment: pad by 4 and crop back to 32×32 at random, and flip left-right."""
         if not (training and cfg.augment):
             return None
-        augment = keras.Sequential([keras.layers.ZeroPadding2D(4), keras.layers.RandomCrop(32, 32, seed=cfg.seed),
-                                    keras.layers.RandomFlip("horizontal", seed=cfg.seed)])
+        crop, flip = layer_seeds(cfg.seed, 2)
+        augment = keras.Sequential([keras.layers.ZeroPadding2D(4), keras.layers.RandomCrop(32, 32, seed=crop),
+                                    keras.layers.RandomFlip("horizontal", seed=flip)])
         return lambda images, labels: (augment(images, training=True), labels)
 
     def build_model(self, cfg):
