@@ -3,7 +3,7 @@ firmware project compiles it from.
 
 The model is the int8 export at a fixed length (TFLM has no dynamic tensors): LSTMs as the fused
 UNIDIRECTIONAL_SEQUENCE_LSTM op (export/fused_lstm.py), GRU and SimpleRNN unrolled, with an int8 input (for float
-features) and output. The converter's flatbuffer is then rewritten for TFLM (export/micro_flatbuffer.py).
+features) and output. The converter's flatbuffer is then rewritten for TFLM (export/micro/flatbuffer.py).
 """
 import ctypes
 import re
@@ -20,6 +20,8 @@ from rnnkit.core.quiet import captured_output
 # SimpleRNN loop has one int8 range per tensor for all its steps, so its calibration must see the rare extremes
 # that any step reaches.
 CALIBRATION_SAMPLES = 1000
+# Each byte value spelled once for the C array: a model can run to megabytes.
+HEX_BYTES = tuple(f"0x{byte:02x}" for byte in range(256))
 # Ops whose TFLM resolver method is not the op name in CamelCase.
 RESOLVER_NAMES = {"UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTM", "L2_NORMALIZATION": "L2Normalization"}
 
@@ -79,7 +81,8 @@ def io_quantization(micro):
 
 def c_array(data, name="g_model"):
     """(model_data.cc, model_data.h): the model as an aligned C array, as TFLM's examples ship theirs."""
-    rows = [", ".join(f"0x{byte:02x}" for byte in data[i: i + 12]) for i in range(0, len(data), 12)]
+    words = [HEX_BYTES[byte] for byte in data]
+    rows = [", ".join(words[i: i + 12]) for i in range(0, len(words), 12)]
     header = (f"// rnnkit --target micro export: the model flatbuffer as a C array.\n#ifndef RNNKIT_MODEL_DATA_H_\n"
               f"#define RNNKIT_MODEL_DATA_H_\n\nextern const unsigned char {name}[];\nextern const unsigned int "
               f"{name}_len;\n\n#endif  // RNNKIT_MODEL_DATA_H_\n")

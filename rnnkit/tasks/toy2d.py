@@ -117,7 +117,7 @@ class Toy2D(ArrayTask):
         super().write_plots(model, cfg, results, run_dir)
         data = self.splits(cfg)
         plots.plot_points(data.train, data.test, os.path.join(run_dir, "data.png"), f"{self.name}: data")
-        plots.plot_decision_boundary(lambda points: model.predict(points, verbose=0)[:, 1], data.train, data.test,
+        plots.plot_decision_boundary(lambda points: self.predict(model, cfg, points)[:, 1], data.train, data.test,
                                      os.path.join(run_dir, "decision_boundary.png"),
                                      f"{self.name}: decision boundary ({cfg.backend})")
 
