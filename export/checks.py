@@ -17,8 +17,11 @@ def agreement(task, cfg, y, keras_out, exported_out):
 
 
 def calibration_inputs(task, cfg, count=convert.CALIBRATION_SAMPLES):
-    """Representative inputs for int8 calibration, drawn from the task's validation pipeline."""
-    x, _ = next(iter(task.build_inputs(cfg, "val").unbatch().batch(count)))
+    """Representative inputs for int8 calibration: the task's validation examples, or its training examples
+    where a run held none out for validation (the training pipeline repeats them to `count`)."""
+    pipeline = task.build_inputs(cfg, "val")
+    pipeline = task.build_inputs(cfg, "train") if pipeline is None else pipeline
+    x, *_ = next(iter(pipeline.unbatch().batch(count)))
     return x.numpy()
 
 

@@ -154,7 +154,8 @@ def _fit_distributed(cfg, task, strategy, model, train_ds, val_ds, callbacks):
         callbacks = [c for c in callbacks if not isinstance(c, keras.callbacks.BackupAndRestore)]
     print(f"rnnkit: {cfg.strategy} strategy, {replicas} replicas, {cfg.batch_size // replicas} examples each per "
           "step", flush=True)
-    history = loops.train(model, distribute.shard(train_ds), distribute.shard(val_ds), cfg.loop, cfg.epochs,
+    val_ds = None if val_ds is None else distribute.shard(val_ds)
+    history = loops.train(model, distribute.shard(train_ds), val_ds, cfg.loop, cfg.epochs,
                           task.epoch_steps(cfg), list(callbacks), strategy=strategy)
     plain = compiled_model(cfg)
     plain.set_weights(model.get_weights())

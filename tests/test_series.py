@@ -13,8 +13,11 @@ from export import predict as export_predict
 from rnnkit import predict as rnnkit_predict
 from rnnkit import train
 from rnnkit.core.errors import UsageError
+from rnnkit.runs.artifacts import read_history
 from rnnkit.tasks import series_data
+from rnnkit.tasks.series import MIN_VALIDATION, VAL_FRACTION, validation_split
 from tests.clitools import assert_refused, call, fresh_dir
+from tuning import search
 
 MULTIVARIATE_TS = """# a comment
 @problemName Toy
@@ -125,6 +128,52 @@ class DefaultModelTest(tf.test.TestCase):
                 self.assertEqual(model.get_layer("conv_2").filters, 2 * expected)
 
 
+class ValidationSplitTest(tf.test.TestCase):
+    def test_the_default_holds_cases_out_only_where_they_make_a_curve(self):
+        small = np.arange(100) % 2
+        large = np.arange(int(MIN_VALIDATION / VAL_FRACTION)) % 2
+        self.assertEqual([len(part) for part in validation_split(small, None)], [100, 0])
+        kept, val = validation_split(large, None)
+        self.assertEqual(len(val), MIN_VALIDATION)
+        self.assertAllEqual(np.bincount(large[val]), [MIN_VALIDATION // 2] * 2)  # stratified
+        self.assertEqual([len(part) for part in validation_split(large, 0.0)], [len(large), 0])
+        kept, val = validation_split(small, 0.2)
+        self.assertEqual((len(kept), len(val)), (80, 20))
+        self.assertFalse(set(kept) & set(val))
+
+    def test_both_loops_train_with_and_without_validation_cases(self):
+        folder = fresh_dir(self)
+        data = write(folder, "Slopes_TRAIN.ts", toy_ts(20, 8, seed=1))
+        write(folder, "Slopes_TEST.ts", toy_ts(10, 8, seed=2))
+        tiny = ["--task", "series", "--data", data, "--units", "4", "--filters", "2", "--epochs", "2",
+                "--steps-per-epoch", "2", "--show-samples", "0"]
+        for loop, extra, held_out in (("function", [], 0), ("fit", ["--val-fraction", "0.2"], 4)):
+            with self.subTest(loop=loop):
+                out = os.path.join(folder, loop)
+                status, _, err = call(train.main, [*tiny, "--loop", loop, *extra, "--out", out])
+                self.assertEqual(status, 0, err)
+                with open(os.path.join(out, "metrics.json")) as handle:
+                    self.assertEqual(json.load(handle)["data"]["validation_cases"], held_out)
+                history = read_history(os.path.join(out, "history.csv"))
+                self.assertLen(history["loss"], 2)
+                self.assertEqual("val_loss" in history, bool(held_out))
+
+    def test_what_watches_validation_is_refused_without_it(self):
+        folder = fresh_dir(self)
+        data = write(folder, "Slopes_TRAIN.ts", toy_ts(20, 8, seed=1))
+        write(folder, "Slopes_TEST.ts", toy_ts(10, 8, seed=2))
+        for extra, message in ((["--lr-schedule", "plateau"], "--lr-schedule plateau watches the validation loss"),
+                               (["--patience", "3"], "--patience watches the validation loss")):
+            with self.subTest(extra=extra):
+                assert_refused(self, train.main, ["--task", "series", "--data", data, *extra], message, folder)
+        status, _, err = call(search.main, ["--task", "series", "--data", data, "--max-trials", "1", "--dir",
+                                            os.path.join(folder, "search")])
+        self.assertEqual(status, 2, err)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertIn("a search ranks its trials on validation cases", err)
+        self.assertFalse(os.path.exists(os.path.join(folder, "search")))
+
+
 class SeriesTaskTest(tf.test.TestCase):
     """One small run on rising and falling two-channel series: it learns, answers and exports alike."""
 
@@ -148,6 +197,12 @@ class SeriesTaskTest(tf.test.TestCase):
         self.assertGreaterEqual(metrics["test"]["accuracy"], 0.95)
         self.assertEqual(metrics["data"]["files"][1]["cases"], 40)
         self.assertEqual(sorted(metrics["per_class"]), ["down", "up"])
+        # 60 training cases are too few for the default to hold any out: all train, and no curve is invented.
+        self.assertIn("all 60 training cases train the model", self.stdout)
+        self.assertEqual(metrics["data"]["validation_cases"], 0)
+        history = read_history(os.path.join(self.run_dir, "history.csv"))
+        self.assertLen(history["loss"], 15)
+        self.assertFalse([key for key in history if key.startswith("val_")], history.keys())
 
     def test_keras_litert_and_tflm_answer_alike_with_the_normalization_inside(self):
         rising = ",".join(str(v) for v in np.linspace(7, 13, 20)) + ":" + ",".join(["0"] * 20)

@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 
+from export.checks import calibration_inputs
 from export.convert import builtin_ops
 from export.micro import convert as micro
 from export.streaming import step_module as streaming
@@ -22,7 +23,7 @@ def convert(task, cfg, model, options):
     """(flatbuffer bytes, runner) of the streaming export asked for; refuses a model that cannot stream."""
     module, micro_target = streaming.StepModule(model), options.target == "micro"
     quantize = "int8" if micro_target else options.quantize
-    calibration = _validation(task, cfg, options.calibration_samples) if quantize == "int8" else None
+    calibration = calibration_inputs(task, cfg, options.calibration_samples) if quantize == "int8" else None
     data = streaming.to_tflite(module, quantize, calibration, integer_io=micro_target, int16_activations=micro_target)
     if micro_target:
         data = streaming.for_micro(data)
@@ -30,12 +31,6 @@ def convert(task, cfg, model, options):
     stream.per_step, stream.skip_padding = streaming.per_step_output(model), streaming.skips_padding(model)
     stream.run(task.held_out(cfg, 1)[0])  # refuses, naming what the runtime lacks, before any folder is made
     return data, stream
-
-
-def _validation(task, cfg, count):
-    """`count` validation sequences for calibration (NumPy, batch-major)."""
-    x, _ = next(iter(task.build_inputs(cfg, "val").unbatch().batch(count)))
-    return x.numpy()
 
 
 def write(task, cfg, model, data, stream, out_dir, options):

@@ -13,6 +13,7 @@ LOOPS = CHOICES["loop"]
 def train(model, train_ds, val_ds, loop, epochs, steps_per_epoch, callbacks, verbose=None, strategy=None):
     """Train `model` (compiled) for `epochs` × `steps_per_epoch` with the named loop; returns the History dict.
 
+    val_ds: the validation pipeline, or None to train without validation figures.
     verbose: Keras' progress setting (None: a bar on a terminal, one line per epoch otherwise; 0: silent).
     strategy: a tf.distribute strategy the model was built under (fit handles it itself; the custom loops run
     the shared step on every replica).
@@ -51,10 +52,10 @@ def custom_loop(model, train_ds, val_ds, epochs, steps_per_epoch, callbacks, com
                 break
         if strategy is None:
             logs = {name: float(value) for name, value in logs.items()}
-            val_logs = model.evaluate(val_ds, verbose=0, return_dict=True)
+            val_logs = {} if val_ds is None else model.evaluate(val_ds, verbose=0, return_dict=True)
         else:
             logs = distribute.metric_results(model)
-            val_logs = distribute.evaluate(model, val_ds, strategy)
+            val_logs = {} if val_ds is None else distribute.evaluate(model, val_ds, strategy)
         logs.update({f"val_{name}": value for name, value in val_logs.items()})
         callback_list.on_epoch_end(epoch, logs)
         if model.stop_training:

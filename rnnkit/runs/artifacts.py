@@ -86,14 +86,19 @@ def save_model(model, path):
 
 
 def read_history(path):
-    """history.csv → {column: [floats]} ({} when the file is missing or empty)."""
+    """history.csv → {column: [floats]} ({} when the file is missing or empty).
+
+    Columns with no value are left out: Keras' CSVLogger writes `val_` columns of "NA" for a run without
+    validation data.
+    """
     try:
         with open(path, encoding="utf-8", newline="") as handle:
             records = list(csv.DictReader(handle))
     except FileNotFoundError:
         return {}
-    return {key: [float(r[key]) for r in records if r.get(key) not in ("", None)]
-            for key in (records[0] if records else {}) if key != "epoch"}
+    columns = {key: [float(r[key]) for r in records if r.get(key) not in ("", "NA", None)]
+               for key in (records[0] if records else {}) if key != "epoch"}
+    return {key: values for key, values in columns.items() if values}
 
 
 def write_history(path, history):

@@ -87,12 +87,15 @@ class ArrayTask(SoftmaxClassifier, Task):
         return [*keras_metrics.classification_metrics("softmax"), balanced]
 
     def build_inputs(self, cfg, split):
-        """cache → shuffle → repeat → batch → (augment) → prefetch for training; batch → cache for evaluation.
+        """cache → shuffle → repeat → batch → (augment) → prefetch for training; batch → cache for evaluation;
+        None for a validation split that holds no examples.
 
         With `--class-weight balanced` training batches are (x, y, weight): every loop, the tuner and a
         distributed run then weigh the loss per example alike.
         """
         x, y = getattr(self.splits(cfg), split)
+        if split == "val" and not len(y):
+            return None
         if split == "train" and cfg.class_weight == "balanced":
             ds = tf.data.Dataset.from_tensor_slices((x, y, balanced_weights(y)))
         else:

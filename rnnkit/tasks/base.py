@@ -61,7 +61,8 @@ class Task:
         return cfg.steps_per_epoch
 
     def build_inputs(self, cfg, split):
-        """A batched, prefetched tf.data pipeline for `split` ('train' repeats forever, shuffled)."""
+        """A batched, prefetched tf.data pipeline for `split` ('train' repeats forever, shuffled); None for a 'val'
+        split that holds no examples (a run that trains on every case)."""
         raise NotImplementedError
 
     def fit_outside_keras(self, model, cfg, train_ds, val_ds, callbacks):

@@ -14,6 +14,10 @@ from rnnkit.tasks.base import require
 models = LazyModule("rnnkit.models.builders")
 
 HELD_OUT = 0.2  # of a file without a _TEST sibling, stratified, fixed (seed 0)
+# --val-fraction none holds VAL_FRACTION out only where that makes MIN_VALIDATION cases: a curve on fewer moves in
+# steps of 2 points or more, and on the small UCR/UEA sets those cases are worth more as training data (published
+# results train on the whole _TRAIN file).
+VAL_FRACTION, MIN_VALIDATION = 0.1, 50
 # Several channels (accelerometer axes, spectral coefficients) give the first convolution more patterns to mix
 # than one does; the wider front pays off there and overfits a single channel's few training cases.
 ONE_CHANNEL_FILTERS, MANY_CHANNEL_FILTERS = 32, 64
@@ -57,8 +61,10 @@ class Series(ArrayTask):
     options = (Option("data", None, "a .ts, .csv or .npz file of labelled series; a <name>_TRAIN file takes its "
                       "<name>_TEST sibling as the test split, any other file holds out a stratified 20%",
                       kind="path", metavar="FILE"),
-               Option("val_fraction", 0.1, "of the training cases, stratified, for the validation curves",
-                      kind="float", bounds=(0.0, 0.5, True)),
+               Option("val_fraction", None, "of the training cases, stratified, held out for the validation "
+                      "curves (a plateau schedule, early stopping and a search need them); 0: every case trains the "
+                      f"model; none: {VAL_FRACTION:g} where that is at least {MIN_VALIDATION} cases, else 0",
+                      kind="float", bounds=(0.0, 0.5), optional=True),
                Option("filters", None, "filters of the first convolution (the second has twice as many); none: "
                       f"{ONE_CHANNEL_FILTERS} for series of one channel, {MANY_CHANNEL_FILTERS} for several",
                       bounds=(1, 1024), optional=True, searchable=True),
@@ -71,13 +77,23 @@ class Series(ArrayTask):
         require(cfg.data, "--task series needs --data FILE (a .ts, .csv or .npz file of labelled series)")
 
     def load_data(self, cfg):
-        """Read the files now (a bad file stops the run before its folder is made) and print their summary."""
-        for part in self.splits(cfg).report["files"]:
+        """Read the files now (a bad file or a run that needs validation cases and has none stops the run before
+        its folder is made) and print their summary."""
+        data = self.splits(cfg)
+        for part in data.report["files"]:
             lengths = part["length"]
             print(f"rnnkit: {part['file']}: {part['cases']} series, {part['channels']} channel(s), length "
                   f"{lengths[0]}" + (f"-{lengths[1]}" if lengths[1] != lengths[0] else "")
                   + f", {part['missing_values']} missing values, {len(part['classes'])} classes "
                   + ", ".join(f"{label}: {count}" for label, count in part["classes"].items()), flush=True)
+        if len(data.val[1]):
+            return
+        watched = [flag for flag, used in (("--lr-schedule plateau", cfg.lr_schedule == "plateau"),
+                                           ("--patience", cfg.patience > 0)) if used]
+        require(not watched, f"{watched[0] if watched else ''} watches the validation loss, and this run holds no "
+                "validation cases out: give --val-fraction (e.g. 0.2)")
+        print(f"rnnkit: all {len(data.train[1])} training cases train the model, none held out for validation curves "
+              "(--val-fraction 0.2 holds 20% out)", flush=True)
 
     def load_splits(self, cfg):
         """Train / val / test arrays, class names and the files' summaries."""
@@ -99,13 +115,18 @@ class Series(ArrayTask):
         x, x_test = series_data.stack(train_series, length), series_data.stack(test_series, length)
         y = np.array([class_names.index(label) for label in train_labels], dtype=np.int32)
         y_test = np.array([class_names.index(label) for label in test_labels], dtype=np.int32)
-        kept, val = stratified_split(y, cfg.val_fraction, seed=1)
+        kept, val = validation_split(y, cfg.val_fraction)
         source = f"{cfg.data}" + (f" and {test_path}" if test_path else f" ({HELD_OUT:.0%} held out as test)")
-        report = {"files": files, "length": length, "channels": int(x.shape[2])}
+        report = {"files": files, "length": length, "channels": int(x.shape[2]), "validation_cases": int(len(val))}
         return Splits((x[kept], y[kept]), (x[val], y[val]), (x_test, y_test), tuple(class_names), source, report)
 
+    def check_searchable(self, cfg):
+        """A search ranks its trials on validation cases."""
+        require(len(self.splits(cfg).val[1]), "a search ranks its trials on validation cases, and this run holds "
+                "none out: give --val-fraction (e.g. 0.2)")
+
     def build_model(self, cfg):
-        """Normalization → Conv1D → pool → Conv1D → recurrent layers → softmax (models.build_conv_recurrent_model)."""
+        """Normalization → convolutions → pool → recurrent layers ⊕ mean → softmax (build_conv_recurrent_model)."""
         data = self.splits(cfg)
         x = data.train[0]
         return models.build_conv_recurrent_model(
@@ -122,6 +143,16 @@ class Series(ArrayTask):
     def show(self, cfg, x):
         """A series' first values."""
         return ",".join(f"{v:.2f}" for v in x[:4, 0]) + ",…"
+
+
+def validation_split(y, fraction):
+    """(kept, validation) indices: `fraction` of every class (None: VAL_FRACTION where that makes MIN_VALIDATION
+    cases, else none); a fraction of 0 keeps every case."""
+    if fraction is None:
+        fraction = VAL_FRACTION if VAL_FRACTION * len(y) >= MIN_VALIDATION else 0.0
+    if fraction == 0:
+        return np.arange(len(y)), np.array([], dtype=np.int64)
+    return stratified_split(y, fraction, seed=1)
 
 
 def default_filters(channels):
