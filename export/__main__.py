@@ -32,6 +32,11 @@ def build_parser():
     parser.add_argument("--unroll", action="store_true",
                         help="--target micro: GRU / SimpleRNN layers as one set of ops per step (int8 scales per "
                              "step; a larger file) instead of one WHILE loop")
+    parser.add_argument("--activations", choices=("int8", "int16"), default="int8",
+                        help="--target micro: int8 (default), or int16: 16x8, int16 activations and I/O with int8 "
+                             "weights, for a model whose int8 export answers unlike Keras; GRU / SimpleRNN layers "
+                             "are unrolled (as --unroll), so file and arena grow several times; float inputs, "
+                             "convolutions and GRU / SimpleRNN (the converter has no 16x8 fused LSTM)")
     parser.add_argument("--stress-samples", type=cli.bounded_int(0, 100_000), default=100, metavar="N",
                         help="--target micro and --streaming, algorithmic tasks: examples per stress family checked "
                              "in the runtime next to Keras (default 100; 0 skips them)")

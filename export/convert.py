@@ -103,16 +103,17 @@ def input_spec(twin):
     return tf.TensorSpec(tensor.shape, tensor.dtype, name=tensor.name)
 
 
-def to_tflite(twin, quantize="none", calibration=None, integer_io=False):
+def to_tflite(twin, quantize="none", calibration=None, integer_io=False, int16_activations=False):
     """TFLite flatbuffer bytes of `twin`, builtins only, tensor names stripped.
 
     quantize: none (float32); dynamic (int8 weights, float activations); float16 (float16 weights);
     int8 (int8 weights and activations calibrated on `calibration`, float input and output; with
-    `integer_io`, a float input and the output are int8 too, as a microcontroller takes them).
+    `integer_io`, a float input and the output are int8 too, as a microcontroller takes them). With
+    `int16_activations` int8 is 16x8: int8 weights, int16 activations (and int16 integer I/O).
     """
     with parked_stderr(quiet_for=FlexOpsError), warnings.catch_warnings():  # freezing, converting log pages
         warnings.simplefilter("ignore")
-        data = _convert(twin, quantize, calibration, integer_io)
+        data = _convert(twin, quantize, calibration, integer_io, int16_activations)
     ops = builtin_ops(data)
     foreign = sorted(op for op in ops if op.startswith("Flex") or op in ("CUSTOM", "DELEGATE"))
     if foreign:
@@ -120,12 +121,12 @@ def to_tflite(twin, quantize="none", calibration=None, integer_io=False):
     return strip_names(data)
 
 
-def _convert(twin, quantize, calibration, integer_io=False):
+def _convert(twin, quantize, calibration, integer_io=False, int16_activations=False):
     """The converter run itself (see `to_tflite`)."""
     function = tf.function(lambda x: twin(x, training=False)).get_concrete_function(input_spec(twin))
     if not has_fused_lstm(twin):
         converter = tf.lite.TFLiteConverter.from_concrete_functions([convert_variables_to_constants_v2(function)])
-        return _run_converter(converter, twin, quantize, calibration, integer_io)
+        return _run_converter(converter, twin, quantize, calibration, integer_io, int16_activations)
     # Freezing a concrete function would inline the fusable function: go through a SavedModel that holds only
     # the weights, which the converter then freezes (none is ever assigned).
     with tempfile.TemporaryDirectory(prefix="rnnkit-fused-") as folder:
@@ -133,12 +134,14 @@ def _convert(twin, quantize, calibration, integer_io=False):
         module.weights = [variable.value for variable in twin.variables]
         tf.saved_model.save(module, folder, signatures=function)
         return _run_converter(tf.lite.TFLiteConverter.from_saved_model(folder), twin, quantize, calibration,
-                              integer_io)
+                              integer_io, int16_activations)
 
 
-def configure(converter, quantize, representative=None, float_input=False, integer_io=False):
+def configure(converter, quantize, representative=None, float_input=False, integer_io=False,
+              int16_activations=False):
     """Set `converter`'s ops, quantization and I/O types (see `to_tflite`); `representative` yields calibration
-    inputs for int8, and with `integer_io` a float input and the output are int8."""
+    inputs for int8, with `integer_io` a float input and the output are integers (int8, or int16 with
+    `int16_activations`: 16x8)."""
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if quantize != "none":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -147,17 +150,22 @@ def configure(converter, quantize, representative=None, float_input=False, integ
     if quantize == "int8":
         converter.representative_dataset = representative
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        integer = tf.int8
+        if int16_activations:
+            converter.target_spec.supported_ops = [
+                tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+            integer = tf.int16
         if integer_io:
-            converter.inference_output_type = tf.int8
+            converter.inference_output_type = integer
             if float_input:
-                converter.inference_input_type = tf.int8
+                converter.inference_input_type = integer
 
 
-def _run_converter(converter, twin, quantize, calibration, integer_io):
+def _run_converter(converter, twin, quantize, calibration, integer_io, int16_activations=False):
     """Configure `converter` and convert (see `to_tflite`)."""
     samples = np.asarray(calibration) if calibration is not None else None
     configure(converter, quantize, lambda: ([samples[i: i + 1]] for i in range(len(samples))),
-              twin.inputs[0].dtype.startswith("float"), integer_io)
+              twin.inputs[0].dtype.startswith("float"), integer_io, int16_activations)
     try:
         return converter.convert()
     except Exception as error:  # the converter raises ConverterError and friends with long logs

@@ -29,6 +29,7 @@ class ExportOptions:
     target: str = "litert"  # or "micro"
     length: Optional[int] = None  # --target micro, sequence tasks: the fixed length
     unroll: bool = False  # --target micro: GRU / SimpleRNN one set of ops per step
+    activations: str = "int8"  # --target micro: int8, or int16 (16x8, recurrent loops unrolled)
     stress_samples: int = 100  # per stress family, checked in the runtime (0: none)
     calibration_samples: Optional[int] = None  # None: the target's default
     streaming: bool = False
@@ -57,7 +58,9 @@ def export_run(run_dir, options=ExportOptions()):
     out_dir = artifacts.prepare_run_dir(options.out or os.path.join(run_dir, name))
     try:
         if options.target == "micro":
-            metadata, exported = _write_micro(task, cfg, data, runner, out_dir, x, convert.is_recurrent(model))
+            quantize = "16x8" if options.activations == "int16" else "int8"
+            metadata, exported = _write_micro(task, cfg, data, runner, out_dir, x, convert.is_recurrent(model),
+                                              quantize)
             metadata["calibration_samples"] = len(calibration)
             if convert.has_step_loop(model):  # a single step is never looped
                 metadata["loop"] = "while" if "WHILE" in metadata["ops"] else "unrolled"
@@ -88,14 +91,18 @@ def refuse_options(task, options):
         raise UsageError("--calibration-samples applies to --quantize int8 and --target micro only")
     if options.unroll and options.target != "micro":
         raise UsageError("--unroll applies to --target micro only (the LiteRT export keeps a free-length WHILE)")
+    if options.activations != "int8" and options.target != "micro":
+        raise UsageError("--activations applies to --target micro only")
 
 
 def _micro_file(task, cfg, model, x, options):
     """(flatbuffer, a MicroInterpreter that has run it once, calibration inputs) for `--target micro`."""
     try:
         calibration = checks.fit_calibration(task, cfg, x, options.calibration_samples, options.length)
-        twin = micro.micro_twin(model, x.shape[1] if convert.is_recurrent(model) else None, unroll=options.unroll)
-        data = micro.to_micro(twin, calibration)
+        int16 = options.activations == "int16"  # 16x8 calibration cannot record the tensors inside a WHILE loop
+        twin = micro.micro_twin(model, x.shape[1] if convert.is_recurrent(model) else None,
+                                unroll=options.unroll or int16)
+        data = micro.to_micro(twin, calibration, int16_activations=int16)
     except convert.FlexOpsError as error:
         raise UsageError(f"no micro export: {error}") from None
     runner = MicroInterpreter(data)
@@ -126,7 +133,7 @@ def _write_tflite(task, cfg, model, options, out_dir, x):
     return metadata, np.concatenate([lite.run(x[i: i + 1]) for i in range(len(x))])
 
 
-def _write_micro(task, cfg, data, runner, out_dir, x, recurrent):
+def _write_micro(task, cfg, data, runner, out_dir, x, recurrent, quantize="int8"):
     """Write model.tflite, model_data.cc / .h and micro_ops.h; return (metadata, TFLM outputs on `x`).
 
     `runner` is the MicroInterpreter over `data` that has already run once (its arena use is then recorded).
@@ -138,7 +145,7 @@ def _write_micro(task, cfg, data, runner, out_dir, x, recurrent):
     artifacts.write_text(os.path.join(out_dir, "model_data.h"), header)
     artifacts.write_text(os.path.join(out_dir, "micro_ops.h"), micro.op_resolver(ops))
     metadata = metadata_for(task, cfg, [1, *x.shape[1:]], str(x.dtype), "model.tflite",
-                            {"format": "tflite", "target": "micro", "quantize": "int8", "bytes": len(data),
+                            {"format": "tflite", "target": "micro", "quantize": quantize, "bytes": len(data),
                              "ops": ops, "arena_bytes": micro.arena_bytes(runner),
                              "length": int(x.shape[1]) if recurrent else None, **micro.io_quantization(runner)})
     return metadata, np.concatenate([runner.run(x[i: i + 1]) for i in range(len(x))])

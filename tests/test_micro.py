@@ -148,6 +148,8 @@ class MicroExportTest(tf.test.TestCase):
                               ([self.moons, "--target", "micro", "--quantize", "dynamic"], "full-integer"),
                               ([self.adder, "--target", "micro", "--format", "saved_model"], "full-integer"),
                               ([self.adder, "--unroll"], "--unroll applies"),
+                              ([self.moons, "--activations", "int16"], "--activations applies"),
+                              ([self.adder, "--target", "micro", "--activations", "int16"], "16x8"),
                               ([self.adder, "--target", "micro", "--stress-samples", "-1"], "--stress-samples"),
                               ([self.moons, "--calibration-samples", "50"], "--calibration-samples applies"),
                               ([self.moons, "--target", "micro", "--calibration-samples", "0"],

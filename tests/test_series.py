@@ -222,6 +222,26 @@ class SeriesTaskTest(tf.test.TestCase):
             self.assertEqual(status, 0, err)
             self.assertEqual([line.split("→ ")[1].split()[0] for line in lite_out.splitlines()], ["up", "down"])
 
+    def test_a_16x8_micro_export_runs_in_tflm_like_keras(self):
+        folder = os.path.join(fresh_dir(self), "export")
+        status, out, err = call(export_cli.main, [self.run_dir, "--target", "micro", "--activations", "int16",
+                                                  "--out", folder])
+        self.assertEqual(status, 0, err)
+        with open(os.path.join(folder, "rnnkit_export.json")) as handle:
+            metadata = json.load(handle)
+        self.assertEqual(metadata["quantize"], "16x8")
+        self.assertEqual(metadata["input_quantization"]["dtype"], "int16")
+        self.assertEqual(metadata["loop"], "unrolled")  # 16x8 calibration cannot see inside a WHILE loop
+        check = metadata["check"]
+        self.assertEqual(check["export"]["accuracy"], check["keras"]["accuracy"])
+        # int16 steps are 256 times finer than int8's: the outputs agree to a few hundredths at most.
+        self.assertLess(check["max_abs_diff"], 0.05)
+        rising = ",".join(str(v) for v in np.linspace(7, 13, 20)) + ":" + ",".join(["0"] * 20)
+        status, out, err = call(export_predict.main, [os.path.join(folder, "model.tflite"), "--runtime", "micro",
+                                                      rising])
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out.split("→ ")[1].split()[0], "up")
+
     def test_bad_inputs_exit_2_with_one_line(self):
         folder = fresh_dir(self)
         write(folder, "Odd_TRAIN.ts", toy_ts(10, 8, seed=3))

@@ -17,17 +17,21 @@ import numpy as np
 from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
 
+from export.micro import gather as micro_gather
 from export.micro import graph
 from export.micro import head as micro_head
 from export.micro import loops as micro_loops
 
 
-def for_micro(data, int16_head=False):
-    """The flatbuffer `data` with every rewrite above applied, and with `int16_head` its softmax head in 16x8
-    (export/micro_head.py: the one rewrite that changes values, finer)."""
+def for_micro(data, int16_head=False, int16_gathers=False):
+    """The flatbuffer `data` with every rewrite above applied, with `int16_head` its int8 softmax head in 16x8
+    (export/micro/head.py: the one rewrite that changes values, finer), and with `int16_gathers` (a 16x8 model)
+    its int16 lookups split into int8 ones (export/micro/gather.py)."""
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
     if int16_head:
         micro_head.int16_softmax_heads(model)
+    if int16_gathers:
+        micro_gather.int16_gathers(model)
     select_as_select_v2(model)
     for subgraph in model.subgraphs:
         share_constant_tensors(model, subgraph)
@@ -58,7 +62,7 @@ def constant_key(model, tensor):
     q = tensor.quantization
     quant = None if q is None else tuple(None if v is None else bytes(memoryview(np.ascontiguousarray(v)))
                                          for v in (q.scale, q.zeroPoint, q.min, q.max)) + (q.quantizedDimension,)
-    return tensor.buffer, tensor.type, tuple(tensor.shape), quant
+    return tensor.buffer, tensor.type, tuple(() if tensor.shape is None else tensor.shape), quant  # None: scalar
 
 
 def share_constant_tensors(model, subgraph):

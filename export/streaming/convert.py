@@ -80,3 +80,5 @@ def refuse_options(options):
         raise UsageError("--calibration-samples applies to --quantize int8 and --target micro only")
     if options.length is not None or options.unroll:
         raise UsageError("--len and --unroll do not apply to --streaming: a stream takes one step at a time")
+    if options.activations != "int8":
+        raise UsageError("--activations does not apply to --streaming: a micro stream is always 16x8")

@@ -151,16 +151,9 @@ def to_tflite(module, quantize="none", calibration=None, integer_io=False, int16
         converter = tf.lite.TFLiteConverter.from_saved_model(folder, signature_keys=["step", "zero_state"])
         converter.experimental_enable_resource_variables = True
         configure(converter, quantize, lambda: _calibration_steps(module.model, calibration),
-                  module.model.inputs[0].dtype.startswith("float"), integer_io)
+                  module.model.inputs[0].dtype.startswith("float"), integer_io, int16_activations)
         if quantize == "int8":
             converter._experimental_variable_quantization = True  # the states' READ / ASSIGN quantized too
-        if quantize == "int8" and int16_activations:
-            converter.target_spec.supported_ops = [
-                tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
-            if integer_io:
-                converter.inference_output_type = tf.int16
-                if module.model.inputs[0].dtype.startswith("float"):
-                    converter.inference_input_type = tf.int16
         try:
             data = converter.convert()
         except Exception as error:  # the converter raises ConverterError and friends with long logs
