@@ -51,7 +51,7 @@ def to_micro(twin, calibration, int16_head=True, int16_activations=False):
     With `int16_activations` the whole model is 16x8 (int8 weights, int16 activations and I/O).
     """
     data = convert.to_tflite(twin, "int8", calibration, integer_io=True, int16_activations=int16_activations)
-    return micro_flatbuffer.for_micro(data, int16_head and not int16_activations, int16_gathers=int16_activations)
+    return micro_flatbuffer.for_micro(data, int16_head and not int16_activations)  # a 16x8 head is 16x8 already
 
 
 def arena_bytes(micro):

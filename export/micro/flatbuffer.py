@@ -17,21 +17,17 @@ import numpy as np
 from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
 
-from export.micro import gather as micro_gather
 from export.micro import graph
 from export.micro import head as micro_head
 from export.micro import loops as micro_loops
 
 
-def for_micro(data, int16_head=False, int16_gathers=False):
-    """The flatbuffer `data` with every rewrite above applied, with `int16_head` its int8 softmax head in 16x8
-    (export/micro/head.py: the one rewrite that changes values, finer), and with `int16_gathers` (a 16x8 model)
-    its int16 lookups split into int8 ones (export/micro/gather.py)."""
+def for_micro(data, int16_head=False):
+    """The flatbuffer `data` with every rewrite above applied, and with `int16_head` its int8 softmax head in 16x8
+    (export/micro/head.py: the one rewrite that changes values, finer)."""
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
     if int16_head:
         micro_head.int16_softmax_heads(model)
-    if int16_gathers:
-        micro_gather.int16_gathers(model)
     select_as_select_v2(model)
     for subgraph in model.subgraphs:
         share_constant_tensors(model, subgraph)
