@@ -1,7 +1,8 @@
 """`--task series` next to aeon's MiniRocket on UCR/UEA sets, in one invocation; prints a Markdown table.
 
     pip install aeon          # MiniRocket, and the .ts files inside its wheel
-    python benchmarks/series.py --data-root "$(python -c 'import aeon, os; print(os.path.dirname(aeon.__file__))')/datasets/data"
+    ROOT="$(python -c 'import aeon, os; print(os.path.dirname(aeon.__file__))')/datasets/data"
+    python benchmarks/series.py --data-root "$ROOT"
 
 Each set is read from <root>/<Set>/<Set>_TRAIN.ts (its _TEST sibling is the test split) by rnnkit's own reader;
 MiniRocket gets the same arrays (missing values filled, series padded to one length), all of the training split.

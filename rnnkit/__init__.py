@@ -1,8 +1,8 @@
 """rnnkit: train, tune and ship small sequence and vision models with TensorFlow / Keras 3.
 
 The library API (`configure`, `compiled_model`, `train_and_evaluate`) loads TensorFlow on first use; the
-TensorFlow-free modules (`rnnkit.core.cli`, `rnnkit.core.codecs`, `rnnkit.core.metadata`, `rnnkit.core.errors`, `rnnkit.core.quiet`)
-are what `export.predict` runs on with LiteRT alone.
+TensorFlow-free modules (`rnnkit.core.cli`, `rnnkit.core.codecs`, `rnnkit.core.metadata`, `rnnkit.core.errors`,
+`rnnkit.core.quiet`) are what `export.predict` runs on with LiteRT alone.
 """
 from rnnkit.core.quiet import import_tensorflow_quietly
 

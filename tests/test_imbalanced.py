@@ -138,7 +138,8 @@ class NamesLoaderReportTest(tf.test.TestCase):
                     TASKS["names"].splits(cfg)
                 continue
             report = TASKS["names"].splits(cfg).report
-            self.assertEqual({k: {f: v[f] for f in ("read", "duplicates", "shared", "kept")} for k, v in report.items()},
+            counts = {k: {f: v[f] for f in ("read", "duplicates", "shared", "kept")} for k, v in report.items()}
+            self.assertEqual(counts,
                              {"Czech": {"read": 12, "duplicates": 1, "shared": 1, "kept": kept["Czech"]},
                               "English": {"read": 13, "duplicates": 1, "shared": 3, "kept": kept["English"]},
                               "Scottish": {"read": 2, "duplicates": 0, "shared": 2, "kept": kept["Scottish"]}})

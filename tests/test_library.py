@@ -53,7 +53,8 @@ class ConfigChecksItselfTest(tf.test.TestCase):
 
     def test_configure_gives_the_cli_checks_to_library_callers(self):
         cfg = rnnkit.configure("recall", units=(8,), seed=3)
-        self.assertEqual((cfg.task, cfg.units, cfg.seed, cfg.k), ("recall", (8,), 3, TASKS["recall"].option_table()["k"].default))
+        self.assertEqual((cfg.task, cfg.units, cfg.seed, cfg.k),
+                         ("recall", (8,), 3, TASKS["recall"].option_table()["k"].default))
         with self.assertRaisesRegex(UsageError, "--len does not apply to task recall"):
             rnnkit.configure("recall", length=5)
         with self.assertRaisesRegex(UsageError, "unknown task 'adders'"):
@@ -139,7 +140,8 @@ class CustomLoopResumeTest(tf.test.TestCase, parameterized.TestCase):
                       steps_per_epoch=6, batch_size=16, val_samples=32, test_samples=64, eval_lens=(),
                       show_samples=0, stress_samples=0, carry_mix=0.5, loop=loop, seed=5)
         root = fresh_dir(self)
-        interrupted, whole = base.replace(out=os.path.join(root, "killed")), base.replace(out=os.path.join(root, "whole"))
+        interrupted = base.replace(out=os.path.join(root, "killed"))
+        whole = base.replace(out=os.path.join(root, "whole"))
         original = training.build_callbacks
         with mock.patch.object(training, "build_callbacks", lambda *a: [*original(*a), StopAtEpoch(2)]), \
                 contextlib.redirect_stdout(io.StringIO()), self.assertRaises(KeyboardInterrupt):
@@ -160,8 +162,9 @@ class TunersTest(tf.test.TestCase, parameterized.TestCase):
     @parameterized.parameters("grid", "bayesian", "hyperband")
     def test_each_tuner_finishes_its_trials_and_ranks_them(self, tuner):
         folder = fresh_dir(self)
-        argv = ["--task", "moons", "--epochs", "3", "--space", "units=" + ("3,5,8" if tuner == "hyperband" else "3,8"), "layers=1", "lr=0.1", "optimizer=sgd",
-                "batch_size=32", "--max-trials", "2", "--tuner", tuner, "--no-retrain", "--dir", folder]
+        argv = ["--task", "moons", "--epochs", "3", "--space", "units=" + ("3,5,8" if tuner == "hyperband" else "3,8"),
+                "layers=1", "lr=0.1", "optimizer=sgd", "batch_size=32", "--max-trials", "2", "--tuner", tuner,
+                "--no-retrain", "--dir", folder]
         status, out, err = call(search.main, argv)
         self.assertEqual(status, 0, err)
         with open(os.path.join(folder, "results.csv")) as handle:

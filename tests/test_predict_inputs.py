@@ -83,7 +83,8 @@ class CodecTest(tf.test.TestCase):
         not_image = os.path.join(self.folder, "text.png")
         with open(not_image, "w") as handle:
             handle.write("not an image")
-        cases = [("adder", (1, None, 2), "12+x", "only 0-9"), ("adder", (1, None, 2), "12", "two decimal numbers joined"),
+        cases = [("adder", (1, None, 2), "12+x", "only 0-9"),
+                 ("adder", (1, None, 2), "12", "two decimal numbers joined"),
                  ("adder", (1, None, 2), "1+", "two decimal numbers joined"), ("adder", (1, None, 2), "", "empty"),
                  ("adder", (1, None, 2), "1" * 100_001 + "+1", "at most 100000"),
                  ("adder", (1, 5, 2), "12345+1", "at most 4 digits"),

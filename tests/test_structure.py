@@ -90,7 +90,8 @@ class KerasAdapterTest(tf.test.TestCase):
         self.assertEqual(keras_adapter.restored_epoch(model), 0)
         backup = fresh_dir(self)
         x, y = np.ones((4, 1)), np.ones((4, 1))
-        model.fit(x, y, epochs=2, verbose=0, callbacks=[keras.callbacks.BackupAndRestore(backup, delete_checkpoint=False)])
+        model.fit(x, y, epochs=2, verbose=0,
+                  callbacks=[keras.callbacks.BackupAndRestore(backup, delete_checkpoint=False)])
         restored = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
         restored.compile(optimizer="sgd", loss="mse")
         callback = keras.callbacks.BackupAndRestore(backup)

@@ -102,7 +102,8 @@ def op_resolver(ops):
     """A ready `tflite::MicroMutableOpResolver<N>` with exactly the model's ops."""
     methods = [f"Add{RESOLVER_NAMES.get(op, ''.join(_camel(part) for part in op.split('_')))}" for op in sorted(ops)]
     lines = ["// The ops this model needs, for a TFLM firmware project.", '#include "tensorflow/lite/micro/'
-             'micro_mutable_op_resolver.h"', "", f"using RnnkitOpResolver = tflite::MicroMutableOpResolver<{len(ops)}>;",
+             'micro_mutable_op_resolver.h"', "",
+             f"using RnnkitOpResolver = tflite::MicroMutableOpResolver<{len(ops)}>;",
              "", "inline TfLiteStatus RegisterRnnkitOps(RnnkitOpResolver& resolver) {"]
     lines += [f"  TF_LITE_ENSURE_STATUS(resolver.{method}());" for method in methods]
     lines += ["  return kTfLiteOk;", "}", ""]

@@ -47,7 +47,8 @@ def select_as_select_v2(model):
     for subgraph in model.subgraphs:
         for op in subgraph.operators:
             if op.builtinOptionsType == schema.BuiltinOptions.SelectOptions:
-                op.builtinOptionsType, op.builtinOptions = schema.BuiltinOptions.SelectV2Options, schema.SelectV2OptionsT()
+                op.builtinOptionsType = schema.BuiltinOptions.SelectV2Options
+                op.builtinOptions = schema.SelectV2OptionsT()
 
 
 def constant_key(model, tensor):

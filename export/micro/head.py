@@ -2,8 +2,8 @@
 
 In the int8 model the head's logits are int8: over a calibrated range of about ±20 one step is about 0.15, so two
 classes whose logits are closer than that get the same int8 logit, the same probability, and argmax takes the
-lower class index, a flip against Keras wherever the true class is the higher one. The converter makes no 16x8 op inside an otherwise int8 model (and refuses 16x8 for the fused LSTM), so this rewrite
-does it:
+lower class index, a flip against Keras wherever the true class is the higher one. The converter makes no 16x8
+op inside an otherwise int8 model (and refuses 16x8 for the fused LSTM), so this rewrite does it:
 
     x (int8) -> QUANTIZE -> x (int16, same scale) -> FULLY_CONNECTED (int8 weights, int64 bias)
       -> logits (int16) [-> RESHAPE ...] -> SOFTMAX -> probabilities (int16, scale 1/32768)

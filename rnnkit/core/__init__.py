@@ -1,1 +1,2 @@
-"""TensorFlow-free core: settings, task options, CLI parsing, codecs and export metadata (what `export.predict` runs on beside LiteRT)."""
+"""TensorFlow-free core: settings, task options, CLI parsing, codecs and export metadata (what `export.predict`
+runs on beside LiteRT)."""

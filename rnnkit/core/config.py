@@ -21,7 +21,8 @@ BOUNDS = {
     "beta_2": (0.0, 0.99999), "coupled_weight_decay": (0.0, 1.0), "plateau_factor": (0.0, 0.99, True),
     "plateau_patience": (0, 100_000), "plateau_min_lr": (0.0, 100.0),
     "patience": (0, 100_000), "epochs": (1, 100_000), "steps_per_epoch": (1, 1_000_000), "batch_size": (1, 65_536),
-    "seed": (0, 2**31 - 1), "restarts": (1, 100), "log_every": (1, 10_000_000), "val_samples": (1, 1_000_000), "test_samples": (1, 1_000_000),
+    "seed": (0, 2**31 - 1), "restarts": (1, 100), "log_every": (1, 10_000_000), "val_samples": (1, 1_000_000),
+    "test_samples": (1, 1_000_000),
     "show_samples": (0, 100),
 }
 ITEM_BOUNDS = {"units": (1, 4096)}

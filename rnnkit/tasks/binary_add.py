@@ -87,7 +87,8 @@ class BinaryAdd(AdditionTask):
         """Raw bits → recurrent stack → one sigmoid (mse, bce) or a 2-way softmax (ce) per position."""
         ce = cfg.loss == "ce"
         return models.build_recurrent_model(name="binary_add", cell=cfg.cell, units=cfg.units, features=2,
-                                            num_classes=2 if ce else 1, output_activation="softmax" if ce else "sigmoid",
+                                            num_classes=2 if ce else 1,
+                                            output_activation="softmax" if ce else "sigmoid",
                                             bidirectional=cfg.bidirectional, dropout=cfg.dropout, l2=cfg.l2)
 
     def loss(self, cfg):
