@@ -90,8 +90,9 @@ class Series(ArrayTask):
             return
         watched = [flag for flag, used in (("--lr-schedule plateau", cfg.lr_schedule == "plateau"),
                                            ("--patience", cfg.patience > 0)) if used]
-        require(not watched, f"{watched[0] if watched else ''} watches the validation loss, and this run holds no "
-                "validation cases out: give --val-fraction (e.g. 0.2)")
+        if watched:
+            raise UsageError(f"{watched[0]} watches the validation loss, and this run holds no validation cases "
+                             "out: give --val-fraction (e.g. 0.2)")
         print(f"rnnkit: all {len(data.train[1])} training cases train the model, none held out for validation curves "
               "(--val-fraction 0.2 holds 20% out)", flush=True)
 
