@@ -41,7 +41,8 @@ def build_parser():
                         help="--target micro and --streaming, algorithmic tasks: examples per stress family checked "
                              "in the runtime next to Keras (default 100; 0 skips them)")
     parser.add_argument("--calibration-samples", type=cli.bounded_int(1, 100_000), metavar="N",
-                        help="--quantize int8 and --target micro: validation examples that calibrate the int8 ranges "
+                        help="--quantize int8 and --target micro: validation examples (training examples where the "
+                             "run held none out) that calibrate the int8 ranges "
                              f"(default {convert.CALIBRATION_SAMPLES} for int8, {micro.CALIBRATION_SAMPLES} for micro)")
     parser.add_argument("--streaming", action="store_true",
                         help="one time step per invoke, the recurrent state kept inside the model between invokes "
