@@ -98,6 +98,33 @@ class FamilyConversionTest(tf.test.TestCase, parameterized.TestCase):
             convert.to_tflite(model)
 
 
+class Int8InputRangeTest(tf.test.TestCase):
+    def test_a_rare_spike_does_not_coarsen_the_int8_input_grid(self):
+        keras.utils.set_random_seed(3)
+        inputs = keras.Input((16, 1))
+        hidden = keras.layers.Conv1D(4, 3, activation="relu")(inputs)
+        model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.GlobalAveragePooling1D()(hidden)))
+        rng = np.random.default_rng(0)
+        calibration = rng.uniform(-1, 1, (200, 16, 1)).astype(np.float32)
+        calibration[0, 5, 0] = 100.0  # one value in 3 200: calibrated on its own, it would set the input's range
+        interpreter = Interpreter(model_content=convert.to_tflite(model, "int8", calibration, integer_io=True))
+        interpreter.allocate_tensors()
+        inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+        (scale, zero), (out_scale, out_zero) = inp["quantization"], out["quantization"]
+        self.assertLess(scale, 2.1 / 255)  # the central values' range, not the spike's (about 101 / 255)
+        x = rng.uniform(-1, 1, (20, 16, 1)).astype(np.float32)
+        x[0, 3, 0] = 100.0  # a spike at run time saturates like the clipped calibration
+        got = []
+        for row in x:
+            quantized = np.clip(np.round(row / scale + zero), -128, 127).astype(np.int8)
+            interpreter.set_tensor(inp["index"], quantized[None])
+            interpreter.invoke()
+            got.append((interpreter.get_tensor(out["index"])[0].astype(np.float32) - out_zero) * out_scale)
+        expected = model.predict(np.clip(x, calibration.min(), np.sort(calibration, axis=None)[-2]), verbose=0)
+        self.assertAllClose(np.array(got), expected, atol=0.03, rtol=0)
+        self.assertAllClose(convert.clip_tails(np.arange(10000.0), 0.999)[[0, -1]], [5.0, 9994.0], atol=0.01)
+
+
 class RunExportTest(tf.test.TestCase):
     """One small trained adder run (units 32: the quantizers skip tensors under 1 024 values), exported every
     way and asked through both predict CLIs."""
