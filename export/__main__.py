@@ -44,6 +44,11 @@ def build_parser():
                         help="--quantize int8 and --target micro: validation examples (training examples where the "
                              "run held none out) that calibrate the int8 ranges "
                              f"(default {convert.CALIBRATION_SAMPLES} for int8, {micro.CALIBRATION_SAMPLES} for micro)")
+    parser.add_argument("--input-coverage", type=cli.bounded_float(0.5, 1.0, low_open=True), metavar="F",
+                        help="int8 exports (--quantize int8, --target micro): the calibration's float inputs are "
+                             "clipped to this central share of their values before the int8 input range is set, so "
+                             "rare spikes do not coarsen its 256 steps; rarer inputs saturate (default "
+                             f"{convert.INPUT_COVERAGE:g}; 1: the full range, where rare extremes carry the answer)")
     parser.add_argument("--streaming", action="store_true",
                         help="one time step per invoke, the recurrent state kept inside the model between invokes "
                              "(signature 'zero_state', or MicroInterpreter::Reset(), starts a new sequence): any "

@@ -107,16 +107,20 @@ def input_spec(twin):
     return tf.TensorSpec(tensor.shape, tensor.dtype, name=tensor.name)
 
 
-def to_tflite(twin, quantize="none", calibration=None, integer_io=False, int16_activations=False):
+def to_tflite(twin, quantize="none", calibration=None, integer_io=False, int16_activations=False,
+              input_coverage=INPUT_COVERAGE):
     """TFLite flatbuffer bytes of `twin`, builtins only, tensor names stripped.
 
     quantize: none (float32); dynamic (int8 weights, float activations); float16 (float16 weights);
     int8 (int8 weights and activations calibrated on `calibration`, float input and output; with
     `integer_io`, a float input and the output are int8 too, as a microcontroller takes them). With
-    `int16_activations` int8 is 16x8: int8 weights, int16 activations (and int16 integer I/O).
+    `int16_activations` int8 is 16x8: int8 weights, int16 activations (and int16 integer I/O). An int8 (not 16x8)
+    calibration sees float inputs clipped to the central `input_coverage` of their values (1: unclipped).
     """
     with parked_stderr(quiet_for=FlexOpsError), warnings.catch_warnings():  # freezing, converting log pages
         warnings.simplefilter("ignore")
+        if quantize == "int8" and not int16_activations and calibration is not None:
+            calibration = clip_tails(np.asarray(calibration), input_coverage)
         data = _convert(twin, quantize, calibration, integer_io, int16_activations)
     ops = builtin_ops(data)
     foreign = sorted(op for op in ops if op.startswith("Flex") or op in ("CUSTOM", "DELEGATE"))
@@ -168,8 +172,6 @@ def configure(converter, quantize, representative=None, float_input=False, integ
 def _run_converter(converter, twin, quantize, calibration, integer_io, int16_activations=False):
     """Configure `converter` and convert (see `to_tflite`)."""
     samples = np.asarray(calibration) if calibration is not None else None
-    if quantize == "int8" and not int16_activations and samples is not None and samples.dtype.kind == "f":
-        samples = clip_tails(samples, INPUT_COVERAGE)
     configure(converter, quantize, lambda: ([samples[i: i + 1]] for i in range(len(samples))),
               twin.inputs[0].dtype.startswith("float"), integer_io, int16_activations)
     try:
@@ -179,8 +181,10 @@ def _run_converter(converter, twin, quantize, calibration, integer_io, int16_act
 
 
 def clip_tails(samples, coverage):
-    """`samples` clipped to the central `coverage` of their values (one range for the whole input tensor, as an
-    int8 input has one scale)."""
+    """Float `samples` clipped to the central `coverage` of their values (one range for the whole input tensor, as
+    an int8 input has one scale); token ids and a coverage of 1 come back unchanged."""
+    if samples.dtype.kind != "f" or coverage >= 1.0:
+        return samples
     tail = 50.0 * (1.0 - coverage)
     low, high = np.percentile(samples, [tail, 100.0 - tail])
     return np.clip(samples, low, high).astype(samples.dtype)

@@ -32,6 +32,7 @@ class ExportOptions:
     activations: str = "int8"  # --target micro: int8, or int16 (16x8, recurrent loops unrolled)
     stress_samples: int = 100  # per stress family, checked in the runtime (0: none)
     calibration_samples: Optional[int] = None  # None: the target's default
+    input_coverage: Optional[float] = None  # int8: the calibration's central share of float input values
     streaming: bool = False
     out: Optional[str] = None  # None: RUN/export-…
     check_samples: int = 200
@@ -62,6 +63,8 @@ def export_run(run_dir, options=ExportOptions()):
             metadata, exported = _write_micro(task, cfg, data, runner, out_dir, x, convert.is_recurrent(model),
                                               quantize)
             metadata["calibration_samples"] = len(calibration)
+            if quantize == "int8":
+                metadata["input_coverage"] = _coverage(options)
             if convert.has_step_loop(model):  # a single step is never looped
                 metadata["loop"] = "while" if "WHILE" in metadata["ops"] else "unrolled"
         elif options.format == "tflite":
@@ -89,6 +92,9 @@ def refuse_options(task, options):
         raise UsageError("--len applies to --target micro of a task with a --len option")
     if options.calibration_samples and options.target != "micro" and options.quantize != "int8":
         raise UsageError("--calibration-samples applies to --quantize int8 and --target micro only")
+    int8 = options.quantize == "int8" or (options.target == "micro" and options.activations == "int8")
+    if options.input_coverage is not None and not int8:
+        raise UsageError("--input-coverage applies to int8 exports only (--quantize int8, --target micro)")
     if options.unroll and options.target != "micro":
         raise UsageError("--unroll applies to --target micro only (the LiteRT export keeps a free-length WHILE)")
     if options.activations != "int8" and options.target != "micro":
@@ -102,12 +108,17 @@ def _micro_file(task, cfg, model, x, options):
         int16 = options.activations == "int16"  # 16x8 calibration cannot record the tensors inside a WHILE loop
         twin = micro.micro_twin(model, x.shape[1] if convert.is_recurrent(model) else None,
                                 unroll=options.unroll or int16)
-        data = micro.to_micro(twin, calibration, int16_activations=int16)
+        data = micro.to_micro(twin, calibration, int16_activations=int16, input_coverage=_coverage(options))
     except convert.FlexOpsError as error:
         raise UsageError(f"no micro export: {error}") from None
     runner = MicroInterpreter(data)
     runner.run(x[:1])  # refuses, naming what TFLM lacks
     return data, runner, calibration
+
+
+def _coverage(options):
+    """The int8 calibration's input coverage: the option, or convert's default."""
+    return convert.INPUT_COVERAGE if options.input_coverage is None else options.input_coverage
 
 
 def _write_tflite(task, cfg, model, options, out_dir, x):
@@ -121,14 +132,14 @@ def _write_tflite(task, cfg, model, options, out_dir, x):
         calibration = checks.calibration_inputs(task, cfg, options.calibration_samples)
         if steps is not None and calibration.shape[1] != steps:
             calibration = checks.fit_width(calibration, steps)
-    data = convert.to_tflite(twin, options.quantize, calibration)
+    data = convert.to_tflite(twin, options.quantize, calibration, input_coverage=_coverage(options))
     path = os.path.join(out_dir, "model.tflite")
     artifacts.atomic_write(path, lambda temp: open(temp, "wb").write(data))
     metadata = metadata_for(task, cfg, twin.inputs[0].shape, twin.inputs[0].dtype, "model.tflite",
                             {"format": "tflite", "quantize": options.quantize, "bytes": len(data),
                              "ops": sorted(convert.builtin_ops(data))})
     if calibration is not None:
-        metadata["calibration_samples"] = len(calibration)
+        metadata.update(calibration_samples=len(calibration), input_coverage=_coverage(options))
     lite = LiteModel(path, metadata=metadata)
     return metadata, np.concatenate([lite.run(x[i: i + 1]) for i in range(len(x))])
 

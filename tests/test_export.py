@@ -123,6 +123,11 @@ class Int8InputRangeTest(tf.test.TestCase):
         expected = model.predict(np.clip(x, calibration.min(), np.sort(calibration, axis=None)[-2]), verbose=0)
         self.assertAllClose(np.array(got), expected, atol=0.03, rtol=0)
         self.assertAllClose(convert.clip_tails(np.arange(10000.0), 0.999)[[0, -1]], [5.0, 9994.0], atol=0.01)
+        tokens = np.arange(10000, dtype=np.int32)
+        self.assertAllEqual(convert.clip_tails(tokens, 0.999), tokens)  # token ids are never clipped
+        full = Interpreter(model_content=convert.to_tflite(model, "int8", calibration, integer_io=True,
+                                                           input_coverage=1.0))
+        self.assertAllClose(full.get_input_details()[0]["quantization"][0], 101 / 255, rtol=0.01)
 
 
 class RunExportTest(tf.test.TestCase):

@@ -78,6 +78,7 @@ class MicroExportTest(tf.test.TestCase):
         self.assertEqual(metadata["output_quantization"], {"dtype": "int16", "scale": 1 / 32768, "zero_point": 0})
         self.assertIsNone(metadata["length"])
         self.assertEqual(metadata["calibration_samples"], 50)
+        self.assertEqual(metadata["input_coverage"], convert.INPUT_COVERAGE)
         check = metadata["check"]
         self.assertLessEqual(abs(check["export"]["accuracy"] - check["keras"]["accuracy"]), 0.02)
         with open(os.path.join(folder, "model.tflite"), "rb") as handle:
@@ -152,6 +153,10 @@ class MicroExportTest(tf.test.TestCase):
                               ([self.adder, "--target", "micro", "--activations", "int16"], "16x8"),
                               ([self.adder, "--target", "micro", "--stress-samples", "-1"], "--stress-samples"),
                               ([self.moons, "--calibration-samples", "50"], "--calibration-samples applies"),
+                              ([self.moons, "--input-coverage", "0.99"], "--input-coverage applies"),
+                              ([self.adder, "--target", "micro", "--activations", "int16", "--input-coverage", "1"],
+                               "--input-coverage applies"),
+                              ([self.moons, "--target", "micro", "--input-coverage", "0.5"], "--input-coverage"),
                               ([self.moons, "--target", "micro", "--calibration-samples", "0"],
                                "--calibration-samples")):
             with self.subTest(argv=argv):

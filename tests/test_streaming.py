@@ -230,7 +230,8 @@ class StreamingExportTest(tf.test.TestCase):
                               ([self.adder, "--len", "8"], "--len and --unroll"),
                               ([self.adder, "--format", "saved_model"], "drop --format"),
                               ([self.adder, "--target", "micro", "--quantize", "dynamic"], "drop --quantize"),
-                              ([self.adder, "--target", "micro", "--activations", "int16"], "always 16x8")):
+                              ([self.adder, "--target", "micro", "--activations", "int16"], "always 16x8"),
+                              ([self.adder, "--quantize", "int8", "--input-coverage", "0.99"], "step by step")):
             out_dir = os.path.join(root, "never")
             status, _, err = call(export_cli.main, [*argv, "--streaming", "--out", out_dir])
             self.assertEqual((status, err.count("\n")), (2, 1), err)

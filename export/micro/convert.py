@@ -45,12 +45,14 @@ def micro_twin(model, steps=None, batch=1, unroll=False, for_int8=True):
     return convert.inference_twin(model, steps, batch, layers)
 
 
-def to_micro(twin, calibration, int16_head=True, int16_activations=False):
+def to_micro(twin, calibration, int16_head=True, int16_activations=False, input_coverage=convert.INPUT_COVERAGE):
     """Flatbuffer bytes of a `micro_twin` (or a model without recurrent layers): full-integer int8 with integer
     I/O, a softmax head in 16x8 (micro.head; all int8 without `int16_head`), rewritten for TFLM (micro.flatbuffer).
-    With `int16_activations` the whole model is 16x8 (int8 weights, int16 activations and I/O).
+    With `int16_activations` the whole model is 16x8 (int8 weights, int16 activations and I/O); `input_coverage` as
+    in `convert.to_tflite`.
     """
-    data = convert.to_tflite(twin, "int8", calibration, integer_io=True, int16_activations=int16_activations)
+    data = convert.to_tflite(twin, "int8", calibration, integer_io=True, int16_activations=int16_activations,
+                             input_coverage=input_coverage)
     return micro_flatbuffer.for_micro(data, int16_head and not int16_activations)  # a 16x8 head is 16x8 already
 
 

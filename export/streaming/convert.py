@@ -78,6 +78,8 @@ def refuse_options(options):
         raise UsageError("--target micro is always a full-integer (int8) tflite: drop --quantize")
     if options.calibration_samples and options.target != "micro" and options.quantize != "int8":
         raise UsageError("--calibration-samples applies to --quantize int8 and --target micro only")
+    if options.input_coverage is not None:
+        raise UsageError("--input-coverage does not apply to --streaming: a stream calibrates step by step")
     if options.length is not None or options.unroll:
         raise UsageError("--len and --unroll do not apply to --streaming: a stream takes one step at a time")
     if options.activations != "int8":
