@@ -7,7 +7,7 @@
 Each set is read from <root>/<Set>/<Set>_TRAIN.ts (its _TEST sibling is the test split) by rnnkit's own reader;
 MiniRocket gets the same arrays (missing values filled, series padded to one length), all of the training split.
 rnnkit trains the bare `--task series` default per seed; `--micro` also exports seed 0 with `--target micro` and
-checks it in the TFLM interpreter on the whole test split.
+checks it in the TFLM interpreter on the whole test split (`--micro all`: every seed).
 """
 import argparse
 import contextlib
@@ -52,7 +52,8 @@ def main():
     parser.add_argument("--data-root", required=True, help="folder holding <Set>/<Set>_TRAIN.ts and _TEST.ts")
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated set names")
     parser.add_argument("--seeds", default="0-4", help="seeds, e.g. 0-4")
-    parser.add_argument("--micro", action="store_true", help="also export seed 0 to TFLM and check it there")
+    parser.add_argument("--micro", nargs="?", const="first", choices=("first", "all"),
+                        help="also export seed 0 (or every seed: all) to TFLM and check it there")
     args = parser.parse_args()
     low, _, high = args.seeds.partition("-")
     seeds = range(int(low), int(high or low) + 1)
@@ -68,10 +69,10 @@ def main():
                 metrics, cfg = rnnkit_run(path, seed, folder)
                 rocket, rocket_s = minirocket(task, cfg, seed)
                 micro = ["", "", ""]
-                if args.micro and seed == seeds[0]:
+                if args.micro == "all" or (args.micro and seed == seeds[0]):
                     with contextlib.redirect_stdout(io.StringIO()):
                         meta, _ = export_run(cfg.out, ExportOptions(target="micro", check_samples=len(
-                            task.splits(cfg).test[1]), out=os.path.join(folder, "micro")))
+                            task.splits(cfg).test[1]), out=os.path.join(folder, f"micro{seed}")))
                     check = meta["check"]
                     micro = [f"{check['export']['accuracy']:.4f} ({check['keras']['accuracy']:.4f})",
                              str(meta["bytes"]), str(meta["arena_bytes"])]

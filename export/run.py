@@ -63,7 +63,7 @@ def export_run(run_dir, options=ExportOptions()):
             metadata, exported = _write_micro(task, cfg, data, runner, out_dir, x, convert.is_recurrent(model),
                                               quantize)
             metadata["calibration_samples"] = len(calibration)
-            if quantize == "int8":
+            if quantize == "int8" and calibration.dtype.kind == "f":  # token ids are never clipped
                 metadata["input_coverage"] = _coverage(options)
             if convert.has_step_loop(model):  # a single step is never looped
                 metadata["loop"] = "while" if "WHILE" in metadata["ops"] else "unrolled"
@@ -139,7 +139,9 @@ def _write_tflite(task, cfg, model, options, out_dir, x):
                             {"format": "tflite", "quantize": options.quantize, "bytes": len(data),
                              "ops": sorted(convert.builtin_ops(data))})
     if calibration is not None:
-        metadata.update(calibration_samples=len(calibration), input_coverage=_coverage(options))
+        metadata["calibration_samples"] = len(calibration)
+        if calibration.dtype.kind == "f":  # token ids are never clipped
+            metadata["input_coverage"] = _coverage(options)
     lite = LiteModel(path, metadata=metadata)
     return metadata, np.concatenate([lite.run(x[i: i + 1]) for i in range(len(x))])
 
