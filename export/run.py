@@ -47,6 +47,8 @@ def export_run(run_dir, options=ExportOptions()):
                                       or micro.CALIBRATION_SAMPLES)
         return _streaming(run_dir, task, cfg, model, options)
     refuse_options(task, options)
+    if options.input_coverage is not None and not model.inputs[0].dtype.startswith("float"):
+        raise UsageError("--input-coverage applies to float inputs, and this model reads token ids")
     default = micro.CALIBRATION_SAMPLES if options.target == "micro" else convert.CALIBRATION_SAMPLES
     options = dataclasses.replace(options, calibration_samples=options.calibration_samples or default)
     if options.target == "micro":

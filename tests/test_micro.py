@@ -441,6 +441,10 @@ class TaskDefaultsTest(tf.test.TestCase):
         _, metadata, _ = micro_export(self, run, "--check-samples", "300")
         self.assertFalse({"ONE_HOT", "FLOOR_MOD", "SELECT_V2"} & set(metadata["ops"]), metadata["ops"])
         self.assertNotIn("input_coverage", metadata)  # token ids are never clipped
+        status, _, err = call(export_cli.main, [run, "--quantize", "int8", "--input-coverage", "0.99"])
+        self.assertEqual((status, err.count("\n")), (2, 1), err)
+        self.assertIn("this model reads token ids", err)
+        self.assertFalse(os.path.exists(os.path.join(run, "export-tflite-int8")))
         check = metadata["check"]
         self.assertGreater(check["keras"]["accuracy"], 0.3)
         self.assertLessEqual(abs(check["export"]["accuracy"] - check["keras"]["accuracy"]), 0.02)
