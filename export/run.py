@@ -47,7 +47,8 @@ def export_run(run_dir, options=ExportOptions()):
                                       or micro.CALIBRATION_SAMPLES)
         return _streaming(run_dir, task, cfg, model, options)
     refuse_options(task, options)
-    if options.input_coverage is not None and not model.inputs[0].dtype.startswith("float"):
+    floats = model.inputs[0].dtype.startswith("float")  # token ids are never clipped (INPUT_COVERAGE)
+    if options.input_coverage is not None and not floats:
         raise UsageError("--input-coverage applies to float inputs, and this model reads token ids")
     default = micro.CALIBRATION_SAMPLES if options.target == "micro" else convert.CALIBRATION_SAMPLES
     options = dataclasses.replace(options, calibration_samples=options.calibration_samples or default)
@@ -65,8 +66,6 @@ def export_run(run_dir, options=ExportOptions()):
             metadata, exported = _write_micro(task, cfg, data, runner, out_dir, x, convert.is_recurrent(model),
                                               quantize)
             metadata["calibration_samples"] = len(calibration)
-            if quantize == "int8" and calibration.dtype.kind == "f":  # token ids are never clipped
-                metadata["input_coverage"] = _coverage(options)
             if convert.has_step_loop(model):  # a single step is never looped
                 metadata["loop"] = "while" if "WHILE" in metadata["ops"] else "unrolled"
         elif options.format == "tflite":
@@ -75,6 +74,8 @@ def export_run(run_dir, options=ExportOptions()):
             metadata, exported = _write_saved_model(task, cfg, model, out_dir, x)
     except convert.FlexOpsError as error:
         raise UsageError(str(error)) from None
+    if metadata.get("quantize") == "int8" and floats:
+        metadata["input_coverage"] = _coverage(options)
     metadata["check"] = checks.agreement(task, cfg, y, model.predict(x, verbose=0, batch_size=256), exported)
     if options.target == "micro":
         stress = checks.stress_agreement(task, cfg, model, runner, x.shape[1], options)
@@ -142,8 +143,6 @@ def _write_tflite(task, cfg, model, options, out_dir, x):
                              "ops": sorted(convert.builtin_ops(data))})
     if calibration is not None:
         metadata["calibration_samples"] = len(calibration)
-        if calibration.dtype.kind == "f":  # token ids are never clipped
-            metadata["input_coverage"] = _coverage(options)
     lite = LiteModel(path, metadata=metadata)
     return metadata, np.concatenate([lite.run(x[i: i + 1]) for i in range(len(x))])
 
