@@ -51,7 +51,9 @@ def export_run(run_dir, options=ExportOptions()):
     if options.input_coverage is not None and not floats:
         raise UsageError("--input-coverage applies to float inputs, and this model reads token ids")
     default = micro.CALIBRATION_SAMPLES if options.target == "micro" else convert.CALIBRATION_SAMPLES
-    options = dataclasses.replace(options, calibration_samples=options.calibration_samples or default)
+    coverage = convert.INPUT_COVERAGE if options.input_coverage is None else options.input_coverage
+    options = dataclasses.replace(options, calibration_samples=options.calibration_samples or default,
+                                  input_coverage=coverage)
     if options.target == "micro":
         x, y = checks.micro_examples(task, cfg, options)
         data, runner, calibration = _micro_file(task, cfg, model, x, options)  # refuses before any folder is made
@@ -75,7 +77,7 @@ def export_run(run_dir, options=ExportOptions()):
     except convert.FlexOpsError as error:
         raise UsageError(str(error)) from None
     if metadata.get("quantize") == "int8" and floats:
-        metadata["input_coverage"] = _coverage(options)
+        metadata["input_coverage"] = options.input_coverage
     metadata["check"] = checks.agreement(task, cfg, y, model.predict(x, verbose=0, batch_size=256), exported)
     if options.target == "micro":
         stress = checks.stress_agreement(task, cfg, model, runner, x.shape[1], options)
@@ -111,17 +113,12 @@ def _micro_file(task, cfg, model, x, options):
         int16 = options.activations == "int16"  # 16x8 calibration cannot record the tensors inside a WHILE loop
         twin = micro.micro_twin(model, x.shape[1] if convert.is_recurrent(model) else None,
                                 unroll=options.unroll or int16)
-        data = micro.to_micro(twin, calibration, int16_activations=int16, input_coverage=_coverage(options))
+        data = micro.to_micro(twin, calibration, int16_activations=int16, input_coverage=options.input_coverage)
     except convert.FlexOpsError as error:
         raise UsageError(f"no micro export: {error}") from None
     runner = MicroInterpreter(data)
     runner.run(x[:1])  # refuses, naming what TFLM lacks
     return data, runner, calibration
-
-
-def _coverage(options):
-    """The int8 calibration's input coverage: the option, or convert's default."""
-    return convert.INPUT_COVERAGE if options.input_coverage is None else options.input_coverage
 
 
 def _write_tflite(task, cfg, model, options, out_dir, x):
@@ -135,7 +132,7 @@ def _write_tflite(task, cfg, model, options, out_dir, x):
         calibration = checks.calibration_inputs(task, cfg, options.calibration_samples)
         if steps is not None and calibration.shape[1] != steps:
             calibration = checks.fit_width(calibration, steps)
-    data = convert.to_tflite(twin, options.quantize, calibration, input_coverage=_coverage(options))
+    data = convert.to_tflite(twin, options.quantize, calibration, input_coverage=options.input_coverage)
     path = os.path.join(out_dir, "model.tflite")
     artifacts.atomic_write(path, lambda temp: open(temp, "wb").write(data))
     metadata = metadata_for(task, cfg, twin.inputs[0].shape, twin.inputs[0].dtype, "model.tflite",
