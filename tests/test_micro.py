@@ -437,7 +437,7 @@ class TaskDefaultsTest(tf.test.TestCase):
         self.assertLessEqual(abs(check["export"]["accuracy"] - check["keras"]["accuracy"]), 0.02)
 
     def test_names_default_with_its_n_gram_bag_runs_in_tflm_like_keras(self):
-        run = trained(fresh_dir(self), "names", units=(8,), embed_dim=4, epochs=2, patience=0)
+        run = trained(fresh_dir(self), "names", units=(8,), embed_dim=4, epochs=2, steps_per_epoch=20, patience=0)
         _, metadata, _ = micro_export(self, run, "--check-samples", "300")
         self.assertFalse({"ONE_HOT", "FLOOR_MOD", "SELECT_V2"} & set(metadata["ops"]), metadata["ops"])
         self.assertNotIn("input_coverage", metadata)  # token ids are never clipped

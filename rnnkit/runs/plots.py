@@ -109,14 +109,22 @@ def plot_confusion(confusion, class_names, path, title):
 
 def plot_image_grid(images, titles, path, title, columns=8):
     """Images (H, W[, C], values in [0, 1]) in a grid, each with a caption."""
+    # One mosaic in one axes: a subplot per image costs several times more to lay out and draw.
+    images = np.asarray(images, dtype=np.float32)
     rows = -(-len(images) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(1.5 * columns, 1.75 * rows), squeeze=False)
-    for axis in axes.ravel():
-        axis.axis("off")
-    for axis, image, caption in zip(axes.ravel(), images, titles):
-        axis.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
-        axis.set_title(caption, fontsize=8, color="green" if "✓" in caption else "red")
-    figure.suptitle(title)
+    height, width = images.shape[1:3]
+    cell_height, cell_width = height + height // 3, width + width // 8  # room for the caption above each image
+    canvas = np.ones((rows * cell_height, columns * cell_width, *images.shape[3:]), dtype=np.float32)
+    figure, axis = plt.subplots(figsize=(1.5 * columns, 1.5 * columns * len(canvas) / canvas.shape[1]))
+    for index, (image, caption) in enumerate(zip(images, titles)):
+        top = index // columns * cell_height + height // 3
+        left = index % columns * cell_width + width // 16
+        canvas[top:top + height, left:left + width] = image
+        axis.text(left + width / 2, top - 1, caption, ha="center", va="bottom", fontsize=8,
+                  color="green" if "✓" in caption else "red")
+    axis.imshow(canvas, cmap="gray" if images.ndim == 3 else None, vmin=0, vmax=1, interpolation="nearest")
+    axis.axis("off")
+    axis.set_title(title, fontsize=12)
     _save(figure, path)
 
 

