@@ -19,7 +19,7 @@ import time
 import tensorflow as tf
 
 from export import __main__ as export_cli
-from export import convert
+from export import convert, defaults
 from export.checks import fit_width
 from export.litert import LiteModel
 from rnnkit.models.builders import as_keras
@@ -48,7 +48,7 @@ def bench_run(run_dir, repeats, check_samples):
     keras_ms = median_ms(lambda batch: model.predict(batch, verbose=0), x, max(20, repeats // 10))
     rows = [("keras predict", keras_ms, None, None), ("tf.function", median_ms(traced, x, repeats), None, None)]
     with tempfile.TemporaryDirectory() as folder:
-        for quantize in convert.QUANTIZE:
+        for quantize in defaults.QUANTIZE:
             out = os.path.join(folder, quantize)
             with contextlib.redirect_stdout(io.StringIO()):
                 status = export_cli.main([run_dir, "--quantize", quantize, "--out", out,

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 
 from export import __main__ as export_cli
-from export import convert
+from export import convert, defaults
 from export.micro import convert as micro
 from export.micro.runtime import MicroInterpreter
 from rnnkit.models.builders import as_keras
@@ -46,7 +46,7 @@ def main(argv=None):
     """Print one line per run."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", metavar="RUN")
-    parser.add_argument("--calibration-samples", type=int, default=micro.CALIBRATION_SAMPLES)
+    parser.add_argument("--calibration-samples", type=int, default=defaults.MICRO_CALIBRATION_SAMPLES)
     args = parser.parse_args(argv)
     for run in args.runs:
         print(compare(run, args.calibration_samples), flush=True)

@@ -7,11 +7,13 @@ The work is `export.run.export_run`; this module parses and reports.
 """
 import sys
 
-from export import convert
-from export.micro import convert as micro
-from export.run import ExportOptions, export_run
+from export import defaults
 from rnnkit.core import cli
+from rnnkit.core.lazy import LazyModule
 from rnnkit.core.metadata import METADATA_FILE
+
+# TensorFlow loads only once the arguments are parsed: --help and a mistyped flag answer in a moment.
+run = LazyModule("export.run")
 
 PROG = "python -m export"
 
@@ -22,7 +24,7 @@ def build_parser():
     parser.add_argument("run", metavar="RUN", help="a run folder written by python -m rnnkit.train")
     parser.add_argument("--format", choices=("tflite", "saved_model"), default="tflite",
                         help="TFLite / LiteRT flatbuffer (default) or a TensorFlow SavedModel")
-    parser.add_argument("--quantize", choices=convert.QUANTIZE, default="none",
+    parser.add_argument("--quantize", choices=defaults.QUANTIZE, default="none",
                         help="tflite only: none (float32), dynamic (int8 weights), float16, int8 (full integer)")
     parser.add_argument("--target", choices=("litert", "micro"), default="litert",
                         help="litert (phones, desktops; default) or micro: full-integer int8 with static shapes for "
@@ -42,13 +44,13 @@ def build_parser():
                              "in the runtime next to Keras (default 100; 0 skips them)")
     parser.add_argument("--calibration-samples", type=cli.bounded_int(1, 100_000), metavar="N",
                         help="--quantize int8 and --target micro: validation examples (training examples where the "
-                             "run held none out) that calibrate the int8 ranges "
-                             f"(default {convert.CALIBRATION_SAMPLES} for int8, {micro.CALIBRATION_SAMPLES} for micro)")
+                             "run held none out) that calibrate the int8 ranges (default "
+                             f"{defaults.CALIBRATION_SAMPLES} for int8, {defaults.MICRO_CALIBRATION_SAMPLES} for micro)")
     parser.add_argument("--input-coverage", type=cli.bounded_float(0.5, 1.0, low_open=True), metavar="F",
                         help="int8 exports (--quantize int8, --target micro): the calibration's float inputs are "
                              "clipped to this central share of their values before the int8 input range is set, so "
                              "rare spikes do not coarsen its 256 steps; rarer inputs saturate (default "
-                             f"{convert.INPUT_COVERAGE:g}; 1: the full range, where rare extremes carry the answer)")
+                             f"{defaults.INPUT_COVERAGE:g}; 1: the full range, where rare extremes carry the answer)")
     parser.add_argument("--streaming", action="store_true",
                         help="one time step per invoke, the recurrent state kept inside the model between invokes "
                              "(signature 'zero_state', or MicroInterpreter::Reset(), starts a new sequence): any "
@@ -87,7 +89,7 @@ def main(argv=None):
     def body(argv):
         options = vars(build_parser().parse_args(argv))
         run_dir = options.pop("run")
-        metadata, out_dir = export_run(run_dir, ExportOptions(**options))
+        metadata, out_dir = run.export_run(run_dir, run.ExportOptions(**options))
         report(metadata, out_dir)
     return cli.run_main(PROG, body, argv)
 

@@ -2,7 +2,7 @@
 agreement of the two on them (and on an algorithmic task's stress families)."""
 import numpy as np
 
-from export import convert
+from export import defaults
 from rnnkit.tasks.sequence import STRESS_SEED
 
 
@@ -16,7 +16,7 @@ def agreement(task, cfg, y, keras_out, exported_out):
     return result
 
 
-def calibration_inputs(task, cfg, count=convert.CALIBRATION_SAMPLES):
+def calibration_inputs(task, cfg, count=defaults.CALIBRATION_SAMPLES):
     """Representative inputs for int8 calibration: the task's validation examples, or its training examples
     where a run held none out for validation (the training pipeline repeats them to `count`)."""
     pipeline = task.build_inputs(cfg, "val")

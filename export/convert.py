@@ -17,17 +17,12 @@ from tensorflow.lite.tools import flatbuffer_utils
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from export import fused_lstm
+from export.defaults import INPUT_COVERAGE
 from export.micro import graph
 from rnnkit.core.quiet import parked_stderr
 from rnnkit.engine.steps import recurrent_layers
 
-QUANTIZE = ("none", "dynamic", "float16", "int8")
 RECURRENT = ("SimpleRNN", "LSTM", "GRU")
-CALIBRATION_SAMPLES = 200
-# An int8 input has 256 steps over its calibrated range, and a few spikes can stretch that range until an ordinary
-# input spans a dozen steps (ACSF1's power readings). So calibration sees float inputs clipped to the central
-# 99.9% of their values, as percentile calibration does; the quantization of an input saturates the rarer extremes.
-INPUT_COVERAGE = 0.999
 
 
 class FlexOpsError(RuntimeError):

@@ -8,7 +8,7 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
-from export import checks, convert
+from export import checks, convert, defaults
 from export.litert import LiteModel
 from export.micro import convert as micro
 from export.micro.runtime import MicroInterpreter
@@ -25,7 +25,7 @@ class ExportOptions:
     """What to export and how to check it; each field is the `python -m export` flag of the same name."""
 
     format: str = "tflite"  # or "saved_model"
-    quantize: str = "none"  # convert.QUANTIZE
+    quantize: str = "none"  # defaults.QUANTIZE
     target: str = "litert"  # or "micro"
     length: Optional[int] = None  # --target micro, sequence tasks: the fixed length
     unroll: bool = False  # --target micro: GRU / SimpleRNN one set of ops per step
@@ -44,14 +44,14 @@ def export_run(run_dir, options=ExportOptions()):
     if options.streaming:
         stream_export.refuse_options(options)
         options = dataclasses.replace(options, calibration_samples=options.calibration_samples
-                                      or micro.CALIBRATION_SAMPLES)
+                                      or defaults.MICRO_CALIBRATION_SAMPLES)
         return _streaming(run_dir, task, cfg, model, options)
     refuse_options(task, options)
     floats = model.inputs[0].dtype.startswith("float")  # token ids are never clipped (INPUT_COVERAGE)
     if options.input_coverage is not None and not floats:
         raise UsageError("--input-coverage applies to float inputs, and this model reads token ids")
-    default = micro.CALIBRATION_SAMPLES if options.target == "micro" else convert.CALIBRATION_SAMPLES
-    coverage = convert.INPUT_COVERAGE if options.input_coverage is None else options.input_coverage
+    default = defaults.MICRO_CALIBRATION_SAMPLES if options.target == "micro" else defaults.CALIBRATION_SAMPLES
+    coverage = defaults.INPUT_COVERAGE if options.input_coverage is None else options.input_coverage
     options = dataclasses.replace(options, calibration_samples=options.calibration_samples or default,
                                   input_coverage=coverage)
     if options.target == "micro":

@@ -13,8 +13,11 @@ import numpy as np
 
 from rnnkit.core import cli, codecs
 from rnnkit.core.errors import UsageError
+from rnnkit.core.lazy import LazyModule
 from rnnkit.core.metadata import metadata_for
-from rnnkit.runs.run_folder import open_run
+
+# TensorFlow loads only once the arguments are parsed: --help and a mistyped flag answer in a moment.
+run_folder = LazyModule("rnnkit.runs.run_folder")
 
 PROG = "python -m rnnkit.predict"
 IMAGE_FILES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -42,7 +45,7 @@ def model_metadata(cfg, task, model):
 
 def run_folder_confusion(run_dir, folder):
     """folder_confusion of the model in `run_dir` over a folder of labelled images."""
-    cfg, task, model = open_run(run_dir)
+    cfg, task, model = run_folder.open_run(run_dir)
     return folder_confusion(model_metadata(cfg, task, model), model, folder)
 
 
@@ -113,7 +116,7 @@ def main(argv=None):
 
     def body(argv):
         args = parser.parse_args(argv)
-        cfg, task, model = open_run(args.run)
+        cfg, task, model = run_folder.open_run(args.run)
         for line in predict_lines(cfg, task, model, cli.read_inputs(args.inputs, sys.stdin)):
             print(line)
     return cli.run_main(PROG, body, argv)

@@ -4,7 +4,10 @@ import sys
 from rnnkit.core import cli
 from rnnkit.core.errors import UsageError
 from rnnkit.core.flags import build_parser, parse
-from rnnkit.training import configure, resume_config, train_and_evaluate
+from rnnkit.core.lazy import LazyModule
+
+# TensorFlow loads only once the flags are parsed: --help and a mistyped flag answer in a moment.
+training = LazyModule("rnnkit.training")
 
 
 def config_from_args(argv):
@@ -15,17 +18,18 @@ def config_from_args(argv):
         if values:
             raise UsageError(f"--resume takes no other flags (got --{next(iter(values)).replace('_', '-')}); "
                              "the run continues with its own config.json")
-        return resume_config(run_dir), True
+        return training.resume_config(run_dir), True
     if "task" not in values:
         raise UsageError("the following arguments are required: --task (or --resume RUN)")
-    return configure(**values), False
+    return training.configure(**values), False
 
 
 def main(argv=None):
     """CLI entry point: exit 0 on success, 2 on bad input, 3 when training diverged."""
 
     def body(args):
-        metrics = train_and_evaluate(*config_from_args(args))
+        cfg, resume = config_from_args(args)
+        metrics = training.train_and_evaluate(cfg, resume)
         return 3 if metrics["status"] == "diverged" else 0
 
     return cli.run_main("python -m rnnkit.train", body, argv)

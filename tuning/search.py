@@ -10,19 +10,21 @@ import io
 import os
 import sys
 
-import keras_tuner
-
-from rnnkit import training
 from rnnkit.core import cli, flags
 from rnnkit.core.errors import UsageError
+from rnnkit.core.lazy import LazyModule
 from rnnkit.runs import artifacts
 from rnnkit.tasks import get_task
 from tuning import space as spaces
-from tuning.hypermodel import OneLinePerTrial, RnnkitHyperModel, objective_for
+
+# TensorFlow and KerasTuner load only once the flags are parsed: --help and a mistyped flag answer in a moment.
+keras_tuner = LazyModule("keras_tuner")
+training = LazyModule("rnnkit.training")
+hypermodels = LazyModule("tuning.hypermodel")
 
 PROG = "python -m tuning.search"
-TUNERS = {"random": keras_tuner.RandomSearch, "hyperband": keras_tuner.Hyperband,
-          "bayesian": keras_tuner.BayesianOptimization, "grid": keras_tuner.GridSearch}
+TUNERS = {"random": "RandomSearch", "hyperband": "Hyperband", "bayesian": "BayesianOptimization",
+          "grid": "GridSearch"}  # --tuner → the KerasTuner class
 SEARCH_FLAGS = ("tuner", "max_trials", "space", "dir", "overwrite", "retrain", "distributed", "oracle", "tuner_id",
                 "objective")
 OBJECTIVES = ("accuracy", "balanced_accuracy", "exact_match")
@@ -88,10 +90,10 @@ def parse(argv):
 
 def make_tuner(cfg, space, options):
     """The KerasTuner tuner for these options (resuming an existing search unless --overwrite)."""
-    objective = objective_for(get_task(cfg.task), cfg, options.get("objective"))
-    hypermodel = RnnkitHyperModel(cfg, space, objective)
+    objective = hypermodels.objective_for(get_task(cfg.task), cfg, options.get("objective"))
+    hypermodel = hypermodels.RnnkitHyperModel(cfg, space, objective)
     kind = options.get("tuner", "random")
-    tuner_class = type(f"Rnnkit{TUNERS[kind].__name__}", (OneLinePerTrial, TUNERS[kind]), {})
+    tuner_class = type(f"Rnnkit{TUNERS[kind]}", (hypermodels.OneLinePerTrial, getattr(keras_tuner, TUNERS[kind])), {})
     declared = keras_tuner.HyperParameters()  # the whole space up front, so trial 1 is drawn from it too
     for name, values in space.items():
         declared.Choice(name, spaces.tuner_values(values))

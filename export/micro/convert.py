@@ -16,10 +16,6 @@ from export.micro.runtime import quantization
 from rnnkit.core.errors import UsageError
 from rnnkit.core.quiet import captured_output
 
-# Validation examples that calibrate a micro export by default. More than the LiteRT int8 export's 200: a GRU /
-# SimpleRNN loop has one int8 range per tensor for all its steps, so its calibration must see the rare extremes
-# that any step reaches.
-CALIBRATION_SAMPLES = 1000
 # Each byte value spelled once for the C array: a model can run to megabytes.
 HEX_BYTES = tuple(f"0x{byte:02x}" for byte in range(256))
 # Ops whose TFLM resolver method is not the op name in CamelCase.
