@@ -16,7 +16,7 @@ from rnnkit.tasks.digit_photos import write_digit_photos
 from rnnkit.tasks.mnist import WIDEST_STROKE, MnistCodec, stroke_width, thin_strokes
 from tests.clitools import call, fresh_dir
 from tuning import report
-from tuning.seeds import REPORTS
+from tuning.seeds import REPORTS, runs
 from tuning.seeds.spec import (CANNOT, DOES_NOT, REPRODUCES, Claim, Experiment, Figure, Runs, SeedReport, judge_claim,
                                reaches, stays_below)
 
@@ -46,7 +46,7 @@ class SeedListsTest(tf.test.TestCase):
             for experiment in seed.experiments:
                 for quick in (False, True):
                     with self.subTest(report=seed.name, experiment=experiment.name, quick=quick):
-                        cfg = report.experiment_config(experiment, quick, "/data" if experiment.needs_data else None,
+                        cfg = runs.experiment_config(experiment, quick, "/data" if experiment.needs_data else None,
                                                        0)
                         self.assertEqual(cfg.task, experiment.task)
             for claim in seed.claims:
@@ -62,20 +62,20 @@ class SeedListsTest(tf.test.TestCase):
         self.assertEqual({(e.settings["cell"], e.settings["units"], e.settings["bidirectional"]) for e in mnist},
                          {(c, u, b) for c in ("rnn", "lstm", "gru") for u in ((64,), (128,), (64, 64))
                           for b in (False, True)})
-        cfg = report.experiment_config(mnist[0], False, None, 0)
+        cfg = runs.experiment_config(mnist[0], False, None, 0)
         self.assertEqual((cfg.optimizer, cfg.lr, cfg.coupled_weight_decay, cfg.augment, cfg.lr_schedule),
                          ("adam", 1e-3, 0.01, False, "none"))
-        recall = report.experiment_config(REPORTS["seed-000"].experiment("recall-h5"), False, None, 0)
+        recall = runs.experiment_config(REPORTS["seed-000"].experiment("recall-h5"), False, None, 0)
         self.assertEqual((recall.cell, recall.units, recall.lr, recall.beta_1, recall.beta_2), ("lstm", (5,), 0.01,
                                                                                                 0.9, 0.99))
 
     def test_seed_001_is_the_tutorial_lstm_one_name_per_step_and_batches_10_and_30(self):
-        cfg = report.experiment_config(REPORTS["seed-001"].experiment("names-2x128"), False, None, 0)
+        cfg = runs.experiment_config(REPORTS["seed-001"].experiment("names-2x128"), False, None, 0)
         self.assertEqual((cfg.units, cfg.bidirectional, cfg.ngrams, cfg.optimizer, cfg.lr, cfg.batch_size),
                          ((128, 128), False, (), "sgd", 0.01, 1))
         self.assertEqual(cfg.epochs * cfg.steps_per_epoch, 100_000)
         self.assertEqual(settings("seed-001", "names-1x64-batch30")["batch_size"], 30)
-        folder = report.experiment_config(REPORTS["seed-001"].experiment("names-1x64"), False, "/names", 0)
+        folder = runs.experiment_config(REPORTS["seed-001"].experiment("names-1x64"), False, "/names", 0)
         self.assertEqual((folder.source, folder.data_dir), ("folder", "/names"))
 
     def test_seed_002_mnist_set_ups_recall_on_1000_sequences_binary_on_10000(self):
@@ -83,16 +83,16 @@ class SeedListsTest(tf.test.TestCase):
         self.assertEqual((sgd["cell"], sgd["units"], sgd["optimizer"], sgd["momentum"], sgd["epochs"]),
                          ("lstm", (128,), "sgd", 0.9, 20))
         self.assertAllClose(sgd["lr"], 10 ** -2.7)
-        recall = report.experiment_config(REPORTS["seed-002"].experiment("recall-h2"), False, None, 0)
+        recall = runs.experiment_config(REPORTS["seed-002"].experiment("recall-h2"), False, None, 0)
         self.assertEqual((recall.k, recall.min_len, recall.max_len, recall.train_samples, recall.lr,
                           recall.coupled_weight_decay), (3, 3, 10, 1000, 1e-4, 1e-4))
-        binary = report.experiment_config(REPORTS["seed-002"].experiment("binary-train5-h5"), False, None, 0)
+        binary = runs.experiment_config(REPORTS["seed-002"].experiment("binary-train5-h5"), False, None, 0)
         self.assertEqual((binary.train_len, binary.train_samples, binary.epochs, binary.bit_inputs, binary.loss),
                          ((5, 5), 10_000, 10, "01", "mse"))
 
     def test_seed_003_palindrome_cifar_and_toy_settings(self):
         for n in (5, 10, 15, 20):
-            cfg = report.experiment_config(REPORTS["seed-003"].experiment(f"palindrome-{n}"), False, None, 0)
+            cfg = runs.experiment_config(REPORTS["seed-003"].experiment(f"palindrome-{n}"), False, None, 0)
             self.assertEqual((cfg.cell, cfg.units, cfg.digit_input, cfg.optimizer, cfg.lr, cfg.clipnorm,
                               cfg.batch_size, cfg.epochs * cfg.steps_per_epoch, cfg.length),
                              ("rnn", (128,), "number", "rmsprop", 1e-2, 10.0, 128, 10_000, n))
@@ -100,13 +100,13 @@ class SeedListsTest(tf.test.TestCase):
         self.assertEqual({(e.settings["optimizer"], e.settings["lr"]) for e in cnn.values()},
                          {("adam", 1e-4), ("adam", 1e-2), ("adam", 1e-6), ("sgd", 1e-4), ("adagrad", 1e-4)})
         self.assertTrue(all(e.needs_data and e.settings["epochs"] == 200 for e in cnn.values()))
-        self.assertIsNone(report.experiment_config(cnn["cifar10-cnn-adam-1e-4"], True, None, 0))
+        self.assertIsNone(runs.experiment_config(cnn["cifar10-cnn-adam-1e-4"], True, None, 0))
 
     def test_seed_004_lengths_depths_and_rates(self):
         names = {e.name for e in REPORTS["seed-004"].experiments}
         self.assertTrue({f"rnn3-len{n}" for n in (11, 50, 100, 150, 200)} <= names)
         self.assertTrue({f"rnn{d}-len11" for d in (1, 2, 3, 5, 10)} <= names)
-        lr = report.experiment_config(REPORTS["seed-004"].experiment("rnn3-lr0.2-len200"), False, None, 0)
+        lr = runs.experiment_config(REPORTS["seed-004"].experiment("rnn3-lr0.2-len200"), False, None, 0)
         self.assertEqual((lr.units, lr.embed_dim, lr.lr, lr.clipnorm, lr.length), ((64, 64, 64), 32, 0.2, None, 200))
 
 

@@ -25,7 +25,7 @@ TF_FREE = ("rnnkit.core.cli", "rnnkit.core.codecs", "rnnkit.core.metadata", "rnn
            "rnnkit.core.config", "rnnkit.core.options", "rnnkit.core.flags", "rnnkit.tasks", "rnnkit.command",
            "export.predict", "export.micro.runtime",
            # The CLIs parse before loading TensorFlow, so --help and a mistyped flag answer at once.
-           "rnnkit.train", "rnnkit.predict", "export.__main__", "tuning.search")
+           "rnnkit.train", "rnnkit.predict", "export.__main__", "tuning.search", "tuning.report")
 
 
 def imported_modules(path):
