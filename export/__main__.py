@@ -45,7 +45,8 @@ def build_parser():
     parser.add_argument("--calibration-samples", type=cli.bounded_int(1, 100_000), metavar="N",
                         help="--quantize int8 and --target micro: validation examples (training examples where the "
                              "run held none out) that calibrate the int8 ranges (default "
-                             f"{defaults.CALIBRATION_SAMPLES} for int8, {defaults.MICRO_CALIBRATION_SAMPLES} for micro)")
+                             f"{defaults.CALIBRATION_SAMPLES} for int8, "
+                             f"{defaults.MICRO_CALIBRATION_SAMPLES} for micro)")
     parser.add_argument("--input-coverage", type=cli.bounded_float(0.5, 1.0, low_open=True), metavar="F",
                         help="int8 exports (--quantize int8, --target micro): the calibration's float inputs are "
                              "clipped to this central share of their values before the int8 input range is set, so "
