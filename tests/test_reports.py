@@ -47,7 +47,7 @@ class SeedListsTest(tf.test.TestCase):
                 for quick in (False, True):
                     with self.subTest(report=seed.name, experiment=experiment.name, quick=quick):
                         cfg = runs.experiment_config(experiment, quick, "/data" if experiment.needs_data else None,
-                                                       0)
+                                                     0)
                         self.assertEqual(cfg.task, experiment.task)
             for claim in seed.claims:
                 self.assertTrue(set(claim.experiments) <= names, claim.text)
