@@ -16,7 +16,7 @@ from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
 
 from export import __main__ as export_cli
-from export import convert, fused_lstm
+from export import convert, defaults, fused_lstm
 from export import predict as export_predict
 from export.micro import convert as micro
 from export.micro import flatbuffer as micro_flatbuffer
@@ -78,7 +78,7 @@ class MicroExportTest(tf.test.TestCase):
         self.assertEqual(metadata["output_quantization"], {"dtype": "int16", "scale": 1 / 32768, "zero_point": 0})
         self.assertIsNone(metadata["length"])
         self.assertEqual(metadata["calibration_samples"], 50)
-        self.assertEqual(metadata["input_coverage"], convert.INPUT_COVERAGE)
+        self.assertEqual(metadata["input_coverage"], defaults.INPUT_COVERAGE)
         check = metadata["check"]
         self.assertLessEqual(abs(check["export"]["accuracy"] - check["keras"]["accuracy"]), 0.02)
         with open(os.path.join(folder, "model.tflite"), "rb") as handle:

@@ -8,7 +8,7 @@ features) and output. The converter's flatbuffer is then rewritten for TFLM (exp
 import ctypes
 import re
 
-from export import convert, fused_lstm
+from export import convert, defaults, fused_lstm
 from export.micro import flatbuffer as micro_flatbuffer
 from export.micro import unroll as micro_unroll
 from export.micro.layers import IntegerNgramBag, PlainLookupEmbedding
@@ -41,7 +41,8 @@ def micro_twin(model, steps=None, batch=1, unroll=False, for_int8=True):
     return convert.inference_twin(model, steps, batch, layers)
 
 
-def to_micro(twin, calibration, int16_head=True, int16_activations=False, input_coverage=convert.INPUT_COVERAGE):
+def to_micro(twin, calibration, int16_head=True, int16_activations=False,
+             input_coverage=defaults.INPUT_COVERAGE):
     """Flatbuffer bytes of a `micro_twin` (or a model without recurrent layers): full-integer int8 with integer
     I/O, a softmax head in 16x8 (micro.head; all int8 without `int16_head`), rewritten for TFLM (micro.flatbuffer).
     With `int16_activations` the whole model is 16x8 (int8 weights, int16 activations and I/O); `input_coverage` as
