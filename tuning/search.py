@@ -21,6 +21,7 @@ from tuning import space as spaces
 keras_tuner = LazyModule("keras_tuner")
 training = LazyModule("rnnkit.training")
 hypermodels = LazyModule("tuning.hypermodel")
+chief = LazyModule("tuning.chief")
 
 PROG = "python -m tuning.search"
 TUNERS = {"random": "RandomSearch", "hyperband": "Hyperband", "bayesian": "BayesianOptimization",
@@ -151,7 +152,10 @@ def search(argv):
     done = sum(1 for t in tuner.oracle.trials.values() if t.status == "COMPLETED")
     print(f"tuning.search: {cfg.task}, {options.get('tuner', 'random')} tuner ({role}), objective "
           f"{tuner.oracle.objective.name}; {done} finished trials found in {options['dir']}", flush=True)
-    tuner.search(verbose=0)
+    if chief.is_chief():
+        chief.serve(tuner)
+    else:
+        tuner.search(verbose=0)
     rows = results_rows(tuner)
     write_results(rows, options["dir"])
     finished = [row for row in rows if row[tuner.oracle.objective.name] is not None]
