@@ -18,7 +18,8 @@ from tests.clitools import call, fresh_dir
 
 FLAGS = ["--task", "adder", "--len", "6", "--units", "8", "--embed-dim", "4", "--epochs", "2",
          "--steps-per-epoch", "10", "--batch-size", "16", "--val-samples", "64", "--test-samples", "200",
-         "--eval-samples", "50", "--show-samples", "0", "--loop", "function"]
+         "--eval-samples", "50", "--eval-lens", "10", "--stress-samples", "5", "--show-samples", "0", "--loop",
+         "function"]
 TIMEOUT = 300
 # Two replicas sum two half-batch gradients where one process takes one mean: the same step up to float
 # rounding. Measured here: 9e-8 after 20 steps.
