@@ -128,6 +128,43 @@ class DefaultModelTest(tf.test.TestCase):
                 self.assertEqual(model.get_layer("conv_2").filters, 2 * expected)
 
 
+class TimeShiftTest(tf.test.TestCase):
+    def test_each_training_series_moves_by_whole_steps_within_the_bound_repeating_its_ends(self):
+        from rnnkit.models.layers import RandomTimeShift
+        x = np.stack([np.arange(20.0) + 100 * row for row in range(8)])[..., None] * np.array([1.0, -1.0])
+        layer = RandomTimeShift(0.1, seed=3)
+        shifted = np.asarray(layer(x.astype(np.float32), training=True))
+        shifts = set()
+        for row, moved in zip(x, shifted):
+            # moved[t] = row[clip(t - s)] for one s in [-2, 2], the same on both channels
+            matches = [s for s in range(-2, 3) if np.array_equal(moved, row[np.clip(np.arange(20) - s, 0, 19)])]
+            self.assertLen(matches, 1)
+            shifts.add(matches[0])
+        self.assertGreater(len(shifts), 1, "each series draws its own shift")
+        self.assertAllEqual(layer(x, training=False), x)
+        self.assertEqual(RandomTimeShift.from_config(layer.get_config()).fraction, 0.1)
+
+    def test_the_flag_shifts_training_batches_only_and_is_off_by_default(self):
+        import rnnkit
+        from rnnkit.tasks import TASKS
+        path = os.path.join(fresh_dir(self), "ramps.npz")
+        x = np.tile(np.arange(30.0), (16, 1))[..., None] + np.arange(16)[:, None, None]
+        np.savez(path, X=x, y=np.array(["a", "b"] * 8))
+        task = TASKS["series"]
+        cfg = rnnkit.configure("series", data=path, batch_size=8, val_fraction=0.25)
+        self.assertEqual(cfg.time_shift, 0.0)
+        self.assertIsNone(task.preprocess(cfg, training=True))
+        shifted = cfg.replace(time_shift=0.2)
+        self.assertEqual(json.loads(shifted.to_json())["time_shift"], 0.2)
+        train, _ = next(iter(task.build_inputs(shifted, "train")))
+        steps = np.diff(np.asarray(train)[..., 0], axis=1)  # 1 between kept steps, 0 where an end repeats
+        self.assertTrue(np.isin(steps, [0.0, 1.0]).all())
+        self.assertGreater((steps == 0).sum(), 0, "some series moved")
+        for split in ("val", "test"):
+            batch, _ = next(iter(task.build_inputs(shifted, split)))
+            self.assertTrue((np.diff(np.asarray(batch)[..., 0], axis=1) == 1).all(), split)
+
+
 class ValidationSplitTest(tf.test.TestCase):
     def test_the_default_holds_cases_out_only_where_they_make_a_curve(self):
         small = np.arange(100) % 2

@@ -159,6 +159,32 @@ class RandomStrokeWidth(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="rnnkit")
+class RandomTimeShift(keras.layers.Layer):
+    """Training-time augmentation of (batch, time, channels) series: each series moves by up to `fraction` of its
+    length, earlier or later, the steps it uncovers repeating its first or last value (a recording started a
+    little early or late)."""
+
+    def __init__(self, fraction, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.fraction, self.seed = float(fraction), seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, series, training=True):
+        """Series shifted in time, each by its own whole number of steps (unchanged when not training)."""
+        length = series.shape[1]
+        most = int(self.fraction * length)
+        if not training or most == 0:
+            return series
+        shift = keras.random.randint((ops.shape(series)[0], 1), -most, most + 1, seed=self.generator)
+        steps = ops.clip(ops.arange(length)[None, :] - shift, 0, length - 1)
+        return ops.take_along_axis(series, ops.expand_dims(steps, -1), axis=1)
+
+    def get_config(self):
+        """Constructor arguments for saving."""
+        return {**super().get_config(), "fraction": self.fraction, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="rnnkit")
 class SometimesUnchanged(keras.layers.Layer):
     """Training-time wrapper of an augmentation: each example goes through `augmentation`, except a random
     `fraction` of them that pass as they were, so the model still meets the data undistorted."""
