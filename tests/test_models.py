@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnnkit.core.config import make_config
+from rnnkit.engine import evaluate
 from rnnkit.models.builders import build_optimizer
 from rnnkit.models.layers import HashedNgramBag
 from rnnkit.tasks import TASKS
@@ -104,3 +105,18 @@ class NgramBagTest(tf.test.TestCase):
         np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
         _, _, plain = compiled("names", units=(5,), embed_dim=4, ngrams=())
         self.assertNotIn("ngram_bag", [layer.name for layer in plain.layers])
+
+
+class PredictTest(tf.test.TestCase):
+    def test_one_batch_and_many_batches_answer_as_keras_predict(self):
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((5,), dtype="int32")
+        hidden = keras.layers.GRU(4)(keras.layers.Embedding(10, 3)(inputs))
+        model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(hidden))
+        x = np.random.default_rng(0).integers(0, 10, (7, 5)).astype(np.int32)
+        expected = model.predict(x, verbose=0, batch_size=4)
+        for batch_size in (7, 16, 3):  # one batch (straight to the predict step), then three batches
+            with self.subTest(batch_size=batch_size):
+                got = evaluate.predict(model, x, batch_size)
+                self.assertIsInstance(got, np.ndarray)
+                self.assertAllClose(got, expected, atol=1e-6, rtol=0)

@@ -7,7 +7,7 @@ import numpy as np
 
 from rnnkit.core.lazy import LazyModule
 from rnnkit.core.options import Option
-from rnnkit.engine.evaluate import evaluate
+from rnnkit.engine.evaluate import evaluate, predict
 from rnnkit.tasks.base import SoftmaxClassifier, Task, format_table, mark
 
 tf = LazyModule("tensorflow")
@@ -121,11 +121,11 @@ class ArrayTask(SoftmaxClassifier, Task):
         return f"{self.show(cfg, x)} → {names[int(y_pred)]} {mark(int(y_pred) == int(y_true), names[int(y_true)])}"
 
     def predict(self, model, cfg, x):
-        """Class probabilities for inputs `x` (any model with Keras' `predict`)."""
+        """Class probabilities of the Keras `model` for inputs `x`."""
         transform = self.preprocess(cfg, training=False)
         if transform is not None:
             x = transform(tf.constant(x), None)[0].numpy()
-        return model.predict(x, verbose=0, batch_size=self.EVAL_BATCH)
+        return predict(model, x, self.EVAL_BATCH)
 
     def evaluate(self, model, cfg):
         """Test loss / accuracy / balanced accuracy / macro F1, per-class figures, class counts, confusion matrix.
