@@ -1,7 +1,7 @@
 """The chief's oracle server for a distributed search: KerasTuner's own servicer, watched until the search ends.
 
-KerasTuner's `Tuner.search` on the chief serves the oracle, but once a worker has been told to stop it checks
-for the others' end only every 20 seconds, so the chief wrote its results up to 20 s after the last trial. This
+KerasTuner's `Tuner.search` on the chief serves the oracle too, but once a worker has been told to stop it checks
+for the others' end only every 20 seconds, which would hold the results back up to 20 s after the last trial. This
 module is the one place rnnkit reaches into KerasTuner's internals (`keras_tuner.src.distribute`), for that loop.
 """
 from concurrent import futures
