@@ -3,6 +3,7 @@ agreement of the two on them (and on an algorithmic task's stress families)."""
 import numpy as np
 
 from export import defaults
+from rnnkit.engine import evaluate as evaluation
 from rnnkit.tasks.sequence import STRESS_SEED
 
 
@@ -57,7 +58,7 @@ def stress_agreement(task, cfg, model, runner, width, options):
     result = {}
     for family, (x, y) in families.items():
         x = x if width is None or x.shape[1] == width else fit_width(x, width)
-        keras_out = model.predict(x, verbose=0, batch_size=256)
+        keras_out = evaluation.predict(model, x, 256)
         micro_out = np.concatenate([runner.run(x[i: i + 1]) for i in range(len(x))])
         check = agreement(task, cfg, y, keras_out, micro_out)
         result[family] = {"samples": check["samples"], "keras": check["keras"]["exact_match"],

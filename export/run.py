@@ -16,6 +16,7 @@ from export.streaming import convert as stream_export
 from export.twin_layers import INT8_LAYERS
 from rnnkit.core.errors import UsageError
 from rnnkit.core.metadata import metadata_for, write
+from rnnkit.engine import evaluate as evaluation
 from rnnkit.runs import artifacts
 from rnnkit.runs.run_folder import open_run
 
@@ -78,7 +79,7 @@ def export_run(run_dir, options=ExportOptions()):
         raise UsageError(str(error)) from None
     if metadata.get("quantize") == "int8" and floats:
         metadata["input_coverage"] = options.input_coverage
-    metadata["check"] = checks.agreement(task, cfg, y, model.predict(x, verbose=0, batch_size=256), exported)
+    metadata["check"] = checks.agreement(task, cfg, y, evaluation.predict(model, x, 256), exported)
     if options.target == "micro":
         stress = checks.stress_agreement(task, cfg, model, runner, x.shape[1], options)
         if stress:

@@ -14,6 +14,7 @@ from export.streaming import step_module as streaming
 from export.streaming.runtime import LiteStream, MicroStream
 from rnnkit.core.errors import UsageError
 from rnnkit.core.metadata import metadata_for
+from rnnkit.engine import evaluate as evaluation
 from rnnkit.runs import artifacts
 
 EXAMPLE = os.path.join(os.path.dirname(__file__), "example.cc")  # written out as stream_example.cc
@@ -57,13 +58,13 @@ def write(task, cfg, model, data, stream, out_dir, options):
 
 def step_check(task, cfg, model, stream, x, y, agreement):
     """The task metric of Keras and the stream on (x, y), and the largest difference at any step."""
-    running = streaming.running_model(model).predict(x, verbose=0, batch_size=256)
+    running = evaluation.predict(streaming.running_model(model), x, 256)
     largest, finals = 0.0, []
     for i in range(len(x)):
         outputs = np.concatenate(list(stream.steps(x[i: i + 1])))
         largest = max(largest, float(np.max(np.abs(outputs - running[i, : len(outputs)]))))
         finals.append(outputs if stream.per_step else outputs[-1:])
-    check = agreement(task, cfg, y, model.predict(x, verbose=0, batch_size=256), np.stack(finals) if
+    check = agreement(task, cfg, y, evaluation.predict(model, x, 256), np.stack(finals) if
                       stream.per_step else np.concatenate(finals))
     check["max_abs_diff"] = largest
     check["every_step"] = True
