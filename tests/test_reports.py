@@ -65,6 +65,7 @@ class SeedListsTest(tf.test.TestCase):
         cfg = runs.experiment_config(mnist[0], False, None, 0)
         self.assertEqual((cfg.optimizer, cfg.lr, cfg.coupled_weight_decay, cfg.augment, cfg.lr_schedule),
                          ("adam", 1e-3, 0.01, False, "none"))
+        self.assertEqual({e.settings["filters"] for e in mnist}, {0})  # the seed's RNNs read raw rows
         recall = runs.experiment_config(REPORTS["seed-000"].experiment("recall-h5"), False, None, 0)
         self.assertEqual((recall.cell, recall.units, recall.lr, recall.beta_1, recall.beta_2), ("lstm", (5,), 0.01,
                                                                                                 0.9, 0.99))
@@ -83,6 +84,8 @@ class SeedListsTest(tf.test.TestCase):
         self.assertEqual((sgd["cell"], sgd["units"], sgd["optimizer"], sgd["momentum"], sgd["epochs"]),
                          ("lstm", (128,), "sgd", 0.9, 20))
         self.assertAllClose(sgd["lr"], 10 ** -2.7)
+        self.assertEqual({e.settings.get("filters") for e in REPORTS["seed-002"].experiments
+                          if e.task == "mnist" and not e.default}, {0})
         recall = runs.experiment_config(REPORTS["seed-002"].experiment("recall-h2"), False, None, 0)
         self.assertEqual((recall.k, recall.min_len, recall.max_len, recall.train_samples, recall.lr,
                           recall.coupled_weight_decay), (3, 3, 10, 1000, 1e-4, 1e-4))

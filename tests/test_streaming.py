@@ -19,7 +19,7 @@ from export.streaming import step_module as streaming
 from export.streaming.runtime import LiteStream, MicroStream
 from rnnkit import predict as rnnkit_predict
 from rnnkit.core.errors import UsageError
-from rnnkit.models.builders import build_recurrent_model
+from rnnkit.models.builders import build_image_recurrent_model, build_recurrent_model
 from rnnkit.tasks import carries
 from tests.clitools import call, fresh_dir
 from tests.test_micro import trained
@@ -107,7 +107,10 @@ class StepModuleTest(tf.test.TestCase, parameterized.TestCase):
         bag = build_recurrent_model(name="n", cell="lstm", units=(4,), num_classes=3, vocab_size=9, mask_zero=True,
                                     return_sequences=False, ngram_orders=(1, 2), ngram_dim=4)
         mlp = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
-        for model, reason in ((bidirectional, "bidirectional"), (bag, "n-gram"), (mlp, "recurrent")):
+        convolved = build_image_recurrent_model(name="c", height=4, width=4, filters=2, cell="gru", units=(3,),
+                                                num_classes=2)
+        for model, reason in ((bidirectional, "bidirectional"), (bag, "n-gram"), (mlp, "recurrent"),
+                              (convolved, "Conv2D layer one step at a time: .* --filters 0")):
             with self.assertRaisesRegex(UsageError, reason):
                 streaming.StepModule(model)
 
@@ -256,3 +259,19 @@ class NoBidirectionalFlagTest(tf.test.TestCase):
         both_ways = rnnkit.compiled_model(rnnkit.configure("mnist", units=(4,)))
         wrapped = lambda model: any(isinstance(layer, keras.layers.Bidirectional) for layer in model.layers)  # noqa
         self.assertEqual((wrapped(one_way), wrapped(both_ways)), (False, True))
+
+    def test_mnist_default_reads_convolved_bands_and_filters_0_the_raw_rows_one_a_step(self):
+        import rnnkit
+        from rnnkit.core import flags
+        parsed = flags.parse(["--task", "mnist", "--filters", "0"], lambda task: flags.build_parser(task=task))
+        self.assertEqual(parsed["filters"], 0)
+        recurrent_input = lambda model: tuple(next(layer for layer in model.layers  # noqa
+                                                   if isinstance(layer, streaming.RECURRENT)).input.shape)
+        default = rnnkit.compiled_model(rnnkit.configure("mnist", bidirectional=False, units=(4,)))
+        raw = rnnkit.compiled_model(rnnkit.configure("mnist", bidirectional=False, units=(4,), filters=0))
+        self.assertEqual(recurrent_input(default), (None, 14, 7 * 32))  # two rows a step, 7 pooled columns × 32
+        self.assertEqual(recurrent_input(raw), (None, 28, 28))
+        self.assertFalse(any(isinstance(layer, keras.layers.Conv2D) for layer in raw.layers))
+        streaming.StepModule(raw)  # the raw-row reader streams one row per invoke
+        with self.assertRaisesRegex(UsageError, "--filters 0"):
+            streaming.StepModule(default)

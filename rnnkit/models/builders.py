@@ -128,6 +128,35 @@ def build_conv_recurrent_model(*, name, length, channels, num_classes, mean, var
     return RnnkitModel(inputs, outputs, name=name)
 
 
+def build_image_recurrent_model(*, name, height, width, filters, cell, units, num_classes, bidirectional=False,
+                                dropout=0.0, l2=0.0):
+    """Images (height, width) → two convolution blocks (3×3 Conv2D of `filters` then 2 × `filters`, each with
+    BatchNorm and ReLU; the first pooled across columns, the second across rows and columns) → the recurrent stack
+    reads the image top to bottom, one band of two rows per step → softmax.
+
+    The convolutions see a stroke wherever it lies on the row, which a recurrent layer fed raw pixels must learn
+    at every column apart. `filters=0` is the plain row reader: the raw rows, one per step.
+    """
+    if not filters:
+        return build_recurrent_model(name=name, cell=cell, units=units, features=width, length=height,
+                                     num_classes=num_classes, bidirectional=bidirectional, dropout=dropout, l2=l2,
+                                     return_sequences=False)
+    regularizer = keras.regularizers.L2(l2) if l2 else None
+    inputs = keras.Input(shape=(height, width), name="image")
+    x = keras.layers.Reshape((height, width, 1), name="one_channel")(inputs)
+    for block, (size, pool) in enumerate(((filters, (1, 2)), (2 * filters, (2, 2))), 1):
+        x = keras.layers.Conv2D(size, 3, padding="same", use_bias=False, kernel_regularizer=regularizer,
+                                name=f"conv_{block}")(x)
+        x = keras.layers.BatchNormalization(name=f"norm_{block}")(x)
+        x = keras.layers.ReLU(name=f"relu_{block}")(x)
+        x = keras.layers.MaxPooling2D(pool, name=f"pool_{block}")(x)
+    x = keras.layers.Reshape((x.shape[1], x.shape[2] * x.shape[3]), name="bands")(x)
+    x = recurrent_stack(x, cell=cell, units=units, bidirectional=bidirectional, dropout=dropout, l2=l2,
+                        return_sequences=False)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", kernel_regularizer=regularizer, name="head")(x)
+    return RnnkitModel(inputs, outputs, name=name)
+
+
 def build_optimizer(cfg, total_steps=None):
     """The optimizer named by `cfg.optimizer` with the config's learning rate, momentum, decay, epsilon, clipping.
 
