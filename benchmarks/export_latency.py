@@ -22,7 +22,6 @@ from export import __main__ as export_cli
 from export import convert, defaults
 from export.checks import fit_width
 from export.litert import LiteModel
-from rnnkit.models.builders import as_keras
 from rnnkit.runs.run_folder import open_run
 
 
@@ -41,7 +40,6 @@ def median_ms(function, x, repeats):
 def bench_run(run_dir, repeats, check_samples):
     """Rows (variant, ms, KiB, accuracy, exact match) for one run folder."""
     cfg, task, model = open_run(run_dir)
-    model = as_keras(model, cfg)
     x = task.held_out(cfg, 1)[0][:1]
     twin = convert.inference_twin(model)
     traced = tf.function(lambda batch: twin(batch, training=False))

@@ -3,7 +3,7 @@
     python benchmarks/micro_head.py RUN [RUN ...] [--calibration-samples 1000]
 
 For each run folder: two `--target micro` models built in one process from the same calibration examples, one
-with the converter's int8 head and one with export/micro_head.py's 16x8 head, then every held-out example the task
+with the converter's int8 head and one with export/micro/head.py's 16x8 head, then every held-out example the task
 has (`held_out(cfg, 100000)`) through the TFLM interpreter. Prints per head the accuracy next to Keras' and the
 flips: examples whose TFLM answer differs from Keras', with how many of them became right and wrong.
 """
@@ -12,21 +12,18 @@ import sys
 
 import numpy as np
 
-from export import __main__ as export_cli
-from export import convert, defaults
+from export import checks, convert, defaults
 from export.micro import convert as micro
 from export.micro.runtime import MicroInterpreter
-from rnnkit.models.builders import as_keras
 from rnnkit.runs.run_folder import open_run
 
 
 def compare(run, calibration_samples):
     """One line for `run`: both heads against Keras."""
     cfg, task, model = open_run(run)
-    model = as_keras(model, cfg)
     x, y = task.held_out(cfg, 100_000)
     keras_answer = task.decode(cfg, model.predict(x, verbose=0, batch_size=256)).reshape(y.shape)
-    calibration = export_cli.fit_calibration(task, cfg, x, calibration_samples)
+    calibration = checks.fit_calibration(task, cfg, x, calibration_samples)
     steps = x.shape[1] if convert.is_recurrent(model) else None
     parts = []
     for name, int16_head in (("int8 head", False), ("16x8 head", True)):
