@@ -1,5 +1,6 @@
 """The package's shape: imports point one way, a TensorFlow-free core, the Keras adapter, the `rnnkit` command."""
 import ast
+import importlib
 import importlib.metadata
 import os
 import pathlib
@@ -21,6 +22,7 @@ from rnnkit.tasks import TASKS
 from tests.clitools import call, fresh_dir
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+PROJECT = ("rnnkit", "export", "tuning")
 TF_FREE = ("rnnkit.core.cli", "rnnkit.core.codecs", "rnnkit.core.metadata", "rnnkit.core.errors", "rnnkit.core.quiet",
            "rnnkit.core.config", "rnnkit.core.options", "rnnkit.core.flags", "rnnkit.tasks", "rnnkit.command",
            "export.predict", "export.micro.runtime",
@@ -56,6 +58,43 @@ class ImportDirectionTest(tf.test.TestCase):
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertEqual(done.stdout.strip(), "[]")
+
+
+def stale_project_names(path):
+    """`module.name` strings a script takes from rnnkit, export or tuning that those modules no longer have: names
+    in `from project.module import name`, and attributes read off a project module it imported by name."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    modules, missing = {}, []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module.split(".")[0] in PROJECT:
+            for alias in node.names:
+                module = importlib.import_module(node.module)
+                if not hasattr(module, alias.name):
+                    try:
+                        modules[alias.asname or alias.name] = importlib.import_module(f"{node.module}.{alias.name}")
+                    except ImportError:
+                        missing.append(f"{node.module}.{alias.name}")
+                elif isinstance(getattr(module, alias.name), type(module)):
+                    modules[alias.asname or alias.name] = getattr(module, alias.name)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules:
+            if not hasattr(modules[node.value.id], node.attr):
+                missing.append(f"{modules[node.value.id].__name__}.{node.attr}")
+    return missing
+
+
+class BenchmarkScriptsTest(tf.test.TestCase):
+    def test_benchmark_scripts_use_only_names_the_project_still_has(self):
+        scripts = sorted((ROOT / "benchmarks").glob("*.py"))
+        self.assertNotEmpty(scripts)
+        self.assertEqual({path.name: stale_project_names(path) for path in scripts if stale_project_names(path)}, {})
+
+    def test_the_checker_sees_a_removed_function_and_a_moved_one(self):
+        path = pathlib.Path(fresh_dir(self), "probe.py")
+        path.write_text("from rnnkit.models.builders import as_keras, build_mlp\nfrom export import checks\n"
+                        "from export import __main__ as cli\ncli.fit_calibration\nchecks.fit_calibration\n")
+        self.assertEqual(stale_project_names(path),
+                         ["rnnkit.models.builders.as_keras", "export.__main__.fit_calibration"])
 
 
 class KerasAdapterTest(tf.test.TestCase):
