@@ -110,7 +110,7 @@ class StepModuleTest(tf.test.TestCase, parameterized.TestCase):
         convolved = build_image_recurrent_model(name="c", height=4, width=4, filters=2, cell="gru", units=(3,),
                                                 num_classes=2)
         for model, reason in ((bidirectional, "bidirectional"), (bag, "n-gram"), (mlp, "recurrent"),
-                              (convolved, "Conv2D layer one step at a time: .* --filters 0")):
+                              (convolved, "Conv2D layer one step at a time: a convolution .* --filters 0")):
             with self.assertRaisesRegex(UsageError, reason):
                 streaming.StepModule(model)
 

@@ -53,8 +53,8 @@ def check_streamable(model):
                              "train with --no-ngrams")
         if not isinstance(layer, (*PASS_THROUGH, *RECURRENT, keras.layers.Embedding, keras.layers.Reshape,
                                   keras.layers.Dense)):
-            hint = (": a convolution reads neighbouring steps together; train without one (e.g. --filters 0)"
-                    if isinstance(layer, keras.layers.Conv2D) else "")
+            hint = (": a convolution reads neighbouring steps together; train a model without one (mnist: "
+                    "--filters 0)" if isinstance(layer, keras.layers.Conv2D) else "")
             raise UsageError(f"--streaming cannot run a {layer.__class__.__name__} layer one step at a time{hint}")
     if not any(isinstance(layer, RECURRENT) for layer in model.layers):
         raise UsageError("--streaming needs a recurrent model: this one reads each input whole")
