@@ -113,6 +113,15 @@ class StepModuleTest(tf.test.TestCase, parameterized.TestCase):
                               (convolved, "Conv2D layer one step at a time: a convolution .* --filters 0")):
             with self.assertRaisesRegex(UsageError, reason):
                 streaming.StepModule(model)
+        # Every kind of obstacle in one line, so one retraining removes them all.
+        both = build_recurrent_model(name="nb", cell="lstm", units=(4,), num_classes=3, vocab_size=9, mask_zero=True,
+                                     return_sequences=False, ngram_orders=(1, 2), ngram_dim=4, bidirectional=True)
+        convolved_both_ways = build_image_recurrent_model(name="cb", height=4, width=4, filters=2, cell="gru",
+                                                          units=(3,), num_classes=2, bidirectional=True)
+        for model, reasons in ((both, "--no-bidirectional; the n-gram bag .* --no-ngrams$"),
+                               (convolved_both_ways, "Conv2D layer .* --filters 0\\); a bidirectional model")):
+            with self.assertRaisesRegex(UsageError, reasons):
+                streaming.StepModule(model)
 
 
 class StreamingExportTest(tf.test.TestCase):

@@ -43,19 +43,24 @@ CALIBRATION_STEPS = 20_000
 
 
 def check_streamable(model):
-    """UsageError, in one line, unless `model` is a chain of layers that can run one time step at a time."""
+    """UsageError, in one line, unless `model` is a chain of layers that can run one time step at a time; the line
+    names every kind of obstacle (the first layer of each), so one retraining removes them all."""
+    reasons = {}  # kind → reason, first layer of each kind, in layer order
     for layer in model.layers:
         if isinstance(layer, keras.layers.Bidirectional):
-            raise UsageError("a bidirectional model cannot stream: its backward layer starts at the sequence's end, "
-                             "which a stream has not reached; train with --no-bidirectional")
-        if isinstance(layer, keras.layers.Concatenate) or layer.__class__.__name__ == "HashedNgramBag":
-            raise UsageError("the n-gram bag reads the whole sequence at once, so this model cannot stream; "
-                             "train with --no-ngrams")
-        if not isinstance(layer, (*PASS_THROUGH, *RECURRENT, keras.layers.Embedding, keras.layers.Reshape,
-                                  keras.layers.Dense)):
+            reasons.setdefault("bidirectional", "a bidirectional model cannot stream: its backward layer starts at "
+                               "the sequence's end, which a stream has not reached; train with --no-bidirectional")
+        elif isinstance(layer, keras.layers.Concatenate) or layer.__class__.__name__ == "HashedNgramBag":
+            reasons.setdefault("ngrams", "the n-gram bag reads the whole sequence at once, so this model cannot "
+                               "stream; train with --no-ngrams")
+        elif not isinstance(layer, (*PASS_THROUGH, *RECURRENT, keras.layers.Embedding, keras.layers.Reshape,
+                                    keras.layers.Dense)):
             hint = (": a convolution reads neighbouring steps together; train a model without one (mnist: "
                     "--filters 0)" if isinstance(layer, keras.layers.Conv2D) else "")
-            raise UsageError(f"--streaming cannot run a {layer.__class__.__name__} layer one step at a time{hint}")
+            reasons.setdefault("layer", f"--streaming cannot run a {layer.__class__.__name__} layer one step at a "
+                               f"time{hint}")
+    if reasons:
+        raise UsageError("; ".join(reasons.values()))
     if not any(isinstance(layer, RECURRENT) for layer in model.layers):
         raise UsageError("--streaming needs a recurrent model: this one reads each input whole")
 
