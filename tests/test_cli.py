@@ -10,6 +10,7 @@ from unittest import mock
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from rnnkit.tasks import TASKS
@@ -225,6 +226,7 @@ class RunFolderTest(tf.test.TestCase):
         saved_val_loss = model.evaluate(TASKS["recall"].build_inputs(cfg, "val"), verbose=0, return_dict=True)["loss"]
         self.assertAllClose(saved_val_loss, val_loss[best], rtol=1e-4)
 
+    @pytest.mark.slow
     def test_every_task_and_loop_runs_end_to_end(self):
         for name, loop in (("binary_add", "eager"), ("recall", "function"), ("palindrome", "fit")):
             # binary_add also takes its --restarts path (2 of its default 5 attempts: the tiny model is never exact)

@@ -11,6 +11,7 @@ import threading
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from rnnkit.train import main
@@ -52,6 +53,7 @@ MIRRORED = ("import sys, rnnkit, tensorflow as tf\n"
             "sys.exit(main(sys.argv[1:]))\n")
 
 
+@pytest.mark.slow
 class MultiWorkerTest(tf.test.TestCase):
     """Two multiworker processes on loopback and a two-replica mirrored process, started together, against one
     single-process run of the same flags trained here meanwhile."""
@@ -126,6 +128,7 @@ class MultiWorkerTest(tf.test.TestCase):
                 self.assertIn(message, err)
 
 
+@pytest.mark.slow
 class DistributedSearchTest(tf.test.TestCase):
     def test_chief_and_two_workers_split_trials_and_survive_a_killed_worker(self):
         root = fresh_dir(self)

@@ -10,6 +10,7 @@ from unittest import mock
 from absl.testing import parameterized
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
@@ -64,6 +65,7 @@ class ConfigChecksItselfTest(tf.test.TestCase):
 
 
 class SameSeedTest(tf.test.TestCase):
+    @pytest.mark.slow
     def test_a_long_lstm_curriculum_trains_to_the_same_numbers_twice(self):
         # Before deterministic kernels, these 100 steps ended at different losses in two runs on the 2-core box.
         cfg = rnnkit.configure("palindrome", cell="lstm", length=100, epochs=1, steps_per_epoch=100, seed=1)

@@ -4,6 +4,7 @@ import os
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
@@ -117,6 +118,7 @@ class NamesTest(tf.test.TestCase):
         one_by_one = np.mean([model.evaluate(x[i:i + 1], y[i:i + 1], verbose=0) for i in range(32)])
         self.assertAllClose(batched, one_by_one, rtol=1e-5)
 
+    @pytest.mark.slow
     def test_batches_of_1_32_and_256_all_train(self):
         task = TASKS["names"]
         majority = np.bincount(task.splits(make_config(task, {})).val[1]).max() / len(task.splits(
@@ -185,6 +187,7 @@ class Toy2DTest(tf.test.TestCase):
 
 
 class Cifar10Test(tf.test.TestCase):
+    @pytest.mark.slow
     def test_cnn_and_mlp_run_end_to_end_on_mock_data(self):
         with tfds.testing.mock_data(num_examples=40):
             for arch in ("cnn", "mlp"):

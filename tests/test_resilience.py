@@ -10,6 +10,7 @@ from unittest import mock
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from rnnkit import training
@@ -37,6 +38,7 @@ def read(run_dir, name):
         return handle.read()
 
 
+@pytest.mark.slow
 class ResumeTest(tf.test.TestCase):
     def test_kill_9_mid_run_then_resume_matches_an_uninterrupted_run(self):
         root = fresh_dir(self)

@@ -4,6 +4,7 @@ import os
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from rnnkit import training
@@ -133,6 +134,7 @@ class OtherTaskFamiliesTest(tf.test.TestCase):
             self.assertGreater(np.mean(hidden_counts), 2.0)
 
 
+@pytest.mark.slow
 class EnrichedAdderLearnsTheCarryTest(tf.test.TestCase):
     def test_tiny_enriched_adder_is_exact_on_a_chain_family_at_an_unseen_length(self):
         def chain_scores(mix):

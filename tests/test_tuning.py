@@ -3,6 +3,7 @@ import csv
 import os
 
 import keras_tuner
+import pytest
 import tensorflow as tf
 
 from rnnkit.core.config import make_config
@@ -20,6 +21,7 @@ TINY_SEARCH = ["--task", "recall", "--epochs", "2", "--steps-per-epoch", "5", "-
 
 
 class SearchTest(tf.test.TestCase):
+    @pytest.mark.slow
     def test_two_trials_write_tables_and_a_run_folder_then_resume_without_new_trials(self):
         folder = fresh_dir(self)
         status, out, err = call(search.main, [*TINY_SEARCH, "--dir", folder])
