@@ -18,7 +18,7 @@ PHOTOS = 300
 
 def photo_accuracy(run_dir, photos):
     """The run's accuracy on the folder of labelled photos."""
-    _, confusion, _ = run_folder_confusion(run_dir, photos)
+    _, confusion = run_folder_confusion(run_dir, photos)
     return float(np.trace(confusion) / confusion.sum())
 
 

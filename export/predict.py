@@ -2,8 +2,9 @@
 
 The model's folder must hold the rnnkit_export.json written by `python -m export`. Inputs per task: adder
 `31415+27182`; binary_add `1011+110`; recall `3 5 8 6 8`; palindrome the digits before the hidden last one;
-names a surname; mnist and cifar10 an image file; moons / circles / classification `x,y`. `-` reads the inputs
-from standard input, one per line (a streamed sum of two 100 000-digit numbers does not fit in one argument).
+names a surname; mnist and cifar10 an image file; moons / circles / classification `x,y`; series values split by
+`,`, or a labelled series file (accuracy and a confusion matrix). `-` reads the inputs from standard input, one per
+line (a streamed sum of two 100 000-digit numbers does not fit in one argument).
 
 A `--streaming` export is fed one time step per invoke, its state kept inside the model: any length runs in the
 memory of one step. `--every N` prints a streaming classifier's running prediction every N steps.
@@ -11,6 +12,8 @@ memory of one step. `--every N` prints a streaming classifier's running predicti
 import argparse
 import os
 import sys
+
+import numpy as np
 
 from rnnkit.core import cli, codecs
 from rnnkit.core import metadata as meta
@@ -24,6 +27,11 @@ def predict(model, texts, every=None):
     classifier's running prediction every `every` steps before its answer)."""
     lines = []
     for text in texts:
+        cases = codecs.read_cases(model.metadata, text)
+        if cases is not None:  # a labelled file of cases (series): accuracy and a confusion matrix
+            outputs = [np.asarray(model.run(x[None]))[0] for x in cases[0]]
+            lines += codecs.labelled_report(text, "cases", model.metadata["labels"], zip(cases[2], cases[1], outputs))
+            continue
         x = codecs.encode(model.metadata, text)
         if every and hasattr(model, "steps") and not model.per_step:
             output = None

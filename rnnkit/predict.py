@@ -3,7 +3,8 @@
 Same input syntax and output as `python -m export.predict` (the two share rnnkit/core/codecs.py): adder
 `31415+27182`; binary_add `1011+110`; recall `3 5 8 6 8`; palindrome the digits before the hidden last one;
 names and text a text; mnist and cifar10 an image file, or a folder of labelled images (accuracy and a confusion
-matrix); moons / circles / classification `x,y`; series values split by `,`. `-` reads inputs from stdin.
+matrix); moons / circles / classification `x,y`; series values split by `,`, or a labelled .ts, CSV or .npz file
+of series (accuracy and a confusion matrix). `-` reads inputs from stdin.
 """
 import argparse
 import os
@@ -21,16 +22,21 @@ run_folder = LazyModule("rnnkit.runs.run_folder")
 
 PROG = "python -m rnnkit.predict"
 IMAGE_FILES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-SHOWN_MISSES = 20
 
 
 def predict_lines(cfg, task, model, texts):
-    """One answer line per input text; a folder of labelled images (image tasks) gets a summary instead."""
+    """One answer line per input text; a folder of labelled images (image tasks) or a labelled file of cases
+    (series) gets a summary instead."""
     metadata = model_metadata(cfg, task, model)
     lines = []
     for text in texts:
         if os.path.isdir(text):
-            lines += folder_lines(metadata, model, text)
+            lines += codecs.labelled_report(text, "images", metadata["labels"], folder_cases(metadata, model, text))
+            continue
+        cases = codecs.read_cases(metadata, text)
+        if cases is not None:
+            outputs = model.predict(cases[0].astype(np.dtype(model.inputs[0].dtype)), verbose=0, batch_size=256)
+            lines += codecs.labelled_report(text, "cases", metadata["labels"], zip(cases[2], cases[1], outputs))
             continue
         x = codecs.encode(metadata, text)
         output = model.predict(x.astype(np.dtype(model.inputs[0].dtype)), verbose=0)
@@ -44,9 +50,10 @@ def model_metadata(cfg, task, model):
 
 
 def run_folder_confusion(run_dir, folder):
-    """folder_confusion of the model in `run_dir` over a folder of labelled images."""
+    """(labels, confusion matrix) of the model in `run_dir` over a folder of labelled images."""
     cfg, task, model = run_folder.open_run(run_dir)
-    return folder_confusion(model_metadata(cfg, task, model), model, folder)
+    metadata = model_metadata(cfg, task, model)
+    return metadata["labels"], codecs.confusion_of(metadata["labels"], folder_cases(metadata, model, folder))[0]
 
 
 def labelled_images(folder, labels):
@@ -70,39 +77,14 @@ def labelled_images(folder, labels):
     return found
 
 
-def folder_confusion(metadata, model, folder):
-    """(labels, confusion matrix, [(path, guess, true label, confidence)] misses) over a labelled image folder."""
+def folder_cases(metadata, model, folder):
+    """[(path relative to `folder`, true label, model output)] of a folder of labelled images."""
     if not codecs.codec_for(metadata).image:
         raise UsageError(f"{folder!r} is a folder: a folder of labelled images is read by image tasks only")
-    labels = metadata["labels"]
-    files = labelled_images(folder, labels)
+    files = labelled_images(folder, metadata["labels"])
     x = np.concatenate([codecs.encode(metadata, path) for path, _ in files])
     outputs = model.predict(x.astype(np.dtype(model.inputs[0].dtype)), verbose=0, batch_size=256)
-    confusion = np.zeros((len(labels), len(labels)), dtype=int)
-    misses = []
-    for (path, label), output in zip(files, outputs):
-        guess = labels[int(np.argmax(output))]
-        confusion[labels.index(label), labels.index(guess)] += 1
-        if guess != label:
-            misses.append((path, guess, label, float(output.max())))
-    return labels, confusion, misses
-
-
-def folder_lines(metadata, model, folder):
-    """Accuracy over a folder of labelled images, its misses (the first SHOWN_MISSES) and a confusion matrix."""
-    labels, confusion, misses = folder_confusion(metadata, model, folder)
-    right, total = int(np.trace(confusion)), int(confusion.sum())
-    lines = [f"{folder}: {total} images, accuracy {right / total:.4f} ({right} right)"]
-    lines += [f"  {os.path.relpath(path, folder)}: {guess} (true {label}, {confidence:.2f})"
-              for path, guess, label, confidence in misses[:SHOWN_MISSES]]
-    if len(misses) > SHOWN_MISSES:
-        lines.append(f"  … {len(misses) - SHOWN_MISSES} more wrong")
-    width = max(5, *(len(label) for label in labels)) + 1
-    lines.append("confusion (rows: true, columns: predicted)")
-    lines.append(" " * width + "".join(f"{label:>{width}}" for label in labels))
-    lines += [f"{label:<{width}}" + "".join(f"{count:>{width}}" for count in row)
-              for label, row in zip(labels, confusion)]
-    return lines
+    return [(os.path.relpath(path, folder), label, output) for (path, label), output in zip(files, outputs)]
 
 
 def main(argv=None):
@@ -112,7 +94,8 @@ def main(argv=None):
     parser.add_argument("run", metavar="RUN", help="a run folder written by python -m rnnkit.train")
     parser.add_argument("inputs", metavar="INPUT", nargs="+",
                         help="what to ask the model; - reads one input a line from stdin; an image task also takes "
-                             "a folder of labelled images (DIR/<label>/file or DIR/<label>_file)")
+                             "a folder of labelled images (DIR/<label>/file or DIR/<label>_file), series a labelled "
+                             "file of series")
 
     def body(argv):
         args = parser.parse_args(argv)

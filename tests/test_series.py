@@ -79,6 +79,27 @@ class ReadersTest(tf.test.TestCase):
         self.assertEqual(labels, ["x", "y"])  # no header: the last column
         self.assertAllClose(series[1][:, 0], [1.5, 2.5])
 
+    def test_a_spreadsheet_csv_reads_like_a_plain_one(self):
+        # Excel's "CSV UTF-8" starts with a byte-order mark and ends lines with CRLF; in a locale whose decimal mark
+        # is a comma it separates fields with ';'. Each reads as the plain file does.
+        folder = fresh_dir(self)
+        plain = series_data.read_series(write(folder, "plain.csv", "label,t1,t2\nup,0.5,1.5\ndown,2,\n"))
+        variants = {"bom.csv": "\ufefflabel,t1,t2\r\nup,0.5,1.5\r\ndown,2,\r\n",
+                    "semicolon.csv": "\ufefflabel;t1;t2\r\nup;0,5;1,5\r\ndown;2;\r\n",
+                    "tab.tsv": "label\tt1\tt2\nup\t0.5\t1.5\ndown\t2\t\n"}
+        for name, text in variants.items():
+            with self.subTest(name=name):
+                series, labels = series_data.read_series(write(folder, name, text))
+                self.assertEqual(labels, plain[1])
+                self.assertEqual(len(series), len(plain[0]))
+                for case, expected in zip(series, plain[0]):
+                    self.assertAllClose(case, expected)
+        series, labels = series_data.read_series(write(folder, "headless.csv", "0,25;1,75;b\n"))
+        self.assertEqual(labels, ["b"])
+        self.assertAllClose(series[0][:, 0], [0.25, 1.75])
+        ts = series_data.read_series(write(folder, "Bom.ts", "\ufeff" + MULTIVARIATE_TS))
+        self.assertEqual(ts[1], ["up", "down", "up"])
+
     def test_npz_univariate_and_multivariate(self):
         folder = fresh_dir(self)
         path = os.path.join(folder, "u.npz")
@@ -258,6 +279,33 @@ class SeriesTaskTest(tf.test.TestCase):
                                                                rising, falling])
             self.assertEqual(status, 0, err)
             self.assertEqual([line.split("→ ")[1].split()[0] for line in lite_out.splitlines()], ["up", "down"])
+
+    def test_a_labelled_file_is_answered_with_the_runs_test_accuracy_in_every_runtime(self):
+        test_file = os.path.join(self.folder, "Slopes_TEST.ts")
+        with open(os.path.join(self.run_dir, "metrics.json")) as handle:
+            right = round(json.load(handle)["test"]["accuracy"] * 40)
+        status, keras_out, err = call(rnnkit_predict.main, [self.run_dir, test_file])
+        self.assertEqual(status, 0, err)
+        self.assertEqual(keras_out.splitlines()[0], f"{test_file}: 40 cases, accuracy {right / 40:.4f} ({right} right)")
+        self.assertIn("confusion (rows: true, columns: predicted)", keras_out)
+        matrix = [[int(count) for count in line.split()[1:]] for line in keras_out.splitlines()[-2:]]
+        self.assertEqual((sum(map(sum, matrix)), matrix[0][0] + matrix[1][1]), (40, right))
+        for flags, runtime in (([], []), (["--target", "micro"], ["--runtime", "micro"])):
+            folder = os.path.join(fresh_dir(self), "export")
+            status, _, err = call(export_cli.main, [self.run_dir, *flags, "--out", folder])
+            self.assertEqual(status, 0, err)
+            status, out, err = call(export_predict.main, [os.path.join(folder, "model.tflite"), *runtime, test_file])
+            self.assertEqual(status, 0, err)
+            self.assertEqual(out.splitlines()[0], keras_out.splitlines()[0], runtime)
+        # A file whose labels or channels the model does not know is refused in one line naming the file.
+        odd = fresh_dir(self)
+        for name, text, message in (("odd.csv", "label,a,b\nup,1,2\n",
+                                     "odd.csv: 1 channel(s) where this model reads 2"),
+                                    ("odd.ts", "@data\n1,2:3,4:up\n1,2:3,4:sideways\n",
+                                     "odd.ts: case 2: label 'sideways' is not one of the model's classes (down, up)")):
+            status, _, err = call(rnnkit_predict.main, [self.run_dir, write(odd, name, text)])
+            self.assertEqual((status, len(err.strip().splitlines())), (2, 1), err)
+            self.assertIn(message, err)
 
     def test_a_16x8_micro_export_runs_in_tflm_like_keras(self):
         folder = os.path.join(fresh_dir(self), "export")

@@ -11,7 +11,7 @@ from export import predict as export_predict
 from rnnkit import predict as rnnkit_predict
 from rnnkit import train
 from rnnkit.core import codecs
-from rnnkit.tasks import text
+from rnnkit.tasks import names_data, text
 from tests.clitools import assert_refused, call, fresh_dir
 
 FLAGS = ["--units", "8", "--embed-dim", "4", "--no-ngrams", "--epochs", "6", "--batch-size", "16", "--patience", "0",
@@ -48,7 +48,9 @@ class TextTaskTest(tf.test.TestCase):
         self.assertGreaterEqual(metrics["test"]["accuracy"], 0.9)
         self.assertEqual(sorted(metrics["per_class"]), ["digits", "marks", "vowels"])
         self.assertEqual(sorted(metrics["data"]), ["digits", "marks", "vowels"])
-        self.assertIn("kept", out)  # the per-label loader table after the results
+        table = out[out.index("\nlabel ") + 1:]  # the per-label loader table after the results, headed by label
+        self.assertIn("kept", table.splitlines()[0])
+        self.assertTrue(any(line.startswith("vowels ") for line in table.splitlines()))
 
     def test_keras_and_litert_give_the_same_answers(self):
         inputs = ["31415926", "aeiou ea", "?!;..,"]
@@ -73,6 +75,25 @@ class TextTaskTest(tf.test.TestCase):
         metadata = {"codec": "text", "labels": ["a"], "input": {"shape": [1, -1], "alphabet": text.ALPHABET,
                                                                 "max_chars": 64}}
         self.assertAllEqual(codecs.encode(metadata, "Привет,   мир"), codecs.encode(metadata, "Privet, mir"))
+
+    def test_spreadsheet_and_notepad_files_read_like_plain_ones(self):
+        # A byte-order mark (Excel's "CSV UTF-8", Windows Notepad) and ';' or tab separators change nothing read.
+        folder = fresh_dir(self)
+        expected = {"ru": ["Привет, мир"], "en": ["hello; world"]}
+        for name, content in (("comma.csv", '\ufefftext,label\r\n"Привет, мир",ru\r\nhello; world,en\r\n'),
+                           ("semicolon.csv", '\ufeffText;Label\r\nПривет, мир;ru\r\n"hello; world";en\r\n'),
+                           ("tab.csv", "text\tlabel\nПривет, мир\tru\nhello; world\ten\n")):
+            with self.subTest(name=name):
+                path = os.path.join(folder, name)
+                with open(path, "w", encoding="utf-8", newline="") as handle:
+                    handle.write(content)
+                self.assertEqual(text.read_texts(path), expected)
+        labels = os.path.join(folder, "labels")
+        os.mkdir(labels)
+        with open(os.path.join(labels, "Czech.txt"), "w", encoding="utf-8-sig") as handle:
+            handle.write("Novak\r\nDvorak\r\n")
+        self.assertEqual(text.read_texts(labels), {"Czech": ["Novak", "Dvorak"]})
+        self.assertEqual(names_data.folder_surnames(labels), {"Czech": ["Novak", "Dvorak"]})
 
     def test_bad_inputs_exit_2_with_one_line(self):
         folder = fresh_dir(self)

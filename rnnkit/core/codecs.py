@@ -34,6 +34,11 @@ class Codec:
         """One line answering `text` from the model's `output` for the example `x`."""
         raise NotImplementedError
 
+    def read_cases(self, metadata, path):
+        """(inputs, true labels, case names) of every case in a labelled file at `path`, or None where a path is
+        one input (an image) or this codec reads no files."""
+        return None
+
 
 def codec_for(metadata):
     """The registered codec the metadata names (UsageError if none)."""
@@ -55,6 +60,45 @@ def encode(metadata, text):
 def describe(metadata, text, x, output):
     """One line answering `text`, from the model's output for `x` (batch of one)."""
     return codec_for(metadata).describe(metadata, text.strip(), x[0], np.asarray(output)[0])
+
+
+def read_cases(metadata, text):
+    """(inputs, true labels, case names) when `text` names a labelled file of cases the task's codec reads, else
+    None."""
+    return codec_for(metadata).read_cases(metadata, text) if os.path.isfile(text) else None
+
+
+def confusion_of(labels, cases, source=""):
+    """(confusion matrix (rows: true, columns: predicted), misses as (name, guess, true label, confidence)) of
+    `cases`, each (name, true label, model output); a true label the model lacks is refused, naming `source`."""
+    confusion, misses = np.zeros((len(labels), len(labels)), dtype=int), []
+    for name, label, output in cases:
+        if label not in labels:
+            raise UsageError(f"{source}: {name}: label {label!r} is not one of the model's classes "
+                             f"({', '.join(labels)})")
+        guess = labels[int(np.argmax(output))]
+        confusion[labels.index(label), labels.index(guess)] += 1
+        if guess != label:
+            misses.append((name, guess, label, float(np.max(output))))
+    return confusion, misses
+
+
+def labelled_report(source, noun, labels, cases, shown=20):
+    """Lines for answers to labelled `cases` (see confusion_of): accuracy, the misses (the first `shown`) and a
+    confusion matrix."""
+    confusion, misses = confusion_of(labels, cases, source)
+    right, total = int(np.trace(confusion)), int(confusion.sum())
+    lines = [f"{source}: {total} {noun}, accuracy {right / total:.4f} ({right} right)"]
+    lines += [f"  {name}: {guess} (true {label}, {confidence:.2f})"
+              for name, guess, label, confidence in misses[:shown]]
+    if len(misses) > shown:
+        lines.append(f"  … {len(misses) - shown} more wrong")
+    width = max(5, *(len(label) for label in labels)) + 1
+    lines.append("confusion (rows: true, columns: predicted)")
+    lines.append(" " * width + "".join(f"{label:>{width}}" for label in labels))
+    lines += [f"{label:<{width}}" + "".join(f"{count:>{width}}" for count in row)
+              for label, row in zip(labels, confusion)]
+    return lines
 
 
 def fixed_steps(metadata):

@@ -149,9 +149,10 @@ def check_languages(report, overlap, what="names"):
                   file=sys.stderr)
 
 
-def data_table(report):
-    """Per language, largest first: names read, duplicates, shared with other languages, kept, and per split."""
-    lines = [f"{'language':<14}{'read':>7}{'dupes':>7}{'shared':>8}{'kept':>7}{'train':>7}{'val':>6}{'test':>6}"]
+def data_table(report, heading="language"):
+    """Per language (or `heading`: each label), largest first: names read, duplicates, shared with other labels,
+    kept, and per split."""
+    lines = [f"{heading:<14}{'read':>7}{'dupes':>7}{'shared':>8}{'kept':>7}{'train':>7}{'val':>6}{'test':>6}"]
     for language, row in sorted(report.items(), key=lambda item: (-item[1]["kept"], item[0])):
         lines.append(f"{language[:13]:<14}{row['read']:>7}{row['duplicates']:>7}{row['shared']:>8}{row['kept']:>7}"
                      f"{row['train']:>7}{row['val']:>6}{row['test']:>6}")

@@ -5,6 +5,7 @@ import string
 import unicodedata
 
 from rnnkit.core.errors import UsageError
+from rnnkit.tasks.user_files import ENCODING
 
 ALLOWED = string.ascii_letters + " .,;'"  # the PyTorch tutorial's alphabet
 
@@ -76,7 +77,7 @@ def folder_surnames(folder):
     for file in files:
         path = os.path.join(folder, file)
         try:
-            with open(path, encoding="utf-8") as handle:
+            with open(path, encoding=ENCODING) as handle:
                 lines = handle.read().splitlines()
         except UnicodeDecodeError as error:
             raise UsageError(f"{path} is not UTF-8 text (byte {error.start})") from None

@@ -44,6 +44,18 @@ class SeriesCodec(codecs.Codec):
             case[: len(column), index] = column
         return series_data.to_length(series_data.fill_missing(case), length)[None]
 
+    def read_cases(self, metadata, path):
+        """Every series of a labelled .ts, CSV or .npz file, filled and padded as in training, with its label."""
+        series, labels = series_data.read_series(path)
+        channels, length = metadata["input"]["channels"], metadata["input"]["length"]
+        if series[0].shape[1] != channels:
+            raise UsageError(f"{path}: {series[0].shape[1]} channel(s) where this model reads {channels}")
+        try:
+            x = series_data.stack(series, length)
+        except UsageError as error:  # a series longer than the model's fixed length
+            raise UsageError(f"{path}: {error}") from None
+        return x, labels, [f"case {number}" for number in range(1, len(series) + 1)]
+
     def describe(self, metadata, text, x, output):
         """`series of 150 steps → 2 0.97, 1 0.03`."""
         steps = len(text.split(":")[0].split(","))
@@ -60,7 +72,7 @@ class Series(ArrayTask):
     # MiniRocket (benchmarks/series.py), where a plateau schedule on a few validation cases cut the rate too soon.
     defaults = dict(cell="gru", units=(64,), optimizer="adam", lr=1e-2, epochs=40, steps_per_epoch=25,
                     batch_size=16, lr_schedule="cosine", patience=0)
-    options = (Option("data", None, "a .ts, .csv or .npz file of labelled series; a <name>_TRAIN file takes its "
+    options = (Option("data", None, "a .ts, .csv, .tsv or .npz file of labelled series; a <name>_TRAIN file takes its "
                       "<name>_TEST sibling as the test split, any other file holds out a stratified 20%",
                       kind="path", metavar="FILE"),
                Option("val_fraction", None, "of the training cases, stratified, held out for the validation "
@@ -79,7 +91,7 @@ class Series(ArrayTask):
 
     def validate(self, cfg):
         """--data is required."""
-        require(cfg.data, "--task series needs --data FILE (a .ts, .csv or .npz file of labelled series)")
+        require(cfg.data, "--task series needs --data FILE (a .ts, .csv, .tsv or .npz file of labelled series)")
 
     def load_data(self, cfg):
         """Read the files now (a bad file or a run that needs validation cases and has none stops the run before

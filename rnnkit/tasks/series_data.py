@@ -9,19 +9,20 @@ import os
 import numpy as np
 
 from rnnkit.core.errors import UsageError
+from rnnkit.tasks.user_files import ENCODING, first_line, separator
 
 LABEL_COLUMNS = ("label", "class", "target", "y")
 MAX_LENGTH = 100_000
 
 
 def read_series(path):
-    """(series, labels) from a .ts, .csv or .npz file, by its extension."""
+    """(series, labels) from a .ts, .csv (or tab-separated .tsv) or .npz file, by its extension."""
     if not os.path.isfile(path):
-        raise UsageError(f"{path!r} is not a file (give a .ts, .csv or .npz file)")
+        raise UsageError(f"{path!r} is not a file (give a .ts, .csv, .tsv or .npz file)")
     extension = os.path.splitext(path)[1].lower()
-    readers = {".ts": read_ts, ".csv": read_csv, ".npz": read_npz}  # the module's readers, by extension
+    readers = {".ts": read_ts, ".csv": read_csv, ".tsv": read_csv, ".npz": read_npz}  # by extension
     if extension not in readers:
-        raise UsageError(f"{path!r}: unknown format {extension or '(none)'}; give a .ts, .csv or .npz file")
+        raise UsageError(f"{path!r}: unknown format {extension or '(none)'}; give a .ts, .csv, .tsv or .npz file")
     series, labels = readers[extension](path)
     if not series:
         raise UsageError(f"{path!r} holds no series")
@@ -43,7 +44,7 @@ def read_ts(path):
     """The UCR/UEA `.ts` format: `@` headers, then one case a line, channels split by `:`, values by `,`, the
     class label last; `?` is a missing value. Time-stamped data (`@timeStamps true`) is refused."""
     series, labels, in_data, channels = [], [], False, None
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    with open(path, encoding=ENCODING, errors="replace") as handle:
         for number, raw in enumerate(handle, 1):
             line = raw.strip()
             if not line or line.startswith("#"):
@@ -81,9 +82,12 @@ def read_ts(path):
 
 def read_csv(path):
     """One univariate series a row. The label is the column named label / class / target / y (header row), else
-    the last column; an empty cell is a missing value; rows may differ in length."""
-    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
-        rows = [(number, row) for number, row in enumerate(csv.reader(handle), 1) if any(c.strip() for c in row)]
+    the last column; an empty cell is a missing value; rows may differ in length. Fields are split by `,`, or by
+    `;` or a tab where the first line has one, and then a decimal comma reads as a point (0,5 is 0.5)."""
+    split_by = separator(first_line(path))
+    with open(path, encoding=ENCODING, errors="replace", newline="") as handle:
+        rows = [(number, row) for number, row in enumerate(csv.reader(handle, delimiter=split_by), 1)
+                if any(c.strip() for c in row)]
     if not rows:
         return [], []
     first = [cell.strip().lower() for cell in rows[0][1]]
@@ -98,7 +102,7 @@ def read_csv(path):
         label = row.pop(label_column).strip()
         if not label:
             raise UsageError(f"{path}:{number}: the label is empty")
-        values = values_of(row, path, number)
+        values = values_of(row if split_by == "," else [cell.replace(",", ".") for cell in row], path, number)
         while len(values) and np.isnan(values[-1]):  # trailing empty cells pad a shorter row
             values = values[:-1]
         series.append(values[:, None])

@@ -14,6 +14,7 @@ from rnnkit.tasks.arrays import ArrayTask, Splits
 from rnnkit.tasks.base import require
 from rnnkit.tasks.names import NamesCodec, check_languages, data_table, grouped_split
 from rnnkit.tasks.names_data import clean
+from rnnkit.tasks.user_files import ENCODING, first_line, separator
 
 models = LazyModule("rnnkit.models.builders")
 
@@ -76,7 +77,7 @@ class Text(ArrayTask):
 
     def results_table(self, results):
         """The classification figures, then what the loader did per label."""
-        return super().results_table(results) + "\n\n" + data_table(results["data"])
+        return super().results_table(results) + "\n\n" + data_table(results["data"], heading="label")
 
     def build_model(self, cfg):
         """The names model over this alphabet: masked character Embedding → recurrent stack [⊕ n-gram bag]."""
@@ -106,10 +107,12 @@ def read_texts(path):
         raise UsageError(f"{path!r} is neither a folder of <label>.txt files nor a .csv file")
     texts = {}
     try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
+        split_by = separator(first_line(path), names=("text", "label"))
+        with open(path, encoding=ENCODING, newline="") as handle:
+            reader = csv.DictReader(handle, delimiter=split_by)
             if not reader.fieldnames or not {"text", "label"} <= {f.strip().lower() for f in reader.fieldnames}:
-                raise UsageError(f"{path}:1: the header must name the columns text and label")
+                raise UsageError(f"{path}:1: the header must name the columns text and label (split by ',', ';' or "
+                                 "a tab)")
             names = {f.strip().lower(): f for f in reader.fieldnames}
             for number, row in enumerate(reader, 2):
                 label = (row.get(names["label"]) or "").strip()
@@ -124,7 +127,7 @@ def read_texts(path):
 def _lines(path):
     """A UTF-8 file's lines (one line in one UsageError if it cannot be read)."""
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, encoding=ENCODING) as handle:
             return handle.read().splitlines()
     except UnicodeDecodeError as error:
         raise UsageError(f"{path} is not UTF-8 text (byte {error.start})") from None

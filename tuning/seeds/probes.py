@@ -14,7 +14,7 @@ def handwriting(run_dir, report_dir):
     folder = os.path.join(report_dir, "handwriting-photos")
     if not os.path.isdir(folder):
         write_digit_photos(folder, HANDWRITING_PHOTOS, seed=0)
-    labels, confusion, _ = run_folder_confusion(run_dir, folder)
+    labels, confusion = run_folder_confusion(run_dir, folder)
     return {"accuracy": float(np.trace(confusion) / confusion.sum()), "labels": list(labels),
             "confusion_matrix": confusion.tolist(), "images": int(confusion.sum())}
 
