@@ -19,7 +19,7 @@ from export.streaming import step_module as streaming
 from export.streaming.runtime import LiteStream, MicroStream
 from rnnkit import predict as rnnkit_predict
 from rnnkit.core.errors import UsageError
-from rnnkit.models.builders import build_image_recurrent_model, build_recurrent_model
+from rnnkit.models.builders import build_conv_recurrent_model, build_image_recurrent_model, build_recurrent_model
 from rnnkit.tasks import carries
 from tests.clitools import call, fresh_dir
 from tests.test_micro import trained
@@ -109,8 +109,13 @@ class StepModuleTest(tf.test.TestCase, parameterized.TestCase):
         mlp = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
         convolved = build_image_recurrent_model(name="c", height=4, width=4, filters=2, cell="gru", units=(3,),
                                                 num_classes=2)
+        series = build_conv_recurrent_model(name="s", length=8, channels=1, num_classes=2, mean=[0.0],
+                                            variance=[1.0], filters=2, cell="gru", units=(3,))
         for model, reason in ((bidirectional, "bidirectional"), (bag, "n-gram"), (mlp, "recurrent"),
-                              (convolved, "Conv2D layer one step at a time: a convolution .* --filters 0")):
+                              (convolved, "Conv2D layer one step at a time: a convolution .* --filters 0"),
+                              # its Concatenate joins the mean over time: no n-gram bag to blame
+                              (series, "^--streaming cannot run a Conv1D layer one step at a time: a convolution "
+                                       "reads neighbouring steps together$")):
             with self.assertRaisesRegex(UsageError, reason):
                 streaming.StepModule(model)
         # Every kind of obstacle in one line, so one retraining removes them all.

@@ -38,6 +38,7 @@ from rnnkit.core.quiet import parked_stderr
 
 RECURRENT = (keras.layers.SimpleRNN, keras.layers.LSTM, keras.layers.GRU)
 PASS_THROUGH = (keras.layers.InputLayer, keras.layers.Dropout, keras.layers.Masking)
+CONVOLUTIONS = (keras.layers.Conv1D, keras.layers.Conv2D)
 # Steps of validation sequences that calibrate an int8 streaming export (whole sequences, reset between them).
 CALIBRATION_STEPS = 20_000
 
@@ -46,23 +47,33 @@ def check_streamable(model):
     """UsageError, in one line, unless `model` is a chain of layers that can run one time step at a time; the line
     names every kind of obstacle (the first layer of each), so one retraining removes them all."""
     reasons = {}  # kind → reason, first layer of each kind, in layer order
+    bag = any(layer.__class__.__name__ == "HashedNgramBag" for layer in model.layers)
+    # Of the layers that cannot stream, a convolution is the one to name: the normalization and activations
+    # around it would run per step, and no model without it has them.
+    convolution = next((layer for layer in model.layers if isinstance(layer, CONVOLUTIONS)), None)
     for layer in model.layers:
         if isinstance(layer, keras.layers.Bidirectional):
             reasons.setdefault("bidirectional", "a bidirectional model cannot stream: its backward layer starts at "
                                "the sequence's end, which a stream has not reached; train with --no-bidirectional")
-        elif isinstance(layer, keras.layers.Concatenate) or layer.__class__.__name__ == "HashedNgramBag":
+        elif layer.__class__.__name__ == "HashedNgramBag" or (bag and isinstance(layer, keras.layers.Concatenate)):
             reasons.setdefault("ngrams", "the n-gram bag reads the whole sequence at once, so this model cannot "
                                "stream; train with --no-ngrams")
         elif not isinstance(layer, (*PASS_THROUGH, *RECURRENT, keras.layers.Embedding, keras.layers.Reshape,
                                     keras.layers.Dense)):
-            hint = (": a convolution reads neighbouring steps together; train a model without one (mnist: "
-                    "--filters 0)" if isinstance(layer, keras.layers.Conv2D) else "")
-            reasons.setdefault("layer", f"--streaming cannot run a {layer.__class__.__name__} layer one step at a "
-                               f"time{hint}")
+            reasons.setdefault("layer", unstreamable(convolution or layer))
     if reasons:
         raise UsageError("; ".join(reasons.values()))
     if not any(isinstance(layer, RECURRENT) for layer in model.layers):
         raise UsageError("--streaming needs a recurrent model: this one reads each input whole")
+
+
+def unstreamable(layer):
+    """Why `layer` stops a model from streaming, in a few words."""
+    reason = f"--streaming cannot run a {layer.__class__.__name__} layer one step at a time"
+    if isinstance(layer, keras.layers.Conv2D):
+        return reason + ": a convolution reads neighbouring steps together; train a model without one (mnist: " \
+                        "--filters 0)"
+    return reason + (": a convolution reads neighbouring steps together" if isinstance(layer, CONVOLUTIONS) else "")
 
 
 def per_step_output(model):
