@@ -3,7 +3,8 @@
 The model's folder must hold the rnnkit_export.json written by `python -m export`. Inputs per task: adder
 `31415+27182`; binary_add `1011+110`; recall `3 5 8 6 8`; palindrome the digits before the hidden last one;
 names a surname; mnist and cifar10 an image file; moons / circles / classification `x,y`; series values split by
-`,`, or a labelled series file (accuracy and a confusion matrix). `-` reads the inputs from standard input, one per
+`,`. Labelled data as the task trains on it (a series file, a text CSV or folder, a names folder) gets its accuracy
+and a confusion matrix. `-` reads the inputs from standard input, one per
 line (a streamed sum of two 100 000-digit numbers does not fit in one argument).
 
 A `--streaming` export is fed one time step per invoke, its state kept inside the model: any length runs in the

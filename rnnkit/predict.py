@@ -3,8 +3,9 @@
 Same input syntax and output as `python -m export.predict` (the two share rnnkit/core/codecs.py): adder
 `31415+27182`; binary_add `1011+110`; recall `3 5 8 6 8`; palindrome the digits before the hidden last one;
 names and text a text; mnist and cifar10 an image file, or a folder of labelled images (accuracy and a confusion
-matrix); moons / circles / classification `x,y`; series values split by `,`, or a labelled .ts, CSV or .npz file
-of series (accuracy and a confusion matrix). `-` reads inputs from stdin.
+matrix); moons / circles / classification `x,y`; series values split by `,`. Labelled data as the task trains on
+it (a series file, a text CSV or <label>.txt folder, a names folder) gets its accuracy and a confusion matrix.
+`-` reads inputs from stdin.
 """
 import argparse
 import os
@@ -24,19 +25,20 @@ PROG = "python -m rnnkit.predict"
 IMAGE_FILES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 
-def predict_lines(cfg, task, model, texts):
-    """One answer line per input text; a folder of labelled images (image tasks) or a labelled file of cases
-    (series) gets a summary instead."""
-    metadata = model_metadata(cfg, task, model)
+def predict_lines(cfg, task, model, texts, run_dir=None):
+    """One answer line per input text; a labelled file or folder of cases (series, names, text) or of images (image
+    tasks) gets a summary instead. `run_dir`: the run folder, whose record of labels and input replaces the
+    task's reading of the training data."""
+    metadata = model_metadata(cfg, task, model, run_dir)
     lines = []
     for text in texts:
-        if os.path.isdir(text):
-            lines += codecs.labelled_report(text, "images", metadata["labels"], folder_cases(metadata, model, text))
-            continue
         cases = codecs.read_cases(metadata, text)
         if cases is not None:
             outputs = model.predict(cases[0].astype(np.dtype(model.inputs[0].dtype)), verbose=0, batch_size=256)
             lines += codecs.labelled_report(text, "cases", metadata["labels"], zip(cases[2], cases[1], outputs))
+            continue
+        if os.path.isdir(text):
+            lines += codecs.labelled_report(text, "images", metadata["labels"], folder_cases(metadata, model, text))
             continue
         x = codecs.encode(metadata, text)
         output = model.predict(x.astype(np.dtype(model.inputs[0].dtype)), verbose=0)
@@ -44,15 +46,16 @@ def predict_lines(cfg, task, model, texts):
     return lines
 
 
-def model_metadata(cfg, task, model):
+def model_metadata(cfg, task, model, run_dir=None):
     """The codec's view of a run's Keras model (what an export's metadata says of its .tflite)."""
-    return metadata_for(task, cfg, model.inputs[0].shape, model.inputs[0].dtype, "model.keras", {})
+    info = run_folder.codec_info(run_dir, cfg, task) if run_dir else None
+    return metadata_for(task, cfg, model.inputs[0].shape, model.inputs[0].dtype, "model.keras", {}, info)
 
 
 def run_folder_confusion(run_dir, folder):
     """(labels, confusion matrix) of the model in `run_dir` over a folder of labelled images."""
     cfg, task, model = run_folder.open_run(run_dir)
-    metadata = model_metadata(cfg, task, model)
+    metadata = model_metadata(cfg, task, model, run_dir)
     return metadata["labels"], codecs.confusion_of(metadata["labels"], folder_cases(metadata, model, folder))[0]
 
 
@@ -94,13 +97,13 @@ def main(argv=None):
     parser.add_argument("run", metavar="RUN", help="a run folder written by python -m rnnkit.train")
     parser.add_argument("inputs", metavar="INPUT", nargs="+",
                         help="what to ask the model; - reads one input a line from stdin; an image task also takes "
-                             "a folder of labelled images (DIR/<label>/file or DIR/<label>_file), series a labelled "
-                             "file of series")
+                             "a folder of labelled images (DIR/<label>/file or DIR/<label>_file); series, text and "
+                             "names labelled data as they train on it")
 
     def body(argv):
         args = parser.parse_args(argv)
         cfg, task, model = run_folder.open_run(args.run)
-        for line in predict_lines(cfg, task, model, cli.read_inputs(args.inputs, sys.stdin)):
+        for line in predict_lines(cfg, task, model, cli.read_inputs(args.inputs, sys.stdin), args.run):
             print(line)
     return cli.run_main(PROG, body, argv)
 

@@ -17,8 +17,7 @@ from rnnkit.engine import distribute, loops, resilience, restarts, steps
 from rnnkit.engine.device import describe_device, deterministic_ops
 from rnnkit.engine.step_log import StepLog
 from rnnkit.models.builders import TAKES_EPSILON, build_optimizer
-from rnnkit.runs import artifacts, plots
-from rnnkit.runs.run_folder import read_config
+from rnnkit.runs import artifacts, plots, run_folder
 from rnnkit.tasks import get_task
 
 
@@ -55,7 +54,7 @@ def check(cfg):
 def resume_config(run_dir):
     """The Config of an interrupted run folder, ready to continue (UsageError if it cannot be resumed)."""
     resilience.check_resumable(run_dir)
-    cfg = read_config(run_dir).replace(out=run_dir)
+    cfg = run_folder.read_config(run_dir).replace(out=run_dir)
     if cfg.restarts > 1:
         raise UsageError(f"{run_dir} was trained with --restarts {cfg.restarts}, which cannot be resumed; "
                          "start it again (or train it with --restarts 1)")
@@ -189,6 +188,8 @@ def train_and_evaluate(cfg, resume=False):
         return _no_good_model(cfg, run_dir, history, train_seconds, device)
     model_path = os.path.join(run_dir, "model.keras")
     artifacts.save_model(model, model_path)
+    # What predict needs besides the model (labels, a series' length), so it runs where the data is gone.
+    artifacts.write_json(os.path.join(run_dir, run_folder.CODEC_FILE), task.codec_info(cfg))
 
     results = task.evaluate(model, cfg)
     samples = task.sample_lines(model, cfg)

@@ -221,6 +221,8 @@ class EveryTaskSmokeTest(tf.test.TestCase, parameterized.TestCase):
         self.assertIn("model.keras", files)
         with open(os.path.join(cfg.out, "metrics.json")) as handle:
             self.assertEqual(json.load(handle)["task"], name)
+        with open(os.path.join(cfg.out, "codec.json")) as handle:  # what predict needs besides the model
+            self.assertEqual(json.load(handle), json.loads(json.dumps(task.codec_info(cfg))))
         model = keras.saving.load_model(os.path.join(cfg.out, "model.keras")) if "model.keras" in files else None
         if model is not None:
             x, _ = task.held_out(cfg, 2)

@@ -1,6 +1,7 @@
 """Real-data tasks: embedded data, the tfds and folder loaders, masking of names, the NumPy MLP."""
 import json
 import os
+import re
 
 import keras
 import numpy as np
@@ -8,13 +9,14 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from rnnkit import predict as rnnkit_predict
 from rnnkit.core.config import make_config
 from rnnkit.models.numpy_mlp import NumpyMLP
 from rnnkit.tasks import TASKS
 from rnnkit.tasks.names import decode, encode
 from rnnkit.tasks.names_data import ALLOWED, clean, to_ascii
 from rnnkit.training import fit_model
-from tests.clitools import fresh_dir
+from tests.clitools import call, fresh_dir
 from tests.test_cli import run_cli
 
 TINY = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4", "--show-samples", "2"]
@@ -95,6 +97,12 @@ class NamesTest(tf.test.TestCase):
                                         "Esposito"]), "folded to ASCII and deduplicated")
         self.assertIn("→", stdout)
         self.assertTrue(os.path.isfile(os.path.join(out, "confusion_matrix.png")))
+        # The folder itself, given to predict: every line answered (24), a summary and a confusion matrix.
+        status, answer, err = call(rnnkit_predict.main, [out, folder])
+        self.assertEqual(status, 0, err)
+        self.assertRegex(answer.splitlines()[0],
+                         rf"^{re.escape(folder)}: 24 cases, accuracy [01]\.\d{{4}} \(\d+ right\)$")
+        self.assertEqual(answer.splitlines()[-3].split(), ["Italian", "Polish"])
 
     def test_padding_width_does_not_change_the_answer(self):
         task = TASKS["names"]

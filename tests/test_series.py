@@ -2,6 +2,7 @@
 small model that learns, answers and exports with its normalization inside."""
 import json
 import os
+import shutil
 import tempfile
 
 import keras
@@ -14,7 +15,7 @@ from rnnkit import predict as rnnkit_predict
 from rnnkit import train
 from rnnkit.core.errors import UsageError
 from rnnkit.runs.artifacts import read_history
-from rnnkit.tasks import series_data
+from rnnkit.tasks import TASKS, series_data
 from rnnkit.tasks.series import MIN_VALIDATION, VAL_FRACTION, validation_split
 from tests.clitools import assert_refused, call, fresh_dir
 from tuning import search
@@ -306,6 +307,23 @@ class SeriesTaskTest(tf.test.TestCase):
             status, _, err = call(rnnkit_predict.main, [self.run_dir, write(odd, name, text)])
             self.assertEqual((status, len(err.strip().splitlines())), (2, 1), err)
             self.assertIn(message, err)
+
+    def test_predict_needs_the_run_folder_only(self):
+        # The data file moved away (here: config.json naming one that is gone): predict answers from the run's
+        # record of its labels and input length.
+        moved = os.path.join(fresh_dir(self), "run")
+        shutil.copytree(self.run_dir, moved)
+        with open(os.path.join(moved, "config.json")) as handle:
+            config = json.load(handle)
+        self.assertTrue(os.path.isabs(config["data"]))
+        config["data"] = os.path.join(fresh_dir(self), "gone", "Slopes_TRAIN.ts")
+        with open(os.path.join(moved, "config.json"), "w") as handle:
+            json.dump(config, handle)
+        rising = ",".join(str(v) for v in np.linspace(7, 13, 20)) + ":" + ",".join(["0"] * 20)
+        status, out, err = call(rnnkit_predict.main, [moved, rising])
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out, call(rnnkit_predict.main, [self.run_dir, rising])[1])
+        self.assertEqual(TASKS["series"].option_table()["data"].parser()("data/a.csv"), os.path.abspath("data/a.csv"))
 
     def test_a_16x8_micro_export_runs_in_tflm_like_keras(self):
         folder = os.path.join(fresh_dir(self), "export")

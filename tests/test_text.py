@@ -1,6 +1,7 @@
 """`--task text`: labelled short texts from a folder of <label>.txt files or a text,label CSV."""
 import json
 import os
+import re
 import tempfile
 
 import numpy as np
@@ -62,6 +63,15 @@ class TextTaskTest(tf.test.TestCase):
         status, _, err = call(export_cli.main, [self.run_dir, "--out", folder])
         self.assertEqual(status, 0, err)
         status, lite_out, err = call(export_predict.main, [os.path.join(folder, "model.tflite"), *inputs])
+        self.assertEqual(status, 0, err)
+        self.assertEqual(lite_out, keras_out)
+        # The labelled folder itself: one summary, the same in Keras and in LiteRT, counting every text.
+        status, keras_out, err = call(rnnkit_predict.main, [self.run_dir, self.data])
+        self.assertEqual(status, 0, err)
+        cases = sum(len(text.read_texts(self.data)[label]) for label in ("digits", "marks", "vowels"))
+        self.assertRegex(keras_out.splitlines()[0],
+                         rf"^{re.escape(self.data)}: {cases} cases, accuracy (0\.9\d{{3}}|1\.0000) ")
+        status, lite_out, err = call(export_predict.main, [os.path.join(folder, "model.tflite"), self.data])
         self.assertEqual(status, 0, err)
         self.assertEqual(lite_out, keras_out)
 

@@ -35,8 +35,8 @@ class Codec:
         raise NotImplementedError
 
     def read_cases(self, metadata, path):
-        """(inputs, true labels, case names) of every case in a labelled file at `path`, or None where a path is
-        one input (an image) or this codec reads no files."""
+        """(inputs, true labels, case names) of every case in a labelled file or folder at `path`, or None where a
+        path is one input (an image) or this codec reads no files."""
         return None
 
 
@@ -63,9 +63,9 @@ def describe(metadata, text, x, output):
 
 
 def read_cases(metadata, text):
-    """(inputs, true labels, case names) when `text` names a labelled file of cases the task's codec reads, else
-    None."""
-    return codec_for(metadata).read_cases(metadata, text) if os.path.isfile(text) else None
+    """(inputs, true labels, case names) when `text` names a labelled file or folder of cases the task's codec
+    reads, else None."""
+    return codec_for(metadata).read_cases(metadata, text) if os.path.exists(text) else None
 
 
 def confusion_of(labels, cases, source=""):

@@ -83,9 +83,10 @@ def check_input_details(details, metadata):
                        f"but {METADATA_FILE} says {expected['dtype']} of shape {expected['shape']}")
 
 
-def metadata_for(task, cfg, input_shape, input_dtype, model_file, extra):
-    """The export folder's metadata: task, codec, input shape (-1 = free), labels, config and `extra`."""
-    info = task.codec_info(cfg)
+def metadata_for(task, cfg, input_shape, input_dtype, model_file, extra, info=None):
+    """The export folder's metadata: task, codec, input shape (-1 = free), labels, config and `extra`; `info` is
+    the task's codec_info (None: ask the task)."""
+    info = dict(info or task.codec_info(cfg))
     codec, labels = info.pop("codec"), info.pop("labels")
     shape = [-1 if d is None else int(d) for d in input_shape]
     return {"format_version": FORMAT_VERSION, "task": cfg.task, "codec": codec, "model_file": model_file,

@@ -2,6 +2,7 @@
 config.json key. TensorFlow-free."""
 import argparse
 import dataclasses
+import os
 from typing import Optional
 
 from rnnkit.core import cli
@@ -72,6 +73,8 @@ class Option:
             return cli.bounded_float(low, high, low_open=bool(low_open))
         if self.kind == "bool":
             return boolean
+        if self.kind == "path":  # stored absolute, so the run folder reads it from any working directory
+            return lambda text: os.path.abspath(os.path.expanduser(text))
         return lambda text: self._choice(text) if self.kind == "choice" else text
 
     def _choice(self, text):

@@ -9,6 +9,7 @@ from rnnkit.core.errors import UsageError
 from rnnkit.models import builders, class_metrics, layers, metrics
 from rnnkit.tasks import get_task
 
+CODEC_FILE = "codec.json"  # what inference needs besides the model: the task's codec_info at training time
 # Every rnnkit class a saved model may name, given to the loader by the name it was saved under.
 CUSTOM_OBJECTS = {keras.saving.get_registered_name(cls): cls
                   for cls in (builders.RnnkitModel, layers.HashedNgramBag, layers.ChronoBias, layers.UpdateGateBias,
@@ -47,6 +48,19 @@ def load_model(run_dir):
     except Exception as error:  # a truncated or foreign file: Keras raises many kinds
         first = str(error).strip().splitlines()[0][:200] if str(error).strip() else error.__class__.__name__
         raise UsageError(f"cannot load {path}: {first}") from None
+
+
+def codec_info(run_dir, cfg, task):
+    """What inference needs besides the model, as the run recorded it (a run folder from before the record: the
+    task's codec_info, which may read the training data again)."""
+    path = os.path.join(run_dir, CODEC_FILE)
+    if not os.path.isfile(path):
+        return task.codec_info(cfg)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise UsageError(f"{path} is not valid JSON") from None
 
 
 def open_run(run_dir, task_name=None):

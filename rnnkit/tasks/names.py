@@ -1,4 +1,5 @@
 """`names`: a surname → its language, read character by character (the PyTorch tutorial's task)."""
+import os
 import sys
 
 import numpy as np
@@ -36,10 +37,34 @@ class NamesCodec(codecs.Codec):
         from unidecode import unidecode
         return "".join(c for c in unidecode(text) if c in alphabet).strip()
 
+    def read_cases(self, metadata, path):
+        """Every name of a folder of `<Language>.txt` files, read as `--source folder` reads one."""
+        return labelled_tokens(self, metadata, path, folder_surnames(path)) if os.path.isdir(path) else None
+
     def describe(self, metadata, text, x, output):
         """`Nguyen → Vietnamese 0.97, Chinese 0.02, Korean 0.01`."""
         alphabet = metadata["input"]["alphabet"]
         return f"{''.join(alphabet[t - 1] for t in x if t)} → {codecs.ranked(metadata, output, codecs.TOP)}"
+
+
+def labelled_tokens(codec, metadata, path, texts):
+    """(tokens (cases, width) padded with 0, labels, the texts) of {label: [texts]} read from `path`, each text
+    encoded as `codec` encodes a typed one; blank lines are skipped."""
+    rows, labels, names = [], [], []
+    for label, items in texts.items():
+        for item in (item for item in items if item.strip()):
+            try:
+                rows.append(codec.encode(metadata, item.strip())[0])
+            except UsageError as error:
+                raise UsageError(f"{path}: {label}: {error}") from None
+            labels.append(label)
+            names.append(item.strip()[:40])
+    if not rows:
+        raise UsageError(f"{path} holds no texts")
+    tokens = np.zeros((len(rows), max(len(row) for row in rows)), dtype=np.int32)
+    for index, row in enumerate(rows):
+        tokens[index, : len(row)] = row
+    return tokens, labels, names
 
 
 class Names(ArrayTask):

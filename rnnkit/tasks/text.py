@@ -12,7 +12,7 @@ from rnnkit.core.lazy import LazyModule
 from rnnkit.core.options import Option
 from rnnkit.tasks.arrays import ArrayTask, Splits
 from rnnkit.tasks.base import require
-from rnnkit.tasks.names import NamesCodec, check_languages, data_table, grouped_split
+from rnnkit.tasks.names import NamesCodec, check_languages, data_table, grouped_split, labelled_tokens
 from rnnkit.tasks.names_data import clean
 from rnnkit.tasks.user_files import ENCODING, first_line, separator
 
@@ -25,6 +25,12 @@ class TextCodec(NamesCodec):
     """A text in any script in (romanized, cut to the model's length), its likeliest labels out."""
 
     name = "text"
+
+    def read_cases(self, metadata, path):
+        """Every text of a labelled folder of `<label>.txt` files or a text,label CSV, read as --data reads one."""
+        if not (os.path.isdir(path) or path.lower().endswith(".csv")):
+            return None
+        return labelled_tokens(self, metadata, path, read_texts(path))
 
     def encode(self, metadata, text):
         """The text's characters as tokens, at most the model's `max_chars`."""
