@@ -4,8 +4,8 @@ The model's folder must hold the rnnkit_export.json written by `python -m export
 `31415+27182`; binary_add `1011+110`; recall `3 5 8 6 8`; palindrome the digits before the hidden last one;
 names a surname; mnist and cifar10 an image file; moons / circles / classification `x,y`; series values split by
 `,`. Labelled data as the task trains on it (a series file, a text CSV or folder, a names folder) gets its accuracy
-and a confusion matrix. `-` reads the inputs from standard input, one per
-line (a streamed sum of two 100 000-digit numbers does not fit in one argument).
+and a confusion matrix. `-` reads the inputs from standard input, one per line (a streamed sum of two 100 000-digit
+numbers does not fit in one argument).
 
 A `--streaming` export is fed one time step per invoke, its state kept inside the model: any length runs in the
 memory of one step. `--every N` prints a streaming classifier's running prediction every N steps.
@@ -29,7 +29,7 @@ def predict(model, texts, every=None):
     lines = []
     for text in texts:
         cases = codecs.read_cases(model.metadata, text)
-        if cases is not None:  # a labelled file of cases (series): accuracy and a confusion matrix
+        if cases is not None:  # labelled data (a series file, a text CSV, a folder): accuracy and a confusion matrix
             outputs = [np.asarray(model.run(x[None]))[0] for x in cases[0]]
             lines += codecs.labelled_report(text, "cases", model.metadata["labels"], zip(cases[2], cases[1], outputs))
             continue
