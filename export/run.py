@@ -42,6 +42,7 @@ class ExportOptions:
 def export_run(run_dir, options=ExportOptions()):
     """Export `run_dir` as `options` ask; returns (metadata written, export folder). UsageError if it cannot."""
     cfg, task, model = open_run(run_dir)
+    check_data(task, cfg)
     if options.streaming:
         stream_export.refuse_options(options)
         options = dataclasses.replace(options, calibration_samples=options.calibration_samples
@@ -86,6 +87,15 @@ def export_run(run_dir, options=ExportOptions()):
             metadata["check"]["stress"] = stress
     write(out_dir, metadata, artifacts.write_text)
     return metadata, out_dir
+
+
+def check_data(task, cfg):
+    """UsageError if a file or folder the run trained on is gone: every export calibrates or checks on its data."""
+    for option in task.option_table().values():
+        path = getattr(cfg, option.name, None)
+        if option.kind == "path" and path and not os.path.exists(path):
+            raise UsageError(f"an export calibrates and checks on the run's data, and {option.cli_flag} {path} is "
+                             "gone: put it back (or, to answer without it, use rnnkit predict)")
 
 
 def refuse_options(task, options):

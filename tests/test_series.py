@@ -323,6 +323,9 @@ class SeriesTaskTest(tf.test.TestCase):
         status, out, err = call(rnnkit_predict.main, [moved, rising])
         self.assertEqual(status, 0, err)
         self.assertEqual(out, call(rnnkit_predict.main, [self.run_dir, rising])[1])
+        # An export calibrates and checks on the data, so it says in one line that the file is gone.
+        assert_refused(self, export_cli.main, [moved], "an export calibrates and checks on the run's data, and "
+                       f"--data {config['data']} is gone", fresh_dir(self))
         self.assertEqual(TASKS["series"].option_table()["data"].parser()("data/a.csv"), os.path.abspath("data/a.csv"))
 
     def test_a_16x8_micro_export_runs_in_tflm_like_keras(self):
