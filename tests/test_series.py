@@ -35,6 +35,10 @@ MULTIVARIATE_TS = """# a comment
 """
 
 
+# A two-channel series as predict takes it: the first channel rises over the model's 20 steps.
+RISING = ",".join(str(v) for v in np.linspace(7, 13, 20)) + ":" + ",".join(["0"] * 20)
+
+
 def write(folder, name, text):
     """Write `text` to folder/name; its path."""
     path = os.path.join(folder, name)
@@ -264,9 +268,8 @@ class SeriesTaskTest(tf.test.TestCase):
         self.assertFalse([key for key in history if key.startswith("val_")], history.keys())
 
     def test_keras_litert_and_tflm_answer_alike_with_the_normalization_inside(self):
-        rising = ",".join(str(v) for v in np.linspace(7, 13, 20)) + ":" + ",".join(["0"] * 20)
         falling = ",".join(str(v) for v in np.linspace(13, 7, 15)) + ":" + ",".join(["0.5"] * 15)  # padded
-        status, keras_out, err = call(rnnkit_predict.main, [self.run_dir, rising, falling])
+        status, keras_out, err = call(rnnkit_predict.main, [self.run_dir, RISING, falling])
         self.assertEqual(status, 0, err)
         self.assertEqual([line.split("→ ")[1].split()[0] for line in keras_out.splitlines()], ["up", "down"])
         for flags, runtime in (([], []), (["--target", "micro"], ["--runtime", "micro"])):
@@ -277,7 +280,7 @@ class SeriesTaskTest(tf.test.TestCase):
                 check = json.load(handle)["check"]
             self.assertLessEqual(abs(check["export"]["accuracy"] - check["keras"]["accuracy"]), 0.03)
             status, lite_out, err = call(export_predict.main, [os.path.join(folder, "model.tflite"), *runtime,
-                                                               rising, falling])
+                                                               RISING, falling])
             self.assertEqual(status, 0, err)
             self.assertEqual([line.split("→ ")[1].split()[0] for line in lite_out.splitlines()], ["up", "down"])
 
@@ -319,10 +322,9 @@ class SeriesTaskTest(tf.test.TestCase):
         config["data"] = os.path.join(fresh_dir(self), "gone", "Slopes_TRAIN.ts")
         with open(os.path.join(moved, "config.json"), "w") as handle:
             json.dump(config, handle)
-        rising = ",".join(str(v) for v in np.linspace(7, 13, 20)) + ":" + ",".join(["0"] * 20)
-        status, out, err = call(rnnkit_predict.main, [moved, rising])
+        status, out, err = call(rnnkit_predict.main, [moved, RISING])
         self.assertEqual(status, 0, err)
-        self.assertEqual(out, call(rnnkit_predict.main, [self.run_dir, rising])[1])
+        self.assertEqual(out, call(rnnkit_predict.main, [self.run_dir, RISING])[1])
         # An export calibrates and checks on the data, so it says in one line that the file is gone.
         assert_refused(self, export_cli.main, [moved], "an export calibrates and checks on the run's data, and "
                        f"--data {config['data']} is gone", fresh_dir(self))
@@ -342,9 +344,8 @@ class SeriesTaskTest(tf.test.TestCase):
         self.assertEqual(check["export"]["accuracy"], check["keras"]["accuracy"])
         # int16 steps are 256 times finer than int8's: the outputs agree to a few hundredths at most.
         self.assertLess(check["max_abs_diff"], 0.05)
-        rising = ",".join(str(v) for v in np.linspace(7, 13, 20)) + ":" + ",".join(["0"] * 20)
         status, out, err = call(export_predict.main, [os.path.join(folder, "model.tflite"), "--runtime", "micro",
-                                                      rising])
+                                                      RISING])
         self.assertEqual(status, 0, err)
         self.assertEqual(out.split("→ ")[1].split()[0], "up")
 
