@@ -1,5 +1,7 @@
 """`--task series`: the .ts, CSV and .npz readers on files the tests write, bad files refused in one line, and a
 small model that learns, answers and exports with its normalization inside."""
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -11,12 +13,14 @@ import tensorflow as tf
 
 from export import __main__ as export_cli
 from export import predict as export_predict
+import rnnkit
 from rnnkit import predict as rnnkit_predict
 from rnnkit import train
 from rnnkit.core.errors import UsageError
 from rnnkit.runs.artifacts import read_history
 from rnnkit.tasks import TASKS, series_data
-from rnnkit.tasks.series import MIN_VALIDATION, VAL_FRACTION, validation_split
+from rnnkit.tasks.series import (MANY_CHANNEL_FILTERS, MIN_VALIDATION, ONE_CHANNEL_FILTERS, SEARCH_VAL_FRACTION,
+                                 VAL_FRACTION, validation_split)
 from tests.clitools import assert_refused, call, fresh_dir
 from tuning import search
 
@@ -137,9 +141,6 @@ class ReadersTest(tf.test.TestCase):
 
 class DefaultModelTest(tf.test.TestCase):
     def test_the_first_convolution_is_wider_for_several_channels_unless_filters_is_given(self):
-        import rnnkit
-        from rnnkit.tasks import TASKS
-        from rnnkit.tasks.series import MANY_CHANNEL_FILTERS, ONE_CHANNEL_FILTERS
         folder = fresh_dir(self)
         rng = np.random.default_rng(0)
         labels = np.array(["a", "b"] * 10)
@@ -171,8 +172,6 @@ class TimeShiftTest(tf.test.TestCase):
         self.assertEqual(RandomTimeShift.from_config(layer.get_config()).fraction, 0.1)
 
     def test_the_flag_shifts_training_batches_only_and_is_off_by_default(self):
-        import rnnkit
-        from rnnkit.tasks import TASKS
         path = os.path.join(fresh_dir(self), "ramps.npz")
         x = np.tile(np.arange(30.0), (16, 1))[..., None] + np.arange(16)[:, None, None]
         np.savez(path, X=x, y=np.array(["a", "b"] * 8))
@@ -229,12 +228,27 @@ class ValidationSplitTest(tf.test.TestCase):
                                (["--patience", "3"], "--patience watches the validation loss")):
             with self.subTest(extra=extra):
                 assert_refused(self, train.main, ["--task", "series", "--data", data, *extra], message, folder)
-        status, _, err = call(search.main, ["--task", "series", "--data", data, "--max-trials", "1", "--dir",
-                                            os.path.join(folder, "search")])
+        status, _, err = call(search.main, ["--task", "series", "--data", data, "--val-fraction", "0",
+                                            "--max-trials", "1", "--dir", os.path.join(folder, "search")])
         self.assertEqual(status, 2, err)
         self.assertEqual(len(err.strip().splitlines()), 1, err)
-        self.assertIn("a search ranks its trials on validation cases", err)
+        self.assertIn("a search ranks its trials on validation cases, and --val-fraction 0 holds none out", err)
         self.assertFalse(os.path.exists(os.path.join(folder, "search")))
+
+    def test_a_search_holds_validation_cases_out_where_a_run_would_not(self):
+        folder = fresh_dir(self)
+        data = write(folder, "Slopes_TRAIN.ts", toy_ts(20, 8, seed=1))
+        write(folder, "Slopes_TEST.ts", toy_ts(10, 8, seed=2))
+        task = TASKS["series"]
+        self.assertEmpty(task.splits(rnnkit.configure("series", data=data)).val[1])
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            cfg, _, _ = search.parse(["--task", "series", "--data", data])
+        self.assertEqual(cfg.val_fraction, SEARCH_VAL_FRACTION)
+        self.assertIn("20% of the training cases held out", out.getvalue())
+        train_labels, val_labels = task.splits(cfg).train[1], task.splits(cfg).val[1]
+        self.assertLen(val_labels, 4)
+        self.assertEqual(sorted(set(val_labels)), sorted(set(train_labels)))
 
 
 class SeriesTaskTest(tf.test.TestCase):

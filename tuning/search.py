@@ -42,8 +42,9 @@ def build_parser(task=None):
                         help=f"override the search space, e.g. cell=lstm,gru units=32,64; names: "
                              f"{', '.join(spaces.PARSERS)}, and the task's own (e.g. length, loss, backend)")
     search.add_argument("--objective", choices=OBJECTIVES,
-                        help="validation metric to maximise (default: exact_match for adder and binary_add, "
-                             "accuracy otherwise; balanced_accuracy for classification tasks)")
+                        help="validation metric to maximise (default: the task's own, exact_match where an "
+                             "answer is a whole sequence as in adder, accuracy otherwise; balanced_accuracy is open "
+                             "to the classifiers)")
     search.add_argument("--dir", metavar="DIR", help="search folder (default tuning-runs/<task>-<tuner>)")
     search.add_argument("--overwrite", action="store_true", help="start the search afresh")
     search.add_argument("--no-retrain", dest="retrain", action="store_false",
@@ -80,13 +81,12 @@ def parse(argv):
     cfg = training.configure(**values)
     space = get_task(cfg.task).default_space(cfg)
     space.update(spaces.parse_space(options.get("space", []), get_task(cfg.task)))
-    get_task(cfg.task).check_searchable(cfg)
     spaces.check_applies(get_task(cfg.task), space)
     objective = options.get("objective")
     if objective is not None and objective not in get_task(cfg.task).objectives:
         raise UsageError(f"--objective {objective} does not apply to task {cfg.task} (it takes "
                          f"{', '.join(get_task(cfg.task).objectives)})")
-    return cfg, space, options
+    return get_task(cfg.task).search_config(cfg), space, options
 
 
 def make_tuner(cfg, space, options):

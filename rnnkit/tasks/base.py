@@ -50,8 +50,10 @@ class Task:
     def validate(self, cfg):
         """Raise UsageError when `cfg` asks for something this task cannot do."""
 
-    def check_searchable(self, cfg):
-        """Raise UsageError when a hyperparameter search (which trains Keras models) cannot run `cfg`."""
+    def search_config(self, cfg):
+        """The Config a hyperparameter search (which trains Keras models) runs for `cfg`; UsageError where it
+        cannot."""
+        return cfg
 
     def load_data(self, cfg):
         """Read what the task's data needs before a run folder is made, so a loading error leaves nothing behind."""

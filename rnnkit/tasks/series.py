@@ -19,6 +19,7 @@ HELD_OUT = 0.2  # of a file without a _TEST sibling, stratified, fixed (seed 0)
 # steps of 2 points or more, and on the small UCR/UEA sets those cases are worth more as training data (published
 # results train on the whole _TRAIN file).
 VAL_FRACTION, MIN_VALIDATION = 0.1, 50
+SEARCH_VAL_FRACTION = 0.2  # what a search holds out under --val-fraction none where a run would hold none
 # Several channels (accelerometer axes, spectral coefficients) give the first convolution more patterns to mix
 # than one does; the wider front pays off there and overfits a single channel's few training cases.
 ONE_CHANNEL_FILTERS, MANY_CHANNEL_FILTERS = 32, 64
@@ -77,7 +78,8 @@ class Series(ArrayTask):
                       kind="path", metavar="FILE"),
                Option("val_fraction", None, "of the training cases, stratified, held out for the validation "
                       "curves (a plateau schedule, early stopping and a search need them); 0: every case trains the "
-                      f"model; none: {VAL_FRACTION:g} where that is at least {MIN_VALIDATION} cases, else 0",
+                      f"model; none: {VAL_FRACTION:g} where that is at least {MIN_VALIDATION} cases, else 0 (in a search: "
+                      f"{SEARCH_VAL_FRACTION:g})",
                       kind="float", bounds=(0.0, 0.5), optional=True),
                Option("filters", None, "filters of the first convolution (the second has twice as many); none: "
                       f"{ONE_CHANNEL_FILTERS} for series of one channel, {MANY_CHANNEL_FILTERS} for several",
@@ -138,10 +140,16 @@ class Series(ArrayTask):
         report = {"files": files, "length": length, "channels": int(x.shape[2]), "validation_cases": int(len(val))}
         return Splits((x[kept], y[kept]), (x[val], y[val]), (x_test, y_test), tuple(class_names), source, report)
 
-    def check_searchable(self, cfg):
-        """A search ranks its trials on validation cases."""
-        require(len(self.splits(cfg).val[1]), "a search ranks its trials on validation cases, and this run holds "
-                "none out: give --val-fraction (e.g. 0.2)")
+    def search_config(self, cfg):
+        """A search ranks its trials on validation cases: with --val-fraction none, it holds SEARCH_VAL_FRACTION
+        out where the run would hold none; --val-fraction 0 is refused."""
+        if cfg.val_fraction is None and not len(self.splits(cfg).val[1]):
+            print(f"rnnkit: a search ranks its trials on validation cases: {SEARCH_VAL_FRACTION:.0%} of the "
+                  f"training cases held out (--val-fraction {SEARCH_VAL_FRACTION:g})", flush=True)
+            cfg = cfg.replace(val_fraction=SEARCH_VAL_FRACTION)
+        require(len(self.splits(cfg).val[1]), "a search ranks its trials on validation cases, and "
+                f"--val-fraction {cfg.val_fraction:g} holds none out: give a larger one (e.g. {SEARCH_VAL_FRACTION:g})")
+        return cfg
 
     def preprocess(self, cfg, training):
         """With --time-shift: each training series moved earlier or later (models.layers.RandomTimeShift)."""

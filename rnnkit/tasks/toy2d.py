@@ -74,10 +74,11 @@ class Toy2D(ArrayTask):
             require(cfg.class_weight == "none", "--backend numpy trains without class weights: use --backend keras "
                                                 "for --class-weight balanced")
 
-    def check_searchable(self, cfg):
+    def search_config(self, cfg):
         """A search trains Keras models."""
         require(cfg.backend == "keras", "tuning.search trains Keras models: use --backend keras "
                                         "(tuning.report compares backends)")
+        return cfg
 
     def load_splits(self, cfg):
         """--samples points (1 000) from the generator (fixed random_state 0) with its --noise, --test-fraction (the
