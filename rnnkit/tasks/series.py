@@ -78,9 +78,8 @@ class Series(ArrayTask):
                       kind="path", metavar="FILE"),
                Option("val_fraction", None, "of the training cases, stratified, held out for the validation "
                       "curves (a plateau schedule, early stopping and a search need them); 0: every case trains the "
-                      f"model; none: {VAL_FRACTION:g} where that is at least {MIN_VALIDATION} cases, else 0 (in a search: "
-                      f"{SEARCH_VAL_FRACTION:g})",
-                      kind="float", bounds=(0.0, 0.5), optional=True),
+                      f"model; none: {VAL_FRACTION:g} where that is at least {MIN_VALIDATION} cases, else 0 (in a "
+                      f"search: {SEARCH_VAL_FRACTION:g})", kind="float", bounds=(0.0, 0.5), optional=True),
                Option("filters", None, "filters of the first convolution (the second has twice as many); none: "
                       f"{ONE_CHANNEL_FILTERS} for series of one channel, {MANY_CHANNEL_FILTERS} for several",
                       bounds=(1, 1024), optional=True, searchable=True),
