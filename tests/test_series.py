@@ -382,3 +382,7 @@ class SeriesTaskTest(tf.test.TestCase):
         status, _, err = call(rnnkit_predict.main, [self.run_dir, "1,2,3"])  # one channel for a two-channel model
         self.assertEqual(status, 2, err)
         self.assertIn("2 channel(s)", err)
+        status, _, err = call(rnnkit_predict.main, [self.run_dir, RISING + ":up"])  # a .ts line, label and all
+        self.assertEqual(status, 2, err)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertIn("got 3 (a .ts line ends with its label, ':up': leave it off)", err)

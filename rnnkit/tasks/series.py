@@ -37,7 +37,10 @@ class SeriesCodec(codecs.Codec):
         fields = text.split(":")
         channels, length = metadata["input"]["channels"], metadata["input"]["length"]
         if len(fields) != channels:
-            raise UsageError(f"this model reads {channels} channel(s) split by ':', got {len(fields)}")
+            labelled = len(fields) == channels + 1 and "," not in fields[-1]
+            raise UsageError(f"this model reads {channels} channel(s) split by ':', got {len(fields)}"
+                             + (f" (a .ts line ends with its label, ':{fields[-1].strip()}': leave it off)"
+                                if labelled else ""))
         columns = [series_data.values_of(field.split(","), "the input", 1) for field in fields]
         steps = max(len(column) for column in columns)
         case = np.full((steps, channels), np.nan, dtype=np.float32)
