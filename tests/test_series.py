@@ -117,6 +117,26 @@ class ReadersTest(tf.test.TestCase):
         self.assertEqual((series[0].shape, labels), ((3, 1), ["1", "2"]))
         np.savez(path, X=np.zeros((2, 3, 4)), y=np.array(["a", "b"]))
         self.assertEqual(series_data.read_series(path)[0][1].shape, (3, 4))
+        # Unequal lengths, NaN-padded: trailing all-NaN steps end a case; a NaN inside it stays a missing value.
+        np.savez(path, X=np.array([[1.0, np.nan, 3.0, np.nan], [4.0, 5.0, np.nan, np.nan]]), y=np.array([1, 2]))
+        series, _ = series_data.read_series(path)
+        self.assertEqual([len(case) for case in series], [3, 2])
+        self.assertTrue(np.isnan(series[0][1, 0]))
+
+    def test_bad_npz_files_say_what_is_wrong(self):
+        folder = fresh_dir(self)
+        ragged = np.empty(2, dtype=object)
+        ragged[0], ragged[1] = np.zeros(3), np.zeros(5)
+        cases = [(dict(X=ragged, y=np.array([1, 2])), "holds Python objects, which rnnkit does not unpickle"),
+                 (dict(data=np.zeros((2, 3)), labels=np.array([1, 2])), "needs arrays 'X' and 'y', found data, labels"),
+                 (dict(X=np.array([["a", "b"]] * 2), y=np.array([1, 2])), "X must hold numbers"),
+                 (dict(X=np.zeros((3, 4)), y=np.array([1, 2])), r"X must be \(cases, length")]
+        for number, (arrays, message) in enumerate(cases):
+            with self.subTest(message=message):
+                path = os.path.join(folder, f"bad{number}.npz")
+                np.savez(path, **arrays)
+                with self.assertRaisesRegex(UsageError, message):
+                    series_data.read_series(path)
 
     def test_a_train_file_finds_its_test_sibling(self):
         folder = fresh_dir(self)

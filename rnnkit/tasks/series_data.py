@@ -111,20 +111,33 @@ def read_csv(path):
 
 
 def read_npz(path):
-    """Arrays `X` (cases, length[, channels]; NaN is missing) and `y` (cases)."""
+    """Arrays `X` (cases, length[, channels]; NaN is missing, and a case's trailing all-NaN steps end it, so series
+    of unequal lengths are NaN-padded) and `y` (cases)."""
     try:
         with np.load(path, allow_pickle=False) as archive:
-            if "X" not in archive or "y" not in archive:
-                raise UsageError(f"{path}: an .npz needs arrays 'X' and 'y', found {', '.join(archive.files)}")
-            x, y = np.asarray(archive["X"], dtype=np.float32), archive["y"]
+            names = archive.files
+            x, y = (archive[name] if name in names else None for name in ("X", "y"))
     except (OSError, ValueError) as error:
-        raise UsageError(f"{path}: not a readable .npz ({error.__class__.__name__})") from None
+        reason = ("X or y holds Python objects, which rnnkit does not unpickle: pad series of unequal lengths with "
+                  "NaN to one float array" if "allow_pickle" in str(error) else error.__class__.__name__)
+        raise UsageError(f"{path}: not a readable .npz ({reason})") from None
+    if x is None or y is None:
+        raise UsageError(f"{path}: an .npz needs arrays 'X' and 'y', found {', '.join(names) or 'none'}")
+    if not np.issubdtype(x.dtype, np.number):
+        raise UsageError(f"{path}: X must hold numbers, got dtype {x.dtype}")
+    x = x.astype(np.float32)
     if x.ndim == 2:
         x = x[:, :, None]
     if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
         raise UsageError(f"{path}: X must be (cases, length[, channels]) and y (cases,), got {x.shape} and "
                          f"{y.shape}")
-    return list(x), [str(label) for label in y]
+    return [_without_trailing_nan(case) for case in x], [str(label) for label in y]
+
+
+def _without_trailing_nan(case):
+    """A (steps, channels) case cut after its last step with any value (an all-NaN case is kept whole)."""
+    real = np.flatnonzero(~np.isnan(case).all(axis=1))
+    return case[: real[-1] + 1] if len(real) else case
 
 
 def values_of(cells, path, number):
