@@ -1,4 +1,6 @@
 """`--task text`: labelled short texts from a folder of <label>.txt files or a text,label CSV."""
+import contextlib
+import io
 import json
 import os
 import re
@@ -9,10 +11,11 @@ import tensorflow as tf
 
 from export import __main__ as export_cli
 from export import predict as export_predict
+import rnnkit
 from rnnkit import predict as rnnkit_predict
 from rnnkit import train
 from rnnkit.core import codecs
-from rnnkit.tasks import names_data, text
+from rnnkit.tasks import TASKS, names_data, text
 from tests.clitools import assert_refused, call, fresh_dir
 
 FLAGS = ["--units", "8", "--embed-dim", "4", "--no-ngrams", "--epochs", "6", "--batch-size", "16", "--patience", "0",
@@ -104,6 +107,25 @@ class TextTaskTest(tf.test.TestCase):
             handle.write("Novak\r\nDvorak\r\n")
         self.assertEqual(text.read_texts(labels), {"Czech": ["Novak", "Dvorak"]})
         self.assertEqual(names_data.folder_surnames(labels), {"Czech": ["Novak", "Dvorak"]})
+
+    def test_texts_longer_than_max_chars_are_counted_and_announced(self):
+        cfg = rnnkit.configure("text", data=self.data, max_chars=8)
+        task = TASKS["text"]
+        report = task.splits(cfg).report
+        texts = text.read_texts(self.data)  # distinct within a label, and no text under two labels: all kept
+        expected = {label: sum(len(line) > 8 for line in lines) for label, lines in texts.items()}
+        self.assertEqual({label: row["cut"] for label, row in report.items()}, expected)
+        self.assertGreater(sum(expected.values()), 0)
+        self.assertEqual(task.splits(cfg).train[0].shape[1], 8)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            task.load_data(cfg)
+        self.assertEqual(out.getvalue(), f"rnnkit: {sum(expected.values())} of {sum(map(len, texts.values()))} "
+                                         "texts are longer than --max-chars 8: the model reads their first characters "
+                                         "only\n")
+        with contextlib.redirect_stdout(out):
+            task.load_data(rnnkit.configure("text", data=self.data))  # none cut at the default 64: nothing said
+        self.assertNotIn("64", out.getvalue())
 
     def test_bad_inputs_exit_2_with_one_line(self):
         folder = fresh_dir(self)

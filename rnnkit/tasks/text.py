@@ -76,10 +76,21 @@ class Text(ArrayTask):
             raise UsageError(f"{cfg.data}: no text with a character the model can read")
         y = np.array([i for i, label in enumerate(labels) for _ in by_label[label]], np.int32)
         x = encode(texts, min(cfg.max_chars, max(len(text) for text in texts)))
+        for label in labels:
+            report[label]["cut"] = sum(len(text) > cfg.max_chars for text in by_label[label])
         train, val, test = grouped_split(y, texts, labels, report)
         check_languages(report, cfg.overlap, what="texts")
         return Splits((x[train], y[train]), (x[val], y[val]), (x[test], y[test]), labels,
                       f"{cfg.data}; {len(texts)} texts kept", report)
+
+    def load_data(self, cfg):
+        """Read the texts now (a bad file stops the run before its folder is made); say how many are cut."""
+        report = self.splits(cfg).report
+        cut = sum(row["cut"] for row in report.values())
+        if cut:
+            texts = sum(row["kept"] for row in report.values())
+            print(f"rnnkit: {cut} of {texts} texts are longer than --max-chars {cfg.max_chars}: the model reads "
+                  "their first characters only", flush=True)
 
     def results_table(self, results):
         """The classification figures, then what the loader did per label."""
