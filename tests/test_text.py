@@ -111,21 +111,22 @@ class TextTaskTest(tf.test.TestCase):
     def test_texts_longer_than_max_chars_are_counted_and_announced(self):
         cfg = rnnkit.configure("text", data=self.data, max_chars=8)
         task = TASKS["text"]
-        report = task.splits(cfg).report
-        texts = text.read_texts(self.data)  # distinct within a label, and no text under two labels: all kept
-        expected = {label: sum(len(line) > 8 for line in lines) for label, lines in texts.items()}
-        self.assertEqual({label: row["cut"] for label, row in report.items()}, expected)
-        self.assertGreater(sum(expected.values()), 0)
-        self.assertEqual(task.splits(cfg).train[0].shape[1], 8)
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            task.load_data(cfg)
+            data = task.splits(cfg)  # the first load of this folder at 8 characters
+        texts = text.read_texts(self.data)  # distinct within a label, and no text under two labels: all kept
+        expected = {label: sum(len(line) > 8 for line in lines) for label, lines in texts.items()}
+        self.assertEqual({label: row["cut"] for label, row in data.report.items()}, expected)
+        self.assertGreater(sum(expected.values()), 0)
+        self.assertEqual(data.train[0].shape[1], 8)
         self.assertEqual(out.getvalue(), f"rnnkit: {sum(expected.values())} of {sum(map(len, texts.values()))} "
                                          "texts are longer than --max-chars 8: the model reads their first characters "
                                          "only\n")
+        default = rnnkit.configure("text", data=self.data)  # 64: none cut, nothing said
+        out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            task.load_data(rnnkit.configure("text", data=self.data))  # none cut at the default 64: nothing said
-        self.assertNotIn("64", out.getvalue())
+            task.announce(default, task.splits(default))
+        self.assertEqual(out.getvalue(), "")
 
     def test_bad_inputs_exit_2_with_one_line(self):
         folder = fresh_dir(self)
@@ -135,9 +136,16 @@ class TextTaskTest(tf.test.TestCase):
         no_header = os.path.join(folder, "plain.csv")
         with open(no_header, "w", encoding="utf-8") as handle:
             handle.write("fine,a\n")
+        one_label, two_texts = os.path.join(folder, "one.csv"), os.path.join(folder, "two.csv")
+        with open(one_label, "w", encoding="utf-8") as handle:
+            handle.write("text,label\n" + "".join(f"text {number},solo\n" for number in range(30)))
+        with open(two_texts, "w", encoding="utf-8") as handle:
+            handle.write("text,label\nfirst,a\nsecond,b\n")
         for argv, message in ((["--task", "text"], "needs --data"),
                               (["--task", "text", "--data", no_label], "bad.csv:3: the label is empty"),
                               (["--task", "text", "--data", no_header], "plain.csv:1: the header must name"),
+                              (["--task", "text", "--data", one_label], "one class only (solo); a classifier needs"),
+                              (["--task", "text", "--data", two_texts], "too few cases for a test split"),
                               (["--task", "text", "--data", os.path.join(folder, "none")], "neither a folder")):
             with self.subTest(argv=argv):
                 assert_refused(self, train.main, argv, message, folder)

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 
+from rnnkit.core.errors import UsageError
 from rnnkit.core.lazy import LazyModule
 from rnnkit.core.options import Option
 from rnnkit.engine.evaluate import evaluate, predict
@@ -43,6 +44,17 @@ def source_options(default, sources, data):
                    f"({data})", kind="path", metavar="DIR"))
 
 
+def checked(data):
+    """`data` if a classifier can learn and be tested on it: two classes or more, training and test cases."""
+    if len(data.class_names) < 2:
+        raise UsageError(f"{data.source}: one class only ({data.class_names[0] if data.class_names else 'none'}); "
+                         "a classifier needs two or more")
+    for split in ("train", "test"):
+        if not len(getattr(data, split)[1]):
+            raise UsageError(f"{data.source}: too few cases for a {split} split; give each class more")
+    return data
+
+
 class ArrayTask(SoftmaxClassifier, Task):
     """A classification task whose data are `(x, y)` arrays for train / val / test, loaded once per config.
 
@@ -60,8 +72,12 @@ class ArrayTask(SoftmaxClassifier, Task):
         if key not in _LOADED:
             if len(_LOADED) >= MAX_LOADED:
                 del _LOADED[next(iter(_LOADED))]  # the oldest
-            _LOADED[key] = self.load_splits(cfg)
+            _LOADED[key] = checked(self.load_splits(cfg))
+            self.announce(cfg, _LOADED[key])
         return _LOADED[key]
+
+    def announce(self, cfg, data):
+        """Print what a user should know about freshly loaded data (once a load: thin classes, cut inputs)."""
 
     def load_data(self, cfg):
         """Load (and cache) the splits now."""

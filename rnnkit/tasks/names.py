@@ -101,8 +101,7 @@ class Names(ArrayTask):
         listing of one name lands in the same split.
 
         The per-language report (read, duplicates, shared, kept, and names per split) goes to metrics.json;
-        a language left with under MIN_TRAIN training names, or none to validate or test on, gets a warning
-        line, and one with no training name at all is refused.
+        a language with no training name at all is refused (`announce` warns about thin ones).
         """
         if cfg.source == "folder":
             raw, source = folder_surnames(cfg.data_dir), f"folder {cfg.data_dir}"
@@ -121,6 +120,10 @@ class Names(ArrayTask):
         source += (f"; {len(names)} names kept; {shared} listings of names that two or more languages share "
                    f"{'dropped' if cfg.overlap == 'drop' else 'kept in each'} (--overlap {cfg.overlap})")
         return Splits((x[train], y[train]), (x[val], y[val]), (x[test], y[test]), languages, source, report)
+
+    def announce(self, cfg, data):
+        """Warn about thin languages."""
+        warn_thin(data.report)
 
     def results_table(self, results):
         """The classification figures, then what the loader did per language."""
@@ -157,14 +160,18 @@ def grouped_split(y, texts, classes, report):
 
 
 def check_languages(report, overlap, what="names"):
-    """Refuse a class with no training example (one line saying why); warn about thin ones on stderr. `what`
-    names the examples (names, texts)."""
+    """Refuse a class with no training example, in one line saying why. `what` names the examples (names,
+    texts)."""
     for language, row in report.items():
         if row["train"] == 0:
             why = (f"all {row['shared']} of its names are listed under other languages too and --overlap drop "
                    "removes them (--overlap keep keeps them)" if row["kept"] == 0 and row["shared"] and
                    overlap == "drop" else f"{row['kept']} usable {what} are too few to split")
             raise UsageError(f"{what}: {language} has no training example: {why}")
+
+
+def warn_thin(report, what="names"):
+    """A warning line on stderr for each class with few training examples or none to validate or test on."""
     for language, row in report.items():
         missing = [split for split in ("val", "test") if row[split] == 0]
         if row["train"] < MIN_TRAIN or missing:

@@ -133,6 +133,9 @@ class Series(ArrayTask):
             kept, held = stratified_split(y_all, HELD_OUT, seed=0)
             test_series, test_labels = [train_series[i] for i in held], [train_labels[i] for i in held]
             train_series, train_labels = [train_series[i] for i in kept], [train_labels[i] for i in kept]
+            if not train_series or not test_series:  # read_series refuses an empty file: only this can be empty
+                raise UsageError(f"{cfg.data}: too few series to hold {HELD_OUT:.0%} of each class out as a test "
+                                 "split; give more (or a _TEST file)")
         length = max(len(case) for case in (*train_series, *test_series))  # the model's fixed length
         x, x_test = series_data.stack(train_series, length), series_data.stack(test_series, length)
         y = np.array([class_names.index(label) for label in train_labels], dtype=np.int32)

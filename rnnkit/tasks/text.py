@@ -12,7 +12,7 @@ from rnnkit.core.lazy import LazyModule
 from rnnkit.core.options import Option
 from rnnkit.tasks.arrays import ArrayTask, Splits
 from rnnkit.tasks.base import require
-from rnnkit.tasks.names import NamesCodec, check_languages, data_table, grouped_split, labelled_tokens
+from rnnkit.tasks.names import NamesCodec, check_languages, data_table, grouped_split, labelled_tokens, warn_thin
 from rnnkit.tasks.names_data import clean
 from rnnkit.tasks.user_files import ENCODING, first_line, separator
 
@@ -83,12 +83,12 @@ class Text(ArrayTask):
         return Splits((x[train], y[train]), (x[val], y[val]), (x[test], y[test]), labels,
                       f"{cfg.data}; {len(texts)} texts kept", report)
 
-    def load_data(self, cfg):
-        """Read the texts now (a bad file stops the run before its folder is made); say how many are cut."""
-        report = self.splits(cfg).report
-        cut = sum(row["cut"] for row in report.values())
+    def announce(self, cfg, data):
+        """Warn about thin labels; say how many texts are cut to --max-chars."""
+        warn_thin(data.report, what="texts")
+        cut = sum(row["cut"] for row in data.report.values())
         if cut:
-            texts = sum(row["kept"] for row in report.values())
+            texts = sum(row["kept"] for row in data.report.values())
             print(f"rnnkit: {cut} of {texts} texts are longer than --max-chars {cfg.max_chars}: the model reads "
                   "their first characters only", flush=True)
 
