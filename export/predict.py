@@ -62,7 +62,7 @@ def load(path, runtime, threads):
 def main(argv=None):
     """CLI entry point: 0 on success, 2 on bad input (one line on stderr)."""
     parser = cli.Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                        allow_abbrev=False)
+                        allow_abbrev=False, negative_inputs=True)
     parser.add_argument("model", metavar="MODEL.tflite", help="a .tflite written by python -m export")
     parser.add_argument("inputs", metavar="INPUT", nargs="+", help="what to ask the model; - reads one input per "
                                                                     "line from standard input")

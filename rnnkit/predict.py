@@ -93,7 +93,7 @@ def folder_cases(metadata, model, folder):
 def main(argv=None):
     """CLI entry point: 0 on success, 2 on bad input."""
     parser = cli.Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                        allow_abbrev=False)
+                        allow_abbrev=False, negative_inputs=True)
     parser.add_argument("run", metavar="RUN", help="a run folder written by python -m rnnkit.train")
     parser.add_argument("inputs", metavar="INPUT", nargs="+",
                         help="what to ask the model; - reads one input a line from stdin; an image task also takes "

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from export import __main__ as export_cli
 from export import predict as export_predict
+from export.streaming import step_module as streaming
 import rnnkit
 from rnnkit import predict as rnnkit_predict
 from rnnkit import train
@@ -408,3 +409,56 @@ class SeriesTaskTest(tf.test.TestCase):
         self.assertEqual(status, 2, err)
         self.assertEqual(len(err.strip().splitlines()), 1, err)
         self.assertIn("got 3 (a .ts line ends with its label, ':up': leave it off)", err)
+
+
+class StreamingSeriesTest(tf.test.TestCase):
+    """`--filters 0`: no convolution, so the series model streams, in LiteRT and in TFLM, any number of steps."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        keras.utils.set_random_seed(0)
+        cls.folder = cls.enterClassContext(tempfile.TemporaryDirectory())
+        write(cls.folder, "Slopes_TRAIN.ts", toy_ts(60, 20, seed=1))
+        write(cls.folder, "Slopes_TEST.ts", toy_ts(40, 20, seed=2))
+        cls.run_dir = os.path.join(cls.folder, "run")
+        cls.status, _, cls.stderr = call(train.main, [
+            "--task", "series", "--data", os.path.join(cls.folder, "Slopes_TRAIN.ts"), "--units", "8",
+            "--filters", "0", "--epochs", "15", "--out", cls.run_dir])
+
+    def test_it_learns_without_a_convolution(self):
+        self.assertEqual(self.status, 0, self.stderr)
+        model = keras.saving.load_model(os.path.join(self.run_dir, "model.keras"))
+        self.assertEmpty([layer for layer in model.layers if isinstance(layer, keras.layers.Conv1D)])
+        with open(os.path.join(self.run_dir, "metrics.json")) as handle:
+            self.assertGreaterEqual(json.load(handle)["test"]["accuracy"], 0.9)
+
+    def test_each_stream_answers_every_step_like_keras_and_a_short_series_at_its_own_end(self):
+        model = keras.saving.load_model(os.path.join(self.run_dir, "model.keras"))
+        # 12 steps, fewer than the 20 trained on, starting below zero as a user's recording may.
+        steps = np.stack([np.linspace(-1, 12, 12), np.zeros(12)], axis=1).astype(np.float32)
+        text = ",".join(f"{v:g}" for v in steps[:, 0]) + ":" + ",".join(f"{v:g}" for v in steps[:, 1])
+        # Keras at every step: the running model reads the trained 20 steps, and a step sees only those before it.
+        padded = np.concatenate([steps, np.repeat(steps[-1:], 8, axis=0)])
+        running = streaming.running_model(model).predict(padded[None], verbose=0)[0]
+        status, out, err = call(rnnkit_predict.main, [self.run_dir, text])  # "-1,…" is an input, not a flag
+        self.assertEqual(status, 0, err)
+        self.assertStartsWith(out, "series of 12 steps → ")
+        for extra, tolerance in (([], 1e-4), (["--target", "micro"], 0.05)):  # micro streams are 16x8
+            with self.subTest(extra=extra):
+                folder = os.path.join(fresh_dir(self), "stream")
+                status, _, err = call(export_cli.main, [self.run_dir, "--streaming", *extra, "--out", folder])
+                self.assertEqual(status, 0, err)
+                with open(os.path.join(folder, "rnnkit_export.json")) as handle:
+                    metadata = json.load(handle)
+                check = metadata["check"]
+                self.assertTrue(check["every_step"])
+                self.assertEqual(check["export"]["accuracy"], check["keras"]["accuracy"])
+                self.assertLess(check["max_abs_diff"], tolerance)
+                runtime = ["--runtime", "micro"] if extra else []
+                status, out, err = call(export_predict.main, [os.path.join(folder, "model.tflite"), *runtime,
+                                                              "--every", "4", text])
+                self.assertEqual(status, 0, err)
+                labels = metadata["labels"]
+                answers = [line.split("→ ")[1].split()[0] for line in out.splitlines()]
+                self.assertEqual(answers, [labels[int(np.argmax(running[step]))] for step in (3, 7, 11, 11)])

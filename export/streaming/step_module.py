@@ -18,8 +18,8 @@ cannot feed a state back on the wrong int8 scale, and the same file serves every
 one ignored int32 because TFLite's int8 calibrator refuses a signature without inputs. The converter orders
 subgraphs by signature name and TFLM invokes subgraph 0, so the step's name sorts first.
 
-Only a chain of Embedding / Reshape / unidirectional SimpleRNN, LSTM, GRU / Dense layers streams: a bidirectional
-layer reads each sequence from its end, and the names n-gram bag reads the whole name at once.
+Only a chain of Embedding / Normalization / Reshape / unidirectional SimpleRNN, LSTM, GRU / Dense layers streams: a
+bidirectional layer reads each sequence from its end, and the names n-gram bag reads the whole name at once.
 """
 import tempfile
 import warnings
@@ -39,6 +39,7 @@ from rnnkit.core.quiet import parked_stderr
 RECURRENT = (keras.layers.SimpleRNN, keras.layers.LSTM, keras.layers.GRU)
 PASS_THROUGH = (keras.layers.InputLayer, keras.layers.Dropout, keras.layers.Masking)
 CONVOLUTIONS = (keras.layers.Conv1D, keras.layers.Conv2D)
+PER_STEP = (keras.layers.Dense, keras.layers.Normalization)  # each step alone, as in the full-sequence model
 # Steps of validation sequences that calibrate an int8 streaming export (whole sequences, reset between them).
 CALIBRATION_STEPS = 20_000
 
@@ -58,8 +59,8 @@ def check_streamable(model):
         elif layer.__class__.__name__ == "HashedNgramBag" or (bag and isinstance(layer, keras.layers.Concatenate)):
             reasons.setdefault("ngrams", "the n-gram bag reads the whole sequence at once, so this model cannot "
                                "stream; train with --no-ngrams")
-        elif not isinstance(layer, (*PASS_THROUGH, *RECURRENT, keras.layers.Embedding, keras.layers.Reshape,
-                                    keras.layers.Dense)):
+        elif not isinstance(layer, (*PASS_THROUGH, *RECURRENT, *PER_STEP, keras.layers.Embedding,
+                                    keras.layers.Reshape)):
             reasons.setdefault("layer", unstreamable(convolution or layer))
     if reasons:
         raise UsageError("; ".join(reasons.values()))
@@ -70,10 +71,9 @@ def check_streamable(model):
 def unstreamable(layer):
     """Why `layer` stops a model from streaming, in a few words."""
     reason = f"--streaming cannot run a {layer.__class__.__name__} layer one step at a time"
-    if isinstance(layer, keras.layers.Conv2D):
-        return reason + ": a convolution reads neighbouring steps together; train a model without one (mnist: " \
-                        "--filters 0)"
-    return reason + (": a convolution reads neighbouring steps together" if isinstance(layer, CONVOLUTIONS) else "")
+    if isinstance(layer, CONVOLUTIONS):
+        return reason + ": a convolution reads neighbouring steps together; train a model without one (--filters 0)"
+    return reason
 
 
 def per_step_output(model):
@@ -117,6 +117,8 @@ class StepModule(tf.Module):
                 h = tf.gather(layer.embeddings, tf.cast(h, tf.int32))  # ids are never negative: no wrap-around
             elif isinstance(layer, keras.layers.Reshape):
                 h = tf.reshape(h, (1, -1))
+            elif isinstance(layer, keras.layers.Normalization):  # its statistics broadcast over (batch, time)
+                h = tf.reshape(layer(h, training=False), (1, -1))
             elif isinstance(layer, RECURRENT):
                 variables = next(states)
                 h, new = layer.cell(h, [tf.convert_to_tensor(v) for v in variables], training=False)

@@ -1,5 +1,6 @@
 """Argument types and a parser that reports bad input as one line with exit status 2."""
 import argparse
+import re
 import sys
 
 from rnnkit.core.errors import UsageError
@@ -7,17 +8,41 @@ from rnnkit.core.errors import UsageError
 # Set by the `rnnkit` command while a subcommand runs, so its usage and errors say `rnnkit train`, not
 # `python -m rnnkit.train`.
 invoked_as = None
+NEGATIVE = re.compile(r"-\.?\d")  # how a negative number begins (-0.5, -.5, -3,1,4)
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but an error is one line on stderr (no usage block) and exit status 2."""
+    """argparse, but an error is one line on stderr (no usage block) and exit status 2.
 
-    def __init__(self, *args, prog=None, **kwargs):
+    With `negative_inputs`, an argument that begins like a negative number is always a value: argparse alone takes
+    `-0.5` for one but `-0.5,1.2` (a series, a 2-D point) for an unknown option.
+    """
+
+    def __init__(self, *args, prog=None, negative_inputs=False, **kwargs):
         super().__init__(*args, prog=invoked_as or prog, **kwargs)
+        self.negative_inputs = negative_inputs
+
+    def parse_known_args(self, args=None, namespace=None):
+        """argparse's, with `negative_inputs` kept as values (a leading space hides their `-` while parsing)."""
+        if not self.negative_inputs:
+            return super().parse_known_args(args, namespace)
+        args = [f" {arg}" if NEGATIVE.match(arg) else arg for arg in (sys.argv[1:] if args is None else args)]
+        namespace, extras = super().parse_known_args(args, namespace)
+        for name, value in vars(namespace).items():
+            if isinstance(value, list):
+                setattr(namespace, name, [_unhidden(item) for item in value])
+            else:
+                setattr(namespace, name, _unhidden(value))
+        return namespace, [_unhidden(arg) for arg in extras]
 
     def error(self, message):
         """Report `message` as `prog: error: message` and exit 2."""
         fail(self.prog, message)
+
+
+def _unhidden(value):
+    """`value` without the space `Parser` put before a negative input."""
+    return value[1:] if isinstance(value, str) and NEGATIVE.match(value[1:]) and value.startswith(" ") else value
 
 
 def fail(prog, message):

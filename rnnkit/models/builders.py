@@ -108,10 +108,18 @@ def build_conv_recurrent_model(*, name, length, channels, num_classes, mean, var
 
     The convolutions read local shape and shorten long series for the recurrent layers; the mean over time is
     LSTM-FCN's global-average-pooling branch, which carries what a recurrent state forgets over long series.
+    `filters=0` leaves both out: the normalized steps go straight into the recurrent stack, a model that reads one
+    step at a time and so can stream.
     """
     regularizer = keras.regularizers.L2(l2) if l2 else None
     inputs = keras.Input(shape=(length, channels), name="series")
     x = keras.layers.Normalization(axis=-1, mean=mean, variance=variance, name="normalize")(inputs)
+    if not filters:
+        state = recurrent_stack(x, cell=cell, units=units, bidirectional=bidirectional, dropout=dropout, l2=l2,
+                                return_sequences=False)
+        outputs = keras.layers.Dense(num_classes, activation="softmax", kernel_regularizer=regularizer,
+                                     name="head")(state)
+        return RnnkitModel(inputs, outputs, name=name)
     for block, (width, kernel) in enumerate(((filters, 7), (2 * filters, 5), (filters, 3)), 1):
         x = keras.layers.Conv1D(width, kernel, padding="same", kernel_regularizer=regularizer,
                                 name=f"conv_{block}")(x)

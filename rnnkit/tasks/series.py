@@ -33,7 +33,8 @@ class SeriesCodec(codecs.Codec):
     name = "series"
 
     def encode(self, metadata, text):
-        """`0.1,0.5,0.2` or `0.1,0.5:1.0,0.9` → (1, length, channels) float32, filled and padded as in training."""
+        """`0.1,0.5,0.2` or `0.1,0.5:1.0,0.9` → (1, length, channels) float32, filled and padded as in training; a
+        stream (a free time axis) reads the series' own steps, any number of them."""
         fields = text.split(":")
         channels, length = metadata["input"]["channels"], metadata["input"]["length"]
         if len(fields) != channels:
@@ -46,7 +47,8 @@ class SeriesCodec(codecs.Codec):
         case = np.full((steps, channels), np.nan, dtype=np.float32)
         for index, column in enumerate(columns):
             case[: len(column), index] = column
-        return series_data.to_length(series_data.fill_missing(case), length)[None]
+        case = series_data.fill_missing(case)
+        return (case if metadata["input"]["shape"][1] == -1 else series_data.to_length(case, length))[None]
 
     def read_cases(self, metadata, path):
         """Every series of a labelled .ts, CSV or .npz file, filled and padded as in training, with its label."""
@@ -84,8 +86,9 @@ class Series(ArrayTask):
                       f"model; none: {VAL_FRACTION:g} where that is at least {MIN_VALIDATION} cases, else 0 (in a "
                       f"search: {SEARCH_VAL_FRACTION:g})", kind="float", bounds=(0.0, 0.5), optional=True),
                Option("filters", None, "filters of the first convolution (the second has twice as many); none: "
-                      f"{ONE_CHANNEL_FILTERS} for series of one channel, {MANY_CHANNEL_FILTERS} for several",
-                      bounds=(1, 1024), optional=True, searchable=True),
+                      f"{ONE_CHANNEL_FILTERS} for series of one channel, {MANY_CHANNEL_FILTERS} for several; 0: no "
+                      "convolutions, the steps straight into the recurrent layers (a model that can --streaming)",
+                      bounds=(0, 1024), optional=True, searchable=True),
                Option("time_shift", TIME_SHIFT, "training series move by up to this fraction of their length, earlier "
                       "or later, each by its own random number of steps, the uncovered steps repeating the first or "
                       "last value (0: off)", kind="float", bounds=(0.0, 0.5), searchable=True),
@@ -164,13 +167,14 @@ class Series(ArrayTask):
         return lambda series, labels: (shift(series, training=True), labels)
 
     def build_model(self, cfg):
-        """Normalization → convolutions → pool → recurrent layers ⊕ mean → softmax (build_conv_recurrent_model)."""
+        """Normalization → convolutions → pool → recurrent layers ⊕ mean → softmax (build_conv_recurrent_model;
+        --filters 0: Normalization → recurrent layers → softmax)."""
         data = self.splits(cfg)
         x = data.train[0]
         return models.build_conv_recurrent_model(
             name="series", length=x.shape[1], channels=x.shape[2], num_classes=len(data.class_names),
             mean=x.mean(axis=(0, 1)).tolist(), variance=np.maximum(x.var(axis=(0, 1)), 1e-6).tolist(),
-            filters=cfg.filters or default_filters(x.shape[2]), cell=cfg.cell, units=cfg.units,
+            filters=default_filters(x.shape[2]) if cfg.filters is None else cfg.filters, cell=cfg.cell, units=cfg.units,
             bidirectional=cfg.bidirectional, dropout=cfg.dropout, l2=cfg.l2)
 
     def codec_info(self, cfg):
