@@ -7,7 +7,8 @@
 Each set is read from <root>/<Set>/<Set>_TRAIN.ts (its _TEST sibling is the test split) by rnnkit's own reader;
 MiniRocket gets the same arrays (missing values filled, series padded to one length), all of the training split.
 rnnkit trains the bare `--task series` default per seed; `--micro` also exports seed 0 with `--target micro` and
-checks it in the TFLM interpreter on the whole test split (`--micro all`: every seed).
+checks it in the TFLM interpreter on the whole test split (`--micro all`: every seed). `--filters 0 --micro all
+--streaming` measures the model without convolutions and its 16x8 TFLM stream, every step checked against Keras.
 """
 import argparse
 import contextlib
@@ -38,9 +39,10 @@ def minirocket(task, cfg, seed):
     return accuracy, time.perf_counter() - start
 
 
-def rnnkit_run(path, seed, folder):
-    """(metrics.json dict, run folder) of the bare series default at `seed`."""
-    cfg = rnnkit.configure("series", data=path, seed=seed, show_samples=0, out=os.path.join(folder, f"seed{seed}"))
+def rnnkit_run(path, seed, folder, filters=None):
+    """(metrics.json dict, run folder) of the bare series default at `seed` (or with --filters)."""
+    cfg = rnnkit.configure("series", data=path, seed=seed, show_samples=0, out=os.path.join(folder, f"seed{seed}"),
+                           filters=filters)
     with contextlib.redirect_stdout(io.StringIO()):
         metrics = rnnkit.train_and_evaluate(cfg)
     return metrics, cfg
@@ -54,6 +56,8 @@ def main():
     parser.add_argument("--seeds", default="0-4", help="seeds, e.g. 0-4")
     parser.add_argument("--micro", nargs="?", const="first", choices=("first", "all"),
                         help="also export seed 0 (or every seed: all) to TFLM and check it there")
+    parser.add_argument("--filters", type=int, help="rnnkit's --filters (0: no convolutions, a model that streams)")
+    parser.add_argument("--streaming", action="store_true", help="with --micro: the export is --streaming")
     args = parser.parse_args()
     low, _, high = args.seeds.partition("-")
     seeds = range(int(low), int(high or low) + 1)
@@ -66,13 +70,14 @@ def main():
         path = os.path.join(args.data_root, name, f"{name}_TRAIN.ts")
         with tempfile.TemporaryDirectory(prefix=f"series-{name}-") as folder:
             for seed in seeds:
-                metrics, cfg = rnnkit_run(path, seed, folder)
+                metrics, cfg = rnnkit_run(path, seed, folder, args.filters)
                 rocket, rocket_s = minirocket(task, cfg, seed)
                 micro = ["", "", ""]
                 if args.micro == "all" or (args.micro and seed == seeds[0]):
                     with contextlib.redirect_stdout(io.StringIO()):
                         meta, _ = export_run(cfg.out, ExportOptions(target="micro", check_samples=len(
-                            task.splits(cfg).test[1]), out=os.path.join(folder, f"micro{seed}")))
+                            task.splits(cfg).test[1]), streaming=args.streaming, out=os.path.join(folder,
+                                                                                             f"micro{seed}")))
                     check = meta["check"]
                     micro = [f"{check['export']['accuracy']:.4f} ({check['keras']['accuracy']:.4f})",
                              str(meta["bytes"]), str(meta["arena_bytes"])]
