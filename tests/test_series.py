@@ -270,6 +270,15 @@ class ValidationSplitTest(tf.test.TestCase):
         train_labels, val_labels = task.splits(cfg).train[1], task.splits(cfg).val[1]
         self.assertLen(val_labels, 4)
         self.assertEqual(sorted(set(val_labels)), sorted(set(train_labels)))
+        # A file large enough for the run's own 10% keeps it, and nothing is said.
+        large = write(folder, "Many_TRAIN.ts", toy_ts(MIN_VALIDATION * 10, 8, seed=3))
+        write(folder, "Many_TEST.ts", toy_ts(10, 8, seed=4))
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            cfg, _, _ = search.parse(["--task", "series", "--data", large])
+        self.assertIsNone(cfg.val_fraction)
+        self.assertLen(task.splits(cfg).val[1], MIN_VALIDATION)
+        self.assertNotIn("held out", out.getvalue())
 
 
 class SeriesTaskTest(tf.test.TestCase):

@@ -155,8 +155,9 @@ class Series(ArrayTask):
             print(f"rnnkit: a search ranks its trials on validation cases: {SEARCH_VAL_FRACTION:.0%} of the "
                   f"training cases held out (--val-fraction {SEARCH_VAL_FRACTION:g})", flush=True)
             cfg = cfg.replace(val_fraction=SEARCH_VAL_FRACTION)
-        require(len(self.splits(cfg).val[1]), "a search ranks its trials on validation cases, and "
-                f"--val-fraction {cfg.val_fraction:g} holds none out: give a larger one (e.g. {SEARCH_VAL_FRACTION:g})")
+        if not len(self.splits(cfg).val[1]):
+            raise UsageError(f"a search ranks its trials on validation cases, and --val-fraction {cfg.val_fraction:g} "
+                             f"holds none out: give a larger one (e.g. {SEARCH_VAL_FRACTION:g})")
         return cfg
 
     def preprocess(self, cfg, training):
@@ -174,8 +175,8 @@ class Series(ArrayTask):
         return models.build_conv_recurrent_model(
             name="series", length=x.shape[1], channels=x.shape[2], num_classes=len(data.class_names),
             mean=x.mean(axis=(0, 1)).tolist(), variance=np.maximum(x.var(axis=(0, 1)), 1e-6).tolist(),
-            filters=default_filters(x.shape[2]) if cfg.filters is None else cfg.filters, cell=cfg.cell, units=cfg.units,
-            bidirectional=cfg.bidirectional, dropout=cfg.dropout, l2=cfg.l2)
+            filters=default_filters(x.shape[2]) if cfg.filters is None else cfg.filters, cell=cfg.cell,
+            units=cfg.units, bidirectional=cfg.bidirectional, dropout=cfg.dropout, l2=cfg.l2)
 
     def codec_info(self, cfg):
         """The model's fixed length and its channels."""
