@@ -62,8 +62,8 @@ def main():
     low, _, high = args.seeds.partition("-")
     seeds = range(int(low), int(high or low) + 1)
     task = TASKS["series"]
-    print("| set | seed | rnnkit test acc | rnnkit train s | MiniRocket acc | MiniRocket s | TFLM int8 acc (Keras) | "
-          "micro bytes | arena bytes |")
+    print("| set | seed | rnnkit test acc | rnnkit train s | MiniRocket acc | MiniRocket s | TFLM "
+          f"{'16x8 stream' if args.streaming else 'int8'} acc (Keras) | micro bytes | arena bytes |")
     print("|---|---|---|---|---|---|---|---|---|")
     means = {}
     for name in args.sets.split(","):
