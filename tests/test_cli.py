@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from rnnkit.core import cli
 from rnnkit.tasks import TASKS
 from rnnkit.train import main
 from tests.clitools import call, fresh_dir
@@ -35,6 +36,22 @@ class HelpTest(tf.test.TestCase):
                 for option in task.option_table().values():
                     self.assertIn(option.cli_flag, out)
                 self.assertIn("(default:", out)
+
+
+class NegativeInputsTest(tf.test.TestCase):
+    def test_an_input_that_begins_like_a_negative_number_is_an_input(self):
+        def parser(negative_inputs):
+            made = cli.Parser(prog="p", negative_inputs=negative_inputs)
+            made.add_argument("inputs", nargs="+")
+            made.add_argument("--every", type=int)
+            return made
+
+        args = parser(True).parse_args(["-0.5,0.3", "-.5", "1,-2", "-", "--every", "-3"])
+        self.assertEqual((args.inputs, args.every), (["-0.5,0.3", "-.5", "1,-2", "-"], -3))
+        err = io.StringIO()
+        for negative_inputs, argv in ((True, ["x", "-v"]), (False, ["-0.5,0.3"])):  # a flag stays a flag
+            with self.subTest(argv=argv), contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
+                parser(negative_inputs).parse_args(argv)
 
 
 class BadInputTest(tf.test.TestCase):
