@@ -66,6 +66,19 @@ def toy_ts(n, length, seed):
     return "\n".join(lines) + "\n"
 
 
+def train_slopes(test_class, filters):
+    """Train a GRU 8 with `filters` on 60 rising and falling series (40 to test) into test_class.run_dir, for the
+    class's lifetime; its (status, stdout, stderr) go to test_class.status, .stdout, .stderr."""
+    keras.utils.set_random_seed(0)
+    test_class.folder = test_class.enterClassContext(tempfile.TemporaryDirectory())
+    write(test_class.folder, "Slopes_TRAIN.ts", toy_ts(60, 20, seed=1))
+    write(test_class.folder, "Slopes_TEST.ts", toy_ts(40, 20, seed=2))
+    test_class.run_dir = os.path.join(test_class.folder, "run")
+    test_class.status, test_class.stdout, test_class.stderr = call(train.main, [
+        "--task", "series", "--data", os.path.join(test_class.folder, "Slopes_TRAIN.ts"), "--units", "8",
+        "--filters", str(filters), "--epochs", "15", "--out", test_class.run_dir])
+
+
 class ReadersTest(tf.test.TestCase):
     def test_ts_multivariate_unequal_with_missing_values(self):
         path = write(fresh_dir(self), "Toy_TRAIN.ts", MULTIVARIATE_TS)
@@ -287,14 +300,7 @@ class SeriesTaskTest(tf.test.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        keras.utils.set_random_seed(0)
-        cls.folder = cls.enterClassContext(tempfile.TemporaryDirectory())
-        write(cls.folder, "Slopes_TRAIN.ts", toy_ts(60, 20, seed=1))
-        write(cls.folder, "Slopes_TEST.ts", toy_ts(40, 20, seed=2))
-        cls.run_dir = os.path.join(cls.folder, "run")
-        cls.status, cls.stdout, cls.stderr = call(train.main, [
-            "--task", "series", "--data", os.path.join(cls.folder, "Slopes_TRAIN.ts"), "--units", "8",
-            "--filters", "4", "--epochs", "15", "--out", cls.run_dir])
+        train_slopes(cls, filters=4)
 
     def test_it_learns_and_prints_and_stores_the_loader_summary(self):
         self.assertEqual(self.status, 0, self.stderr)
@@ -426,14 +432,7 @@ class StreamingSeriesTest(tf.test.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        keras.utils.set_random_seed(0)
-        cls.folder = cls.enterClassContext(tempfile.TemporaryDirectory())
-        write(cls.folder, "Slopes_TRAIN.ts", toy_ts(60, 20, seed=1))
-        write(cls.folder, "Slopes_TEST.ts", toy_ts(40, 20, seed=2))
-        cls.run_dir = os.path.join(cls.folder, "run")
-        cls.status, _, cls.stderr = call(train.main, [
-            "--task", "series", "--data", os.path.join(cls.folder, "Slopes_TRAIN.ts"), "--units", "8",
-            "--filters", "0", "--epochs", "15", "--out", cls.run_dir])
+        train_slopes(cls, filters=0)
 
     def test_it_learns_without_a_convolution(self):
         self.assertEqual(self.status, 0, self.stderr)
