@@ -20,8 +20,8 @@ from rnnkit import train
 from rnnkit.core.errors import UsageError
 from rnnkit.runs.artifacts import read_history
 from rnnkit.tasks import TASKS, series_data
-from rnnkit.tasks.series import (MANY_CHANNEL_FILTERS, MIN_VALIDATION, ONE_CHANNEL_FILTERS, SEARCH_VAL_FRACTION,
-                                 VAL_FRACTION, validation_split)
+from rnnkit.tasks.series import (MANY_CHANNEL_FILTERS, MIN_VALIDATION, ONE_CHANNEL_FILTERS, RAW_CLIPNORM,
+                                 SEARCH_VAL_FRACTION, VAL_FRACTION, validation_split)
 from tests.clitools import assert_refused, call, fresh_dir
 from tuning import search
 
@@ -187,6 +187,16 @@ class DefaultModelTest(tf.test.TestCase):
                 model = TASKS["series"].build_model(cfg)
                 self.assertEqual(model.get_layer("conv_1").filters, expected)
                 self.assertEqual(model.get_layer("conv_2").filters, 2 * expected)
+
+
+class RawReaderDefaultsTest(tf.test.TestCase):
+    def test_filters_0_clips_gradients_unless_told_otherwise(self):
+        flags = ["--task", "series", "--data", "x.ts"]
+        for extra, clipnorm in (([], None), (["--filters", "0"], RAW_CLIPNORM), (["--filters", "4"], None),
+                                (["--filters", "0", "--no-clipnorm"], None),
+                                (["--filters", "0", "--clipnorm", "5"], 5.0)):
+            with self.subTest(extra=extra):
+                self.assertEqual(train.config_from_args([*flags, *extra])[0].clipnorm, clipnorm)
 
 
 class TimeShiftTest(tf.test.TestCase):

@@ -23,6 +23,7 @@ SEARCH_VAL_FRACTION = 0.2  # what a search holds out under --val-fraction none w
 # Several channels (accelerometer axes, spectral coefficients) give the first convolution more patterns to mix
 # than one does; the wider front pays off there and overfits a single channel's few training cases.
 ONE_CHANNEL_FILTERS, MANY_CHANNEL_FILTERS = 32, 64
+RAW_CLIPNORM = 1.0  # --filters 0's default gradient clipping (benchmarks/README.md, "Streaming")
 TIME_SHIFT = 0.0  # the default --time-shift: off (no gain beyond seed noise on five UCR/UEA sets; docs/design.md)
 
 
@@ -87,7 +88,8 @@ class Series(ArrayTask):
                       f"search: {SEARCH_VAL_FRACTION:g})", kind="float", bounds=(0.0, 0.5), optional=True),
                Option("filters", None, "filters of the first convolution (the second has twice as many); none: "
                       f"{ONE_CHANNEL_FILTERS} for series of one channel, {MANY_CHANNEL_FILTERS} for several; 0: no "
-                      "convolutions, the steps straight into the recurrent layers (a model that can --streaming)",
+                      "convolutions, the steps straight into the recurrent layers (a model that can --streaming; it clips "
+                      f"gradients at norm {RAW_CLIPNORM:g} unless --clipnorm says otherwise)",
                       bounds=(0, 1024), optional=True, searchable=True),
                Option("time_shift", TIME_SHIFT, "training series move by up to this fraction of their length, earlier "
                       "or later, each by its own random number of steps, the uncovered steps repeating the first or "
@@ -95,6 +97,12 @@ class Series(ArrayTask):
                *ArrayTask.options)
     codec, example_input = SeriesCodec(), "0.1,0.4,0.9,0.4,0.1"
     DATA_FIELDS = ("data", "val_fraction")
+
+    def derived_defaults(self, values):
+        """--filters 0 clips gradients at norm RAW_CLIPNORM (a GRU reading the raw steps at lr 1e-2 diverges at
+        some seeds without it; the convolution default reads ACSF1 worse with it)."""
+        defaults = super().derived_defaults(values)
+        return {**defaults, "clipnorm": RAW_CLIPNORM} if values.get("filters") == 0 else defaults
 
     def validate(self, cfg):
         """--data is required."""
