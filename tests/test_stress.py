@@ -176,11 +176,15 @@ class StressReportTest(tf.test.TestCase):
             _, _, metrics = self.run_cli("--task", task, "--stress-samples", "4", *once)
             self.assertTrue(metrics["stress"], task)
 
-    def test_no_stress_leaves_them_out(self):
-        out, stdout, metrics = self.run_cli("--task", "adder", "--len", "6", "--no-stress")
+    def test_no_stress_and_no_eval_lens_leave_them_out(self):
+        # adder's defaults evaluate at 10 and 1000 too; --no-eval-lens keeps the report to --len
+        out, stdout, metrics = self.run_cli("--task", "adder", "--len", "6", "--no-stress", "--no-eval-lens")
         self.assertNotIn("stress", metrics)
         self.assertNotIn("stress", stdout)
         self.assertFalse(os.path.exists(os.path.join(out, "stress.png")))
+        self.assertEqual(list(metrics["by_length"]), ["6"])
+        with open(os.path.join(out, "config.json")) as handle:
+            self.assertEqual(json.load(handle)["eval_lens"], [])
 
     def test_bad_stress_and_mix_flags_exit_2_with_one_line(self):
         for argv, expected in ((["--stress-samples", "0"], "--stress-samples"),

@@ -23,7 +23,7 @@ MAX_TRAIN_LENGTHS = 1000  # a --train-len range holds one in-memory pool per len
 # What every generated task takes: lengths to report besides the main one, and the stress evaluation.
 EVALUATION_OPTIONS = (
     Option("eval_lens", (), "also evaluate at these lengths", kind="ints", bounds=(1, MAX_LEN), flag="--eval-lens",
-           metavar="N[,N...]"),
+           metavar="N[,N...]", negative="--no-eval-lens"),
     Option("eval_samples", 1000, "examples per extra --eval-lens length", bounds=(1, 1_000_000)),
     Option("train_samples", None, "train on this fixed set of generated examples, the same every epoch (an epoch is "
            "then one pass over it, whatever --steps-per-epoch); none: fresh examples for every step",
