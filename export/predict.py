@@ -47,9 +47,23 @@ def predict(model, texts, every=None):
     return lines
 
 
+def model_file(path):
+    """The .tflite to load: `path` itself, or the model.tflite inside an export folder."""
+    if not os.path.isdir(path):
+        return path
+    inside = os.path.join(path, "model.tflite")
+    if not os.path.isfile(inside):
+        raise UsageError(f"{path!r} is a folder without a model.tflite; give the .tflite written by python -m export")
+    return inside
+
+
 def load(path, runtime, threads):
-    """The model at `path` in `runtime`: a stream when its metadata says --streaming."""
-    if meta.read(os.path.dirname(os.path.abspath(path))).get("streaming"):
+    """The model at `path` in `runtime` (auto: TFLM for a --target micro export, else LiteRT): a stream when its
+    metadata says --streaming."""
+    metadata = meta.read(os.path.dirname(os.path.abspath(path)))
+    if runtime == "auto":
+        runtime = "micro" if metadata.get("target") == "micro" else "litert"
+    if metadata.get("streaming"):
         from export.streaming.runtime import open_stream  # the runtime loads only once the arguments are good
         return open_stream(path, runtime, threads)
     if runtime == "micro":
@@ -63,19 +77,21 @@ def main(argv=None):
     """CLI entry point: 0 on success, 2 on bad input (one line on stderr)."""
     parser = cli.Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                         allow_abbrev=False, negative_inputs=True)
-    parser.add_argument("model", metavar="MODEL.tflite", help="a .tflite written by python -m export")
+    parser.add_argument("model", metavar="MODEL.tflite", help="a .tflite written by python -m export, or the folder "
+                                                                "that holds it")
     parser.add_argument("inputs", metavar="INPUT", nargs="+", help="what to ask the model; - reads one input per "
                                                                     "line from standard input")
     parser.add_argument("--threads", type=cli.bounded_int(1, 64), default=1, metavar="N",
                         help="interpreter threads (1-64, default 1; litert only)")
-    parser.add_argument("--runtime", choices=("litert", "micro"), default="litert",
-                        help="LiteRT (default) or the TensorFlow Lite Micro interpreter (a --target micro export)")
+    parser.add_argument("--runtime", choices=("auto", "litert", "micro"), default="auto",
+                        help="LiteRT or the TensorFlow Lite Micro interpreter; default auto: TFLM for a --target micro "
+                             "export, LiteRT for the others")
     parser.add_argument("--every", type=cli.bounded_int(1, 10**9), metavar="N",
                         help="a --streaming classifier: also print the running prediction every N steps")
 
     def body(argv):
         args = parser.parse_args(argv)
-        model = load(args.model, args.runtime, args.threads)
+        model = load(model_file(args.model), args.runtime, args.threads)
         if args.every and not (model.metadata.get("streaming") and not model.per_step):
             raise UsageError("--every applies to a --streaming classifier (a per-step model answers every step)")
         for line in predict(model, cli.read_inputs(args.inputs, sys.stdin), args.every):

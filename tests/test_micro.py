@@ -104,9 +104,16 @@ class MicroExportTest(tf.test.TestCase):
         self.assertEqual(status, 0, err)
         top = lambda text: [line.split("→")[1].split()[:2] for line in text.splitlines()]  # noqa: E731
         self.assertEqual(top(micro_out), top(keras_out))
-        status, _, err = call(export_predict.main, [os.path.join(folder, "model.tflite"), "0.5,-0.25"])
+        # Without --runtime a micro export runs in TFLM, its folder standing for its model.tflite; LiteRT refuses it.
+        status, auto_out, err = call(export_predict.main, [folder, "0.5,-0.25", "1.5,0.3"])
+        self.assertEqual((status, auto_out), (0, micro_out), err)
+        status, _, err = call(export_predict.main, [os.path.join(folder, "model.tflite"), "0.5,-0.25", "--runtime",
+                                                    "litert"])
         self.assertEqual((status, err.count("\n")), (2, 1))
         self.assertIn("--runtime micro", err)
+        status, _, err = call(export_predict.main, [os.path.dirname(folder), "0.5,-0.25"])
+        self.assertEqual((status, err.count("\n")), (2, 1))
+        self.assertIn("a folder without a model.tflite", err)
 
     def test_recurrent_model_runs_as_one_static_while_loop_at_the_fixed_length(self):
         folder, metadata, _ = self.export(self.adder, "--len", "8", "--check-samples", "100", "--stress-samples", "0")

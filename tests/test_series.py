@@ -152,6 +152,26 @@ class ReadersTest(tf.test.TestCase):
                 with self.assertRaisesRegex(UsageError, message):
                     series_data.read_series(path)
 
+    def test_the_ucr_archives_tsv_layout_reads_its_label_from_the_first_column(self):
+        # The UCR archive's own files (GunPoint_TRAIN.tsv): no header, a tab, the class first, then the values.
+        folder = fresh_dir(self)
+        rows = [f"{1 + i % 2}\t" + "\t".join(f"{0.1 * i + 0.01 * step:.3f}" for step in range(5)) for i in range(6)]
+        ucr = write(folder, "Toy_TRAIN.tsv", "\n".join(rows) + "\n")
+        series, labels = series_data.read_series(ucr)
+        self.assertEqual(labels, ["1", "2", "1", "2", "1", "2"])
+        self.assertAllClose(series[1][:, 0], [0.1, 0.11, 0.12, 0.13, 0.14])
+        self.assertEqual(series_data.label_side(ucr), "first")
+        series, labels = series_data.read_series(ucr, "last")  # told otherwise: the last value is the label
+        self.assertEqual((labels[1], len(series[1])), ("0.140", 5))
+        # Where the first column does not read as classes, or both ends do, the label stays last.
+        unique_first = write(folder, "u.csv", "".join(f"{i}.5,1,2,up\n" for i in range(6)))
+        both = write(folder, "b.csv", "".join(f"{i % 2},7,{i % 3}\n" for i in range(6)))
+        text_first = write(folder, "t.csv", "".join(f"{name},0.5,{i}.25\n" for i, name in enumerate("abab")))
+        headed = write(folder, "h.csv", "t1,label,t2\n1,up,2\n3,down,4\n")
+        self.assertEqual([series_data.label_side(path) for path in (unique_first, both, text_first, headed)],
+                         ["last", "last", "first", "header"])
+        self.assertIsNone(series_data.label_side(write(folder, "x.ts", MULTIVARIATE_TS)))
+
     def test_a_train_file_finds_its_test_sibling(self):
         folder = fresh_dir(self)
         train_path = write(folder, "Toy_TRAIN.ts", MULTIVARIATE_TS)
@@ -171,6 +191,33 @@ class ReadersTest(tf.test.TestCase):
             with self.subTest(name=name):
                 with self.assertRaisesRegex(UsageError, message):
                     series_data.read_series(write(folder, name, text))
+
+
+class LabelColumnTest(tf.test.TestCase):
+    def test_a_ucr_tsv_pair_trains_and_answers_with_labels_from_its_first_column(self):
+        folder = fresh_dir(self)
+        rng = np.random.default_rng(0)
+        for part, count in (("TRAIN", 12), ("TEST", 6)):
+            rows = [f"{1 + i % 2}\t" + "\t".join(f"{v:.4f}" for v in rng.normal(size=8)) for i in range(count)]
+            write(folder, f"Toy_{part}.tsv", "\n".join(rows) + "\n")
+        train_path, test_path = (os.path.join(folder, f"Toy_{part}.tsv") for part in ("TRAIN", "TEST"))
+        task = TASKS["series"]
+        cfg = rnnkit.configure("series", data=train_path)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            task.load_data(cfg)
+        self.assertIn("each row's label is its first value", out.getvalue())
+        self.assertEqual(task.splits(cfg).class_names, ("1", "2"))
+        self.assertEqual(task.splits(cfg).test[0].shape, (6, 8, 1))
+        info = task.codec_info(cfg)
+        self.assertEqual(info["label_column"], "first")
+        # predict reads a labelled file as training read it, even one too small for the rule to tell.
+        two_rows = write(folder, "two.tsv", "2\t0.5\t0.25\n1\t1.5\t0.75\n")
+        x, labels, _ = task.codec.read_cases({"input": info}, two_rows)
+        self.assertEqual((labels, x.shape), (["2", "1"], (2, 8, 1)))
+        # Told the label is last, the test file's classes are unknown; the refusal names the other column.
+        assert_refused(self, train.main, ["--task", "series", "--data", train_path, "--label-column", "last"],
+                       "give --label-column first", folder)
 
 
 class DefaultModelTest(tf.test.TestCase):

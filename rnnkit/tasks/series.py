@@ -53,7 +53,7 @@ class SeriesCodec(codecs.Codec):
 
     def read_cases(self, metadata, path):
         """Every series of a labelled .ts, CSV or .npz file, filled and padded as in training, with its label."""
-        series, labels = series_data.read_series(path)
+        series, labels = series_data.read_series(path, _reading(metadata["input"].get("label_column")))
         channels, length = metadata["input"]["channels"], metadata["input"]["length"]
         if series[0].shape[1] != channels:
             raise UsageError(f"{path}: {series[0].shape[1]} channel(s) where this model reads {channels}")
@@ -82,21 +82,25 @@ class Series(ArrayTask):
     options = (Option("data", None, "a .ts, .csv, .tsv or .npz file of labelled series; a <name>_TRAIN file takes its "
                       "<name>_TEST sibling as the test split, any other file holds out a stratified 20%",
                       kind="path", metavar="FILE"),
+               Option("label_column", "auto", "where a CSV or TSV without a label / class header row keeps each "
+                      "row's label: first (the UCR archive's .tsv files), last, or auto: the first column where it "
+                      "holds text or repeating whole numbers and the last does not, else the last", kind="choice",
+                      choices=series_data.LABEL_SIDES),
                Option("val_fraction", None, "of the training cases, stratified, held out for the validation "
                       "curves (a plateau schedule, early stopping and a search need them); 0: every case trains the "
                       f"model; none: {VAL_FRACTION:g} where that is at least {MIN_VALIDATION} cases, else 0 (in a "
                       f"search: {SEARCH_VAL_FRACTION:g})", kind="float", bounds=(0.0, 0.5), optional=True),
                Option("filters", None, "filters of the first convolution (the second has twice as many); none: "
                       f"{ONE_CHANNEL_FILTERS} for series of one channel, {MANY_CHANNEL_FILTERS} for several; 0: no "
-                      "convolutions, the steps straight into the recurrent layers (a model that can --streaming; it clips "
-                      f"gradients at norm {RAW_CLIPNORM:g} unless --clipnorm says otherwise)",
+                      "convolutions, the steps straight into the recurrent layers (a model that can --streaming; it "
+                      f"clips gradients at norm {RAW_CLIPNORM:g} unless --clipnorm says otherwise)",
                       bounds=(0, 1024), optional=True, searchable=True),
                Option("time_shift", TIME_SHIFT, "training series move by up to this fraction of their length, earlier "
                       "or later, each by its own random number of steps, the uncovered steps repeating the first or "
                       "last value (0: off)", kind="float", bounds=(0.0, 0.5), searchable=True),
                *ArrayTask.options)
     codec, example_input = SeriesCodec(), "0.1,0.4,0.9,0.4,0.1"
-    DATA_FIELDS = ("data", "val_fraction")
+    DATA_FIELDS = ("data", "label_column", "val_fraction")
 
     def derived_defaults(self, values):
         """--filters 0 clips gradients at norm RAW_CLIPNORM (a GRU reading the raw steps at lr 1e-2 diverges at
@@ -118,6 +122,9 @@ class Series(ArrayTask):
                   f"{lengths[0]}" + (f"-{lengths[1]}" if lengths[1] != lengths[0] else "")
                   + f", {part['missing_values']} missing values, {len(part['classes'])} classes "
                   + ", ".join(f"{label}: {count}" for label, count in part["classes"].items()), flush=True)
+        if cfg.label_column == "auto" and data.report["label_column"] == "first":
+            print("rnnkit: each row's label is its first value, as in the UCR archive's .tsv files (--label-column "
+                  "last reads the last)", flush=True)
         if len(data.val[1]):
             return
         watched = [flag for flag, used in (("--lr-schedule plateau", cfg.lr_schedule == "plateau"),
@@ -130,14 +137,15 @@ class Series(ArrayTask):
 
     def load_splits(self, cfg):
         """Train / val / test arrays, class names and the files' summaries."""
-        train_series, train_labels = series_data.read_series(cfg.data)
+        side = series_data.label_side(cfg.data, cfg.label_column)  # the test file reads its label where this one does
+        train_series, train_labels = series_data.read_series(cfg.data, _reading(side))
         test_path = series_data.test_file(cfg.data)
         files = [series_data.summary(os.path.basename(cfg.data), train_series, train_labels)]
         class_names = sorted(set(train_labels), key=_label_order)
         if test_path is not None:
-            test_series, test_labels = series_data.read_series(test_path)
+            test_series, test_labels = series_data.read_series(test_path, _reading(side))
             files.append(series_data.summary(os.path.basename(test_path), test_series, test_labels))
-            _check_match(cfg.data, train_series, class_names, test_path, test_series, test_labels)
+            _check_match(cfg.data, train_series, class_names, test_path, test_series, test_labels, side)
             held = None
         else:
             y_all = np.array([class_names.index(label) for label in train_labels])
@@ -153,7 +161,8 @@ class Series(ArrayTask):
         y_test = np.array([class_names.index(label) for label in test_labels], dtype=np.int32)
         kept, val = validation_split(y, cfg.val_fraction)
         source = f"{cfg.data}" + (f" and {test_path}" if test_path else f" ({HELD_OUT:.0%} held out as test)")
-        report = {"files": files, "length": length, "channels": int(x.shape[2]), "validation_cases": int(len(val))}
+        report = {"files": files, "length": length, "channels": int(x.shape[2]), "validation_cases": int(len(val)),
+                  "label_column": side}
         return Splits((x[kept], y[kept]), (x[val], y[val]), (x_test, y_test), tuple(class_names), source, report)
 
     def search_config(self, cfg):
@@ -187,9 +196,10 @@ class Series(ArrayTask):
             units=cfg.units, bidirectional=cfg.bidirectional, dropout=cfg.dropout, l2=cfg.l2)
 
     def codec_info(self, cfg):
-        """The model's fixed length and its channels."""
+        """The model's fixed length, its channels, and where its CSV files keep their labels."""
         report = self.splits(cfg).report
-        return {**super().codec_info(cfg), "length": report["length"], "channels": report["channels"]}
+        return {**super().codec_info(cfg), "length": report["length"], "channels": report["channels"],
+                "label_column": report["label_column"]}
 
     def show(self, cfg, x):
         """A series' first values."""
@@ -211,6 +221,11 @@ def default_filters(channels):
     return MANY_CHANNEL_FILTERS if channels > 1 else ONE_CHANNEL_FILTERS
 
 
+def _reading(side):
+    """The label_column to read a file with, given where the training file's label was (label_side)."""
+    return side if side in ("first", "last") else "auto"
+
+
 def _label_order(label):
     """Numeric labels in numeric order (1, 2, 10), others alphabetically after them."""
     try:
@@ -219,14 +234,16 @@ def _label_order(label):
         return (1, 0.0, label)
 
 
-def _check_match(train_path, train_series, class_names, test_path, test_series, test_labels):
+def _check_match(train_path, train_series, class_names, test_path, test_series, test_labels, side):
     """The test file has the training file's channels and only its classes."""
     if test_series[0].shape[1] != train_series[0].shape[1]:
         raise UsageError(f"{test_path}: {test_series[0].shape[1]} channels where {train_path} has "
                          f"{train_series[0].shape[1]}")
     unknown = sorted(set(test_labels) - set(class_names))
     if unknown:
-        raise UsageError(f"{test_path}: label {unknown[0]!r} has no training example in {train_path}")
+        other = {"first": "last", "last": "first"}.get(side)
+        hint = f" (if each row's label is its {other} value, give --label-column {other})" if other else ""
+        raise UsageError(f"{test_path}: label {unknown[0]!r} has no training example in {train_path}{hint}")
 
 
 TASK = Series()

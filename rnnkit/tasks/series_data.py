@@ -5,6 +5,7 @@ missing, and a list of label strings. A malformed file is refused with one line 
 """
 import csv
 import os
+import re
 
 import numpy as np
 
@@ -12,18 +13,20 @@ from rnnkit.core.errors import UsageError
 from rnnkit.tasks.user_files import ENCODING, first_line, separator
 
 LABEL_COLUMNS = ("label", "class", "target", "y")
+LABEL_SIDES = ("auto", "first", "last")  # where a CSV without a label header keeps its label
 MAX_LENGTH = 100_000
 
 
-def read_series(path):
-    """(series, labels) from a .ts, .csv (or tab-separated .tsv) or .npz file, by its extension."""
+def read_series(path, label_column="auto"):
+    """(series, labels) from a .ts, .csv (or tab-separated .tsv) or .npz file, by its extension; `label_column`
+    (one of LABEL_SIDES) places a CSV's label where no header row names it."""
     if not os.path.isfile(path):
         raise UsageError(f"{path!r} is not a file (give a .ts, .csv, .tsv or .npz file)")
     extension = os.path.splitext(path)[1].lower()
     readers = {".ts": read_ts, ".csv": read_csv, ".tsv": read_csv, ".npz": read_npz}  # by extension
     if extension not in readers:
         raise UsageError(f"{path!r}: unknown format {extension or '(none)'}; give a .ts, .csv, .tsv or .npz file")
-    series, labels = readers[extension](path)
+    series, labels = read_csv(path, label_column) if readers[extension] is read_csv else readers[extension](path)
     if not series:
         raise UsageError(f"{path!r} holds no series")
     return series, labels
@@ -80,26 +83,18 @@ def read_ts(path):
     return series, labels
 
 
-def read_csv(path):
+def read_csv(path, label_column="auto"):
     """One univariate series a row. The label is the column named label / class / target / y (header row), else
-    the last column; an empty cell is a missing value; rows may differ in length. Fields are split by `,`, or by
-    `;` or a tab where the first line has one, and then a decimal comma reads as a point (0,5 is 0.5)."""
-    split_by = separator(first_line(path))
-    with open(path, encoding=ENCODING, errors="replace", newline="") as handle:
-        rows = [(number, row) for number, row in enumerate(csv.reader(handle, delimiter=split_by), 1)
-                if any(c.strip() for c in row)]
-    if not rows:
-        return [], []
-    first = [cell.strip().lower() for cell in rows[0][1]]
-    label_column = -1
-    if any(cell in LABEL_COLUMNS for cell in first):
-        label_column = next(i for i, cell in enumerate(first) if cell in LABEL_COLUMNS)
-        rows = rows[1:]
+    the first or last column as `label_column` says (auto: see label_side); an empty cell is a missing value; rows
+    may differ in length. Fields are split by `,`, or by `;` or a tab where the first line has one, and then a
+    decimal comma reads as a point (0,5 is 0.5)."""
+    split_by, header, rows = _csv_rows(path)
+    column = header if header is not None else 0 if label_side(path, label_column) == "first" else -1
     series, labels = [], []
     for number, row in rows:
         if len(row) < 2:
             raise UsageError(f"{path}:{number}: a row needs values and a label")
-        label = row.pop(label_column).strip()
+        label = row.pop(column).strip()
         if not label:
             raise UsageError(f"{path}:{number}: the label is empty")
         values = values_of(row if split_by == "," else [cell.replace(",", ".") for cell in row], path, number)
@@ -108,6 +103,40 @@ def read_csv(path):
         series.append(values[:, None])
         labels.append(label)
     return series, labels
+
+
+def label_side(path, label_column="auto"):
+    """Where a CSV's label is: "header" (a header row names its column), else "first" or "last" as `label_column`
+    says, auto choosing the first column only where it reads as class labels and the last does not (the UCR
+    archive's .tsv files put the class first)."""
+    if os.path.splitext(path)[1].lower() not in (".csv", ".tsv"):
+        return None
+    _, header, rows = _csv_rows(path)
+    if header is not None:
+        return "header"
+    if label_column != "auto":
+        return label_column
+    first, last = ([row[index].strip() for _, row in rows] for index in (0, -1))
+    return "first" if _reads_as_labels(first) and not _reads_as_labels(last) else "last"
+
+
+def _reads_as_labels(cells):
+    """Text, or whole numbers of which some repeat: a class column rather than a series' values."""
+    if any(not _is_number(cell) for cell in cells):
+        return True
+    return all(re.fullmatch(r"[+-]?\d+", cell) for cell in cells) and len(set(cells)) <= len(cells) / 2
+
+
+def _csv_rows(path):
+    """(separator, the label's column where a header row names it else None, [(line number, cells)] after it)."""
+    split_by = separator(first_line(path))
+    with open(path, encoding=ENCODING, errors="replace", newline="") as handle:
+        rows = [(number, row) for number, row in enumerate(csv.reader(handle, delimiter=split_by), 1)
+                if any(c.strip() for c in row)]
+    first = [cell.strip().lower() for cell in rows[0][1]] if rows else []
+    if any(cell in LABEL_COLUMNS for cell in first):
+        return split_by, next(i for i, cell in enumerate(first) if cell in LABEL_COLUMNS), rows[1:]
+    return split_by, None, rows
 
 
 def read_npz(path):
