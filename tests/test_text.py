@@ -95,7 +95,8 @@ class TextTaskTest(tf.test.TestCase):
         expected = {"ru": ["Привет, мир"], "en": ["hello; world"]}
         for name, content in (("comma.csv", '\ufefftext,label\r\n"Привет, мир",ru\r\nhello; world,en\r\n'),
                            ("semicolon.csv", '\ufeffText;Label\r\nПривет, мир;ru\r\n"hello; world";en\r\n'),
-                           ("tab.csv", "text\tlabel\nПривет, мир\tru\nhello; world\ten\n")):
+                           ("tab.csv", "text\tlabel\nПривет, мир\tru\nhello; world\ten\n"),
+                           ("tab.tsv", "text\tlabel\nПривет, мир\tru\nhello; world\ten\n")):
             with self.subTest(name=name):
                 path = os.path.join(folder, name)
                 with open(path, "w", encoding="utf-8", newline="") as handle:

@@ -18,6 +18,7 @@ from rnnkit.tasks.user_files import ENCODING, first_line, separator
 
 models = LazyModule("rnnkit.models.builders")
 
+TABLES = (".csv", ".tsv")  # a labelled-text table's extensions; its separator is read from its header
 ALPHABET = string.ascii_letters + string.digits + string.punctuation + " "  # after unidecode: any script
 
 
@@ -28,7 +29,7 @@ class TextCodec(NamesCodec):
 
     def read_cases(self, metadata, path):
         """Every text of a labelled folder of `<label>.txt` files or a text,label CSV, read as --data reads one."""
-        if not (os.path.isdir(path) or path.lower().endswith(".csv")):
+        if not (os.path.isdir(path) or path.lower().endswith(TABLES)):
             return None
         return labelled_tokens(self, metadata, path, read_texts(path))
 
@@ -114,14 +115,14 @@ class Text(ArrayTask):
 
 
 def read_texts(path):
-    """{label: [texts]} from a folder of `<label>.txt` files or a CSV with `text` and `label` columns."""
+    """{label: [texts]} from a folder of `<label>.txt` files or a CSV / TSV with `text` and `label` columns."""
     if os.path.isdir(path):
         files = sorted(f for f in os.listdir(path) if f.endswith(".txt"))
         if not files:
             raise UsageError(f"{path!r} holds no <label>.txt files")
         return {file[: -len(".txt")]: _lines(os.path.join(path, file)) for file in files}
-    if not path.lower().endswith(".csv") or not os.path.isfile(path):
-        raise UsageError(f"{path!r} is neither a folder of <label>.txt files nor a .csv file")
+    if not path.lower().endswith(TABLES) or not os.path.isfile(path):
+        raise UsageError(f"{path!r} is neither a folder of <label>.txt files nor a .csv (or .tsv) file")
     texts = {}
     try:
         split_by = separator(first_line(path), names=("text", "label"))
