@@ -185,8 +185,10 @@ class ReadersTest(tf.test.TestCase):
                  ("chan.ts", MULTIVARIATE_TS.replace("5,6,7:1,1,1:up", "5,6,7:up"), "chan.ts:12: 1 channels"),
                  ("nodata.ts", "@problemName X\n", "no @data line"),
                  ("stamps.ts", "@timeStamps true\n@data\n", "time-stamped"),
+                 ("regression.ts", "@targetLabel true\n@data\n1,2,3:0.25\n", "regression.ts:1: a regression file"),
                  ("short.csv", "1\n", "short.csv:1: a row needs values and a label"),
-                 ("file.txt", "1,2\n", "unknown format .txt")]
+                 ("file.txt", "1,2\n", "unknown format .txt"),
+                 ("Set_TRAIN.arff", "@relation Set\n", r"unknown format .arff.*holds the same data as a .ts file")]
         for name, text, message in cases:
             with self.subTest(name=name):
                 with self.assertRaisesRegex(UsageError, message):

@@ -25,7 +25,10 @@ def read_series(path, label_column="auto"):
     extension = os.path.splitext(path)[1].lower()
     readers = {".ts": read_ts, ".csv": read_csv, ".tsv": read_csv, ".npz": read_npz}  # by extension
     if extension not in readers:
-        raise UsageError(f"{path!r}: unknown format {extension or '(none)'}; give a .ts, .csv, .tsv or .npz file")
+        # The UCR/UEA archive's downloads hold each set as .arff and .txt besides .ts.
+        hint = " (the UCR/UEA download holds the same data as a .ts file)" if extension in (".arff", ".txt") else ""
+        raise UsageError(f"{path!r}: unknown format {extension or '(none)'}; give a .ts, .csv, .tsv or .npz file"
+                         + hint)
     series, labels = read_csv(path, label_column) if readers[extension] is read_csv else readers[extension](path)
     if not series:
         raise UsageError(f"{path!r} holds no series")
@@ -57,6 +60,9 @@ def read_ts(path):
                 key = words[0].lower()
                 if key == "@timestamps" and len(words) > 1 and words[1].lower() == "true":
                     raise UsageError(f"{path}:{number}: time-stamped .ts data is not supported")
+                if key == "@targetlabel" and len(words) > 1 and words[1].lower() == "true":
+                    raise UsageError(f"{path}:{number}: a regression file (@targetLabel true: each series has a number "
+                                     "to predict); --task series learns classes (@classLabel true)")
                 if key == "@classlabel" and (len(words) < 2 or words[1].lower() != "true"):
                     raise UsageError(f"{path}:{number}: the file has no class labels (@classLabel false)")
                 in_data = key == "@data"
