@@ -171,6 +171,9 @@ class ReadersTest(tf.test.TestCase):
         self.assertEqual([series_data.label_side(path) for path in (unique_first, both, text_first, headed)],
                          ["last", "last", "first", "header"])
         self.assertIsNone(series_data.label_side(write(folder, "x.ts", MULTIVARIATE_TS)))
+        # The loader summary lists numeric classes in numeric order, as the model's classes are.
+        counts = series_data.summary("s.csv", series[:4], ["10", "2", "1", "2"])["classes"]
+        self.assertEqual(list(counts.items()), [("1", 1), ("2", 2), ("10", 1)])
 
     def test_a_train_file_finds_its_test_sibling(self):
         folder = fresh_dir(self)

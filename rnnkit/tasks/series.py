@@ -141,7 +141,7 @@ class Series(ArrayTask):
         train_series, train_labels = series_data.read_series(cfg.data, _reading(side))
         test_path = series_data.test_file(cfg.data)
         files = [series_data.summary(os.path.basename(cfg.data), train_series, train_labels)]
-        class_names = sorted(set(train_labels), key=_label_order)
+        class_names = sorted(set(train_labels), key=series_data.label_order)
         if test_path is not None:
             test_series, test_labels = series_data.read_series(test_path, _reading(side))
             files.append(series_data.summary(os.path.basename(test_path), test_series, test_labels))
@@ -224,14 +224,6 @@ def default_filters(channels):
 def _reading(side):
     """The label_column to read a file with, given where the training file's label was (label_side)."""
     return side if side in ("first", "last") else "auto"
-
-
-def _label_order(label):
-    """Numeric labels in numeric order (1, 2, 10), others alphabetically after them."""
-    try:
-        return (0, float(label), "")
-    except ValueError:
-        return (1, 0.0, label)
 
 
 def _check_match(train_path, train_series, class_names, test_path, test_series, test_labels, side):

@@ -226,10 +226,18 @@ def stack(series, length):
     return np.stack([to_length(fill_missing(case), length) for case in series]).astype(np.float32)
 
 
+def label_order(label):
+    """Numeric labels in numeric order (1, 2, 10), others alphabetically after them."""
+    try:
+        return (0, float(label), "")
+    except ValueError:
+        return (1, 0.0, label)
+
+
 def summary(name, series, labels):
     """{cases, channels, lengths, missing, classes: {label: count}} of one file's cases."""
     lengths = [len(case) for case in series]
     missing = int(sum(np.isnan(case).sum() for case in series))
-    counts = {label: labels.count(label) for label in sorted(set(labels))}
+    counts = {label: labels.count(label) for label in sorted(set(labels), key=label_order)}
     return {"file": name, "cases": len(series), "channels": int(series[0].shape[1]),
             "length": [min(lengths), max(lengths)], "missing_values": missing, "classes": counts}
