@@ -39,10 +39,11 @@ def minirocket(task, cfg, seed):
     return accuracy, time.perf_counter() - start
 
 
-def rnnkit_run(path, seed, folder, filters=None):
-    """(metrics.json dict, run folder) of the bare series default at `seed` (or with --filters)."""
+def rnnkit_run(path, seed, folder, filters=None, time_shift=None):
+    """(metrics.json dict, run folder) of the bare series default at `seed` (or with --filters / --time-shift)."""
+    extra = {} if time_shift is None else {"time_shift": time_shift}
     cfg = rnnkit.configure("series", data=path, seed=seed, show_samples=0, out=os.path.join(folder, f"seed{seed}"),
-                           filters=filters)
+                           filters=filters, **extra)
     with contextlib.redirect_stdout(io.StringIO()):
         metrics = rnnkit.train_and_evaluate(cfg)
     return metrics, cfg
@@ -58,6 +59,7 @@ def main():
                         help="also export seed 0 (or every seed: all) to TFLM and check it there")
     parser.add_argument("--filters", type=int, help="rnnkit's --filters (0: no convolutions, a model that streams)")
     parser.add_argument("--streaming", action="store_true", help="with --micro: the export is --streaming")
+    parser.add_argument("--time-shift", type=float, help="rnnkit's --time-shift (default: the task's)")
     args = parser.parse_args()
     low, _, high = args.seeds.partition("-")
     seeds = range(int(low), int(high or low) + 1)
@@ -70,7 +72,7 @@ def main():
         path = os.path.join(args.data_root, name, f"{name}_TRAIN.ts")
         with tempfile.TemporaryDirectory(prefix=f"series-{name}-") as folder:
             for seed in seeds:
-                metrics, cfg = rnnkit_run(path, seed, folder, args.filters)
+                metrics, cfg = rnnkit_run(path, seed, folder, args.filters, args.time_shift)
                 rocket, rocket_s = minirocket(task, cfg, seed)
                 micro = ["", "", ""]
                 if args.micro == "all" or (args.micro and seed == seeds[0]):
