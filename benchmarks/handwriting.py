@@ -8,10 +8,10 @@ import os
 import tempfile
 
 import numpy as np
+from stress_seeds import run_seed, seeds_and_flags  # the sibling script: one seed's run and its command line
 
 from rnnkit.predict import run_folder_confusion
 from rnnkit.tasks.digit_photos import write_digit_photos
-from stress_seeds import run_seed, seeds_and_flags  # the sibling script: one seed's run and its command line
 
 PHOTOS = 300
 

@@ -19,8 +19,8 @@ import time
 
 import numpy as np
 
-import rnnkit
 from export.run import ExportOptions, export_run
+import rnnkit
 from rnnkit.tasks import TASKS
 
 SETS = ("GunPoint", "ItalyPowerDemand", "BasicMotions", "JapaneseVowels", "ACSF1")
