@@ -474,6 +474,7 @@ class SeriesTaskTest(tf.test.TestCase):
                  (["--task", "series", "--data", os.path.join(folder, "Mixed_TRAIN.ts")],
                   "Mixed_TEST.ts: 1 channels where"),
                  (["--task", "series", "--data", os.path.join(folder, "missing.ts")], "is not a file"),
+                 (["--task", "series", "--data", os.path.join(folder, "missing.csv")], "is not a file"),
                  (["--task", "series", "--data", write(folder, "pair.csv", "1,2,3,a\n2,3,4,b\n")],
                   "pair.csv: too few series to hold 20% of each class out as a test split")]
         for argv, message in cases:

@@ -95,7 +95,7 @@ def read_csv(path, label_column="auto"):
     may differ in length. Fields are split by `,`, or by `;` or a tab where the first line has one, and then a
     decimal comma reads as a point (0,5 is 0.5)."""
     split_by, header, rows = _csv_rows(path)
-    column = header if header is not None else 0 if label_side(path, label_column) == "first" else -1
+    column = header if header is not None else 0 if _side(header, rows, label_column) == "first" else -1
     series, labels = [], []
     for number, row in rows:
         if len(row) < 2:
@@ -114,10 +114,15 @@ def read_csv(path, label_column="auto"):
 def label_side(path, label_column="auto"):
     """Where a CSV's label is: "header" (a header row names its column), else "first" or "last" as `label_column`
     says, auto choosing the first column only where it reads as class labels and the last does not (the UCR
-    archive's .tsv files put the class first)."""
-    if os.path.splitext(path)[1].lower() not in (".csv", ".tsv"):
+    archive's .tsv files put the class first); None for other files and for a path that is no file."""
+    if os.path.splitext(path)[1].lower() not in (".csv", ".tsv") or not os.path.isfile(path):
         return None
     _, header, rows = _csv_rows(path)
+    return _side(header, rows, label_column)
+
+
+def _side(header, rows, label_column):
+    """label_side for a CSV's parsed header column and rows."""
     if header is not None:
         return "header"
     if label_column != "auto":
