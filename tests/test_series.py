@@ -480,6 +480,9 @@ class SeriesTaskTest(tf.test.TestCase):
         for argv, message in cases:
             with self.subTest(argv=argv):
                 assert_refused(self, train.main, argv, message, folder)
+        status, _, err = call(rnnkit_predict.main, [self.run_dir, os.path.join(folder, "moved_TEST.ts")])
+        self.assertEqual((status, len(err.strip().splitlines())), (2, 1), err)
+        self.assertIn("moved_TEST.ts' is not a file", err)
         status, _, err = call(rnnkit_predict.main, [self.run_dir, "1,2,3"])  # one channel for a two-channel model
         self.assertEqual(status, 2, err)
         self.assertIn("2 channel(s)", err)

@@ -36,6 +36,9 @@ class SeriesCodec(codecs.Codec):
     def encode(self, metadata, text):
         """`0.1,0.5,0.2` or `0.1,0.5:1.0,0.9` → (1, length, channels) float32, filled and padded as in training; a
         stream (a free time axis) reads the series' own steps, any number of them."""
+        if text.strip().lower().endswith(series_data.FILE_TYPES):  # an existing file was read by read_cases
+            raise UsageError(f"{text.strip()!r} is not a file (a series is values split by ',', a file of them "
+                             "one of .ts, .csv, .tsv, .npz)")
         fields = text.split(":")
         channels, length = metadata["input"]["channels"], metadata["input"]["length"]
         if len(fields) != channels:

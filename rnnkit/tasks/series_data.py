@@ -15,6 +15,7 @@ from rnnkit.tasks.user_files import ENCODING, first_line, separator
 LABEL_COLUMNS = ("label", "class", "target", "y")
 LABEL_SIDES = ("auto", "first", "last")  # where a CSV without a label header keeps its label
 MAX_LENGTH = 100_000
+FILE_TYPES = (".ts", ".csv", ".tsv", ".npz")  # the extensions read_series reads
 
 
 def read_series(path, label_column="auto"):
