@@ -168,8 +168,10 @@ class ReadersTest(tf.test.TestCase):
         both = write(folder, "b.csv", "".join(f"{i % 2},7,{i % 3}\n" for i in range(6)))
         text_first = write(folder, "t.csv", "".join(f"{name},0.5,{i}.25\n" for i, name in enumerate("abab")))
         headed = write(folder, "h.csv", "t1,label,t2\n1,up,2\n3,down,4\n")
-        self.assertEqual([series_data.label_side(path) for path in (unique_first, both, text_first, headed)],
-                         ["last", "last", "first", "header"])
+        decimal_commas = write(folder, "d.csv", "".join(f"{1 + i % 2};0,5;{i},25\n" for i in range(6)))
+        self.assertEqual([series_data.label_side(path) for path in (unique_first, both, text_first, headed,
+                                                                    decimal_commas)],
+                         ["last", "last", "first", "header", "first"])
         self.assertIsNone(series_data.label_side(write(folder, "x.ts", MULTIVARIATE_TS)))
         # The loader summary lists numeric classes in numeric order, as the model's classes are.
         counts = series_data.summary("s.csv", series[:4], ["10", "2", "1", "2"])["classes"]

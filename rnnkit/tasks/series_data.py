@@ -96,7 +96,7 @@ def read_csv(path, label_column="auto"):
     may differ in length. Fields are split by `,`, or by `;` or a tab where the first line has one, and then a
     decimal comma reads as a point (0,5 is 0.5)."""
     split_by, header, rows = _csv_rows(path)
-    column = header if header is not None else 0 if _side(header, rows, label_column) == "first" else -1
+    column = header if header is not None else 0 if _side(split_by, header, rows, label_column) == "first" else -1
     series, labels = [], []
     for number, row in rows:
         if len(row) < 2:
@@ -118,17 +118,18 @@ def label_side(path, label_column="auto"):
     archive's .tsv files put the class first); None for other files and for a path that is no file."""
     if os.path.splitext(path)[1].lower() not in (".csv", ".tsv") or not os.path.isfile(path):
         return None
-    _, header, rows = _csv_rows(path)
-    return _side(header, rows, label_column)
+    return _side(*_csv_rows(path), label_column)
 
 
-def _side(header, rows, label_column):
-    """label_side for a CSV's parsed header column and rows."""
+def _side(split_by, header, rows, label_column):
+    """label_side for a CSV's separator, parsed header column and rows."""
     if header is not None:
         return "header"
     if label_column != "auto":
         return label_column
-    first, last = ([row[index].strip() for _, row in rows] for index in (0, -1))
+    comma = split_by != ","  # a decimal comma reads as a point, as in read_csv
+    first, last = ([row[index].strip().replace(",", ".") if comma else row[index].strip() for _, row in rows]
+                   for index in (0, -1))
     return "first" if _reads_as_labels(first) and not _reads_as_labels(last) else "last"
 
 
