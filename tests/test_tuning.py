@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from rnnkit.core.config import make_config
 from rnnkit.tasks import TASKS
+from rnnkit.tasks.series import RAW_CLIPNORM
 from tests.clitools import call, fresh_dir
 from tuning import report, search
 from tuning.hypermodel import RnnkitHyperModel
@@ -86,6 +87,15 @@ class SearchTest(tf.test.TestCase):
         expected = make_config(TASKS["palindrome"], {"length": 30, "cell": "lstm", "units": (16,)})
         self.assertEqual(lstm, expected)  # chrono gates, 20 epochs, the plateau schedule
         self.assertEqual(apply(palindrome, {"units": 16}).epochs, 10)  # no cell change, nothing else moves
+
+    def test_a_trial_at_series_filters_0_clips_as_the_flag_does_unless_a_clipnorm_was_asked_for(self):
+        series = make_config(TASKS["series"], {"data": "x.ts"})
+        raw = apply(series, {"filters": 0})
+        self.assertEqual(raw, make_config(TASKS["series"], {"data": "x.ts", "filters": 0}))
+        self.assertEqual(raw.clipnorm, RAW_CLIPNORM)
+        self.assertIsNone(apply(raw, {"filters": 32}).clipnorm)  # and back again
+        asked = make_config(TASKS["series"], {"data": "x.ts", "clipnorm": 5.0})
+        self.assertEqual(apply(asked, {"filters": 0}).clipnorm, 5.0)
 
     def test_bad_search_and_report_input_is_one_line_and_exit_2(self):
         folder = fresh_dir(self)

@@ -100,8 +100,9 @@ def _value(name, text):
 def apply(cfg, values):
     """`cfg` with a trial's hyperparameter values applied (layers × units → the units tuple).
 
-    A trial that changes the cell also brings that cell's own defaults (as `rnnkit train --cell` would), except
-    where `cfg` holds a value other than its own cell's default: that one was asked for, and stays.
+    A trial that changes a setting other defaults follow (the cell; series' --filters 0 and its clipping) also
+    brings those defaults (as `rnnkit train` with that flag would), except where `cfg` holds a value other than
+    the one its own settings derive: that one was asked for, and stays.
     """
     values = dict(values)
     layers = values.pop("layers", None)
@@ -109,19 +110,20 @@ def apply(cfg, values):
     if units is not None or layers is not None:
         size = units if units is not None else cfg.units[0]
         values["units"] = (size,) * (layers if layers is not None else len(cfg.units))
-    if values.get("cell", cfg.cell) != cfg.cell:
-        values = {**cell_defaults_for(cfg, values["cell"]), **values}
+    if any(getattr(cfg, name) != value for name, value in values.items()):
+        values = {**derived_defaults_for(cfg, values), **values}
     return cfg.replace(**values)
 
 
-def cell_defaults_for(cfg, cell):
-    """{field: value} moving the fields `cfg` holds at its cell's defaults to `cell`'s defaults."""
+def derived_defaults_for(cfg, changes):
+    """{field: value} moving the fields `cfg` holds at the defaults its settings derive to those that `cfg`
+    with `changes` derives."""
     task = get_task(cfg.task)
     plain = {f.name: f.default for f in dataclasses.fields(cfg) if f.default is not dataclasses.MISSING}
     plain.update({name: option.default for name, option in task.option_table().items()})
     plain.update(task.defaults)
     values = cfg.to_values()
     # The task's own rule for defaults that follow other settings (make_config applies the same).
-    current, wanted = task.derived_defaults(values), task.derived_defaults({**values, "cell": cell})
+    current, wanted = task.derived_defaults(values), task.derived_defaults({**values, **changes})
     return {name: wanted.get(name, plain[name]) for name in {*current, *wanted}
             if getattr(cfg, name) == current.get(name, plain[name])}
