@@ -110,9 +110,7 @@ def apply(cfg, values):
     if units is not None or layers is not None:
         size = units if units is not None else cfg.units[0]
         values["units"] = (size,) * (layers if layers is not None else len(cfg.units))
-    if any(getattr(cfg, name) != value for name, value in values.items()):
-        values = {**derived_defaults_for(cfg, values), **values}
-    return cfg.replace(**values)
+    return cfg.replace(**{**derived_defaults_for(cfg, values), **values})
 
 
 def derived_defaults_for(cfg, changes):

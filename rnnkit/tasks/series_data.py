@@ -15,7 +15,8 @@ from rnnkit.tasks.user_files import ENCODING, first_line, separator
 LABEL_COLUMNS = ("label", "class", "target", "y")
 LABEL_SIDES = ("auto", "first", "last")  # where a CSV without a label header keeps its label
 MAX_LENGTH = 100_000
-FILE_TYPES = (".ts", ".csv", ".tsv", ".npz")  # the extensions read_series reads
+CSV_TYPES = (".csv", ".tsv")  # read_csv's extensions
+FILE_TYPES = (".ts", *CSV_TYPES, ".npz")  # the extensions read_series reads
 
 
 def read_series(path, label_column="auto"):
@@ -24,13 +25,15 @@ def read_series(path, label_column="auto"):
     if not os.path.isfile(path):
         raise UsageError(f"{path!r} is not a file (give a .ts, .csv, .tsv or .npz file)")
     extension = os.path.splitext(path)[1].lower()
-    readers = {".ts": read_ts, ".csv": read_csv, ".tsv": read_csv, ".npz": read_npz}  # by extension
-    if extension not in readers:
+    if extension not in FILE_TYPES:
         # The UCR/UEA archive's downloads hold each set as .arff and .txt besides .ts.
         hint = " (the UCR/UEA download holds the same data as a .ts file)" if extension in (".arff", ".txt") else ""
         raise UsageError(f"{path!r}: unknown format {extension or '(none)'}; give a .ts, .csv, .tsv or .npz file"
                          + hint)
-    series, labels = read_csv(path, label_column) if readers[extension] is read_csv else readers[extension](path)
+    if extension in CSV_TYPES:
+        series, labels = read_csv(path, label_column)
+    else:
+        series, labels = read_ts(path) if extension == ".ts" else read_npz(path)
     if not series:
         raise UsageError(f"{path!r} holds no series")
     return series, labels
@@ -116,7 +119,7 @@ def label_side(path, label_column="auto"):
     """Where a CSV's label is: "header" (a header row names its column), else "first" or "last" as `label_column`
     says, auto choosing the first column only where it reads as class labels and the last does not (the UCR
     archive's .tsv files put the class first); None for other files and for a path that is no file."""
-    if os.path.splitext(path)[1].lower() not in (".csv", ".tsv") or not os.path.isfile(path):
+    if os.path.splitext(path)[1].lower() not in CSV_TYPES or not os.path.isfile(path):
         return None
     return _side(*_csv_rows(path), label_column)
 
