@@ -1,5 +1,7 @@
 """KerasTuner search (resumable, tables, best run folder); the seed reports are in test_reports.py."""
+import contextlib
 import csv
+import io
 import os
 
 import keras_tuner
@@ -46,6 +48,29 @@ class SearchTest(tf.test.TestCase):
         self.assertEqual(sorted(os.listdir(os.path.join(folder, "tuner"))), trial_dirs)
         with open(os.path.join(folder, "results.md")) as handle:
             self.assertLen([line for line in handle if line.startswith("| ") and "COMPLETED" in line], 2)
+
+    def test_out_names_the_best_trials_run_folder(self):
+        folder = fresh_dir(self)
+        best = os.path.join(fresh_dir(self), "best")
+        status, out, err = call(search.main, ["--task", "moons", "--epochs", "1", "--space", "units=3,8", "layers=1",
+                                              "lr=0.1", "optimizer=sgd", "batch_size=32", "--max-trials", "2",
+                                              "--dir", folder, "--out", best])
+        self.assertEqual(status, 0, err)
+        self.assertTrue(os.path.isfile(os.path.join(best, "model.keras")))
+        self.assertIn(f"artifacts in {best}", out)
+        self.assertEmpty([name for name in os.listdir(folder) if name.startswith("best-trial-")])
+
+    def test_a_flag_fixes_its_hyperparameter_and_the_search_varies_the_rest(self):
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            cfg, space, _ = search.parse(["--task", "moons", "--lr", "0.05", "--units", "8"])
+        self.assertEqual((cfg.lr, cfg.units), (0.05, (8,)))
+        self.assertNotIn("lr", space)
+        self.assertNotIn("units", space)
+        self.assertNotIn("layers", space)  # --units 8 is one layer of 8
+        self.assertEqual(space["optimizer"], TASKS["moons"].search_space["optimizer"])
+        self.assertIn("fixed by your flags, not searched: units, layers, lr", out.getvalue())
+        _, space, _ = search.parse(["--task", "moons", "--units", "8", "--space", "optimizer=adam"])
+        self.assertEqual(space["optimizer"], ["adam"])
 
     def test_space_parsing(self):
         self.assertEqual(parse_space(["cell=lstm,gru", "units=32,64", "bidirectional=true,no", "lr=1e-3"]),
@@ -112,6 +137,10 @@ class SearchTest(tf.test.TestCase):
                  (search.main, [*base, "--space", "loss=mse"], "does not apply"),
                  (search.main, [*base, "--tuner", "genetic"], "--tuner"),
                  (search.main, [*base, "--max-trials", "0"], "--max-trials"),
+                 (search.main, [*base, "--resume", folder], "unrecognized arguments: --resume"),
+                 (search.main, [*base, "--lr", "0.1", "--space", "lr=0.1,0.3"], "set by a flag and by --space"),
+                 (search.main, ["--task", "moons", "--units", "8", "--lr", "0.1", "--optimizer", "sgd", "--batch-size",
+                                "32", "--dir", folder], "fix every hyperparameter"),
                  (search.main, ["--task", "moons", "--backend", "numpy", "--dir", folder], "--backend keras"),
                  (report.main, ["no-such-report"], "invalid choice"),
                  (report.main, ["seed-004", "--seed", "-1"], "--seed")]

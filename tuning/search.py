@@ -33,7 +33,10 @@ OBJECTIVES = ("accuracy", "balanced_accuracy", "exact_match")
 
 def build_parser(task=None):
     """rnnkit.train's flags (task, model, training; `task`'s own) plus the search's own."""
-    parser = flags.build_parser(PROG, __doc__, task)
+    # A search resumes by running the same command again, so --resume (a run's) is not offered; --out names the
+    # retrained best trial's run folder, the one run folder a search makes.
+    parser = flags.build_parser(PROG, __doc__, task, resume=False,
+                                out_help="the best trial's run folder (none: DIR/best-trial-N in the search folder)")
     search = parser.add_argument_group("search")
     search.add_argument("--tuner", choices=list(TUNERS), default="random", help="KerasTuner search algorithm")
     search.add_argument("--max-trials", type=cli.bounded_int(1, 10_000), default=10,
@@ -80,7 +83,19 @@ def parse(argv):
     options = {key: values.pop(key) for key in SEARCH_FLAGS if key in values}
     cfg = training.configure(**values)
     space = get_task(cfg.task).default_space(cfg)
-    space.update(spaces.parse_space(options.get("space", []), get_task(cfg.task)))
+    asked = spaces.parse_space(options.get("space", []), get_task(cfg.task))
+    fixed = spaces.fixed_by(values, space)
+    for name in fixed:
+        if name in asked:
+            raise UsageError(f"{name} is set by a flag and by --space {name}=…: give one (a flag fixes it, --space "
+                             "searches it)")
+        del space[name]
+    space.update(asked)
+    if not space:
+        raise UsageError("your flags fix every hyperparameter of the default search space: give --space NAME=V,V "
+                         "for one to search")
+    if fixed:
+        print(f"tuning.search: fixed by your flags, not searched: {', '.join(fixed)}", flush=True)
     spaces.check_applies(get_task(cfg.task), space)
     objective = options.get("objective")
     if objective is not None and objective not in get_task(cfg.task).objectives:
@@ -167,7 +182,7 @@ def search(argv):
           + "  ".join(f"{k}={best[k]}" for k in space) + f"\nresults in {options['dir']}/results.md", flush=True)
     best_dir = None
     if options.get("retrain", True):
-        best_dir = os.path.join(options["dir"], f"best-trial-{best['trial']}")
+        best_dir = cfg.out or os.path.join(options["dir"], f"best-trial-{best['trial']}")
         if os.path.isdir(best_dir) and os.listdir(best_dir):
             print(f"the best trial's run folder already exists: {best_dir}")
         else:

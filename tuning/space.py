@@ -68,6 +68,13 @@ def parse_space(tokens, task=None):
     return space
 
 
+def fixed_by(flags, space):
+    """The hyperparameters of `space` that the command line's `flags` (field → value, only those given) set: a
+    flag fixes its field, and --units the number of layers as well."""
+    fields = set(flags) | ({"layers"} if "units" in flags else set())
+    return [name for name in space if name in fields]
+
+
 def tuner_values(values):
     """The values as KerasTuner's Choice takes them: one type, no None (a list holding None becomes text)."""
     if any(value is None for value in values):

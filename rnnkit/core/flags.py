@@ -64,13 +64,16 @@ def _epilog(task):
     return "\n".join(lines)
 
 
-def build_parser(prog="python -m rnnkit.train", description=None, task=None):
-    """The training flags, with `task`'s own; every one defaults to 'unset' so the task's defaults fill in."""
+def build_parser(prog="python -m rnnkit.train", description=None, task=None, resume=True,
+                 out_help="run folder to create (none: runs/<task>-<timestamp>)"):
+    """The training flags, with `task`'s own; every one defaults to 'unset' so the task's defaults fill in
+    (`resume=False` leaves --resume out; `out_help` says what --out names)."""
     parser = cli.Parser(prog=prog, description=description, epilog=_epilog(task), allow_abbrev=False,
                         argument_default=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", choices=list(TASKS), help="which task to train")
-    parser.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last epoch backup "
-                                                        "(takes no other flag: the run's config.json rules)")
+    if resume:
+        parser.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last epoch "
+                                                            "backup (takes no other flag: the run's config.json rules)")
     if task is not None:
         group = parser.add_argument_group(f"{task.name} options")
         for option in task.option_table().values():
@@ -145,7 +148,7 @@ def build_parser(prog="python -m rnnkit.train", description=None, task=None):
     add(train, "--log-every", metavar="N", type=bounded("log_every"),
         help="every N steps also write the training loss / accuracy and those of up to 1 000 held-out test "
              "examples to steps.csv, TensorBoard (tensorboard/steps) and steps.png (none: per epoch only)")
-    add(train, "--out", metavar="DIR", help="run folder to create (none: runs/<task>-<timestamp>)")
+    add(train, "--out", metavar="DIR", help=out_help)
     evaluation = parser.add_argument_group("evaluation")
     add(evaluation, "--val-samples", type=bounded("val_samples"), help="validation examples")
     add(evaluation, "--test-samples", type=bounded("test_samples"), help="held-out test examples")
