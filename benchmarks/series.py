@@ -39,9 +39,10 @@ def minirocket(task, cfg, seed):
     return accuracy, time.perf_counter() - start
 
 
-def rnnkit_run(path, seed, folder, filters=None, time_shift=None):
-    """(metrics.json dict, run folder) of the bare series default at `seed` (or with --filters / --time-shift)."""
-    extra = {} if time_shift is None else {"time_shift": time_shift}
+def rnnkit_run(path, seed, folder, filters=None, **options):
+    """(metrics.json dict, run folder) of the bare series default at `seed` (or with --filters and the task options
+    given, e.g. time_shift; None: the task's default)."""
+    extra = {name: value for name, value in options.items() if value is not None}
     cfg = rnnkit.configure("series", data=path, seed=seed, show_samples=0, out=os.path.join(folder, f"seed{seed}"),
                            filters=filters, **extra)
     with contextlib.redirect_stdout(io.StringIO()):
@@ -60,6 +61,7 @@ def main():
     parser.add_argument("--filters", type=int, help="rnnkit's --filters (0: no convolutions, a model that streams)")
     parser.add_argument("--streaming", action="store_true", help="with --micro: the export is --streaming")
     parser.add_argument("--time-shift", type=float, help="rnnkit's --time-shift (default: the task's)")
+    parser.add_argument("--state-dropout", type=float, help="rnnkit's --state-dropout (default: the task's)")
     args = parser.parse_args()
     low, _, high = args.seeds.partition("-")
     seeds = range(int(low), int(high or low) + 1)
@@ -72,7 +74,8 @@ def main():
         path = os.path.join(args.data_root, name, f"{name}_TRAIN.ts")
         with tempfile.TemporaryDirectory(prefix=f"series-{name}-") as folder:
             for seed in seeds:
-                metrics, cfg = rnnkit_run(path, seed, folder, args.filters, args.time_shift)
+                metrics, cfg = rnnkit_run(path, seed, folder, args.filters, time_shift=args.time_shift,
+                                          state_dropout=args.state_dropout)
                 rocket, rocket_s = minirocket(task, cfg, seed)
                 micro = ["", "", ""]
                 if args.micro == "all" or (args.micro and seed == seeds[0]):

@@ -66,9 +66,10 @@ def toy_ts(n, length, seed):
     return "\n".join(lines) + "\n"
 
 
-def train_slopes(test_class, filters):
-    """Train a GRU 8 with `filters` on 60 rising and falling series (40 to test) into test_class.run_dir, for the
-    class's lifetime; its (status, stdout, stderr) go to test_class.status, .stdout, .stderr."""
+def train_slopes(test_class, filters, extra=()):
+    """Train a GRU 8 with `filters` (and `extra` flags) on 60 rising and falling series (40 to test) into
+    test_class.run_dir, for the class's lifetime; its (status, stdout, stderr) go to test_class.status, .stdout,
+    .stderr."""
     keras.utils.set_random_seed(0)
     test_class.folder = test_class.enterClassContext(tempfile.TemporaryDirectory())
     write(test_class.folder, "Slopes_TRAIN.ts", toy_ts(60, 20, seed=1))
@@ -76,7 +77,7 @@ def train_slopes(test_class, filters):
     test_class.run_dir = os.path.join(test_class.folder, "run")
     test_class.status, test_class.stdout, test_class.stderr = call(train.main, [
         "--task", "series", "--data", os.path.join(test_class.folder, "Slopes_TRAIN.ts"), "--units", "8",
-        "--filters", str(filters), "--epochs", "15", "--out", test_class.run_dir])
+        "--filters", str(filters), "--epochs", "15", *extra, "--out", test_class.run_dir])
 
 
 class ReadersTest(tf.test.TestCase):
@@ -243,6 +244,29 @@ class DefaultModelTest(tf.test.TestCase):
                 self.assertEqual(model.get_layer("conv_2").filters, 2 * expected)
 
 
+    def test_state_dropout_is_off_by_default_and_drops_only_the_recurrent_state_in_training(self):
+        path = os.path.join(fresh_dir(self), "c1.npz")
+        np.savez(path, X=np.random.default_rng(0).normal(size=(20, 8, 1)), y=np.array(["a", "b"] * 10))
+        task = TASKS["series"]
+        self.assertNotIn("state_dropout", [layer.name for layer in task.build_model(rnnkit.configure(
+            "series", data=path)).layers])
+        self.assertEqual(task.default_space(rnnkit.configure("series", data=path))["state_dropout"], [0.0, 0.5])
+        for filters in (None, 0):
+            with self.subTest(filters=filters):
+                keras.utils.set_random_seed(0)
+                model = task.build_model(rnnkit.configure("series", data=path, filters=filters, state_dropout=0.5))
+                dropped = model.get_layer("state_dropout")
+                self.assertEqual(dropped.rate, 0.5)
+                recurrent = [layer for layer in model.layers if isinstance(layer, keras.layers.GRU)]
+                self.assertIs(dropped.input, recurrent[-1].output)
+                features = keras.Model(model.inputs, dropped.output)
+                x = np.random.default_rng(1).normal(size=(4, 8, 1)).astype(np.float32)
+                self.assertAllEqual(features(x, training=False), features(x, training=False))
+                self.assertGreater(np.mean(np.asarray(features(x, training=True)) == 0), 0.3)
+        with self.assertRaises(UsageError):
+            rnnkit.configure("series", data=path, state_dropout=1.0)
+
+
 class RawReaderDefaultsTest(tf.test.TestCase):
     def test_filters_0_clips_gradients_unless_told_otherwise(self):
         flags = ["--task", "series", "--data", "x.ts"]
@@ -359,12 +383,13 @@ class ValidationSplitTest(tf.test.TestCase):
 
 
 class SeriesTaskTest(tf.test.TestCase):
-    """One small run on rising and falling two-channel series: it learns, answers and exports alike."""
+    """One small run on rising and falling two-channel series: it learns, answers and exports alike (with its
+    recurrent state dropped in training, so every export meets a Dropout layer)."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        train_slopes(cls, filters=4)
+        train_slopes(cls, filters=4, extra=("--state-dropout", "0.5"))
 
     def test_it_learns_and_prints_and_stores_the_loader_summary(self):
         self.assertEqual(self.status, 0, self.stderr)
@@ -500,7 +525,7 @@ class StreamingSeriesTest(tf.test.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        train_slopes(cls, filters=0)
+        train_slopes(cls, filters=0, extra=("--state-dropout", "0.2"))
 
     def test_it_learns_without_a_convolution(self):
         self.assertEqual(self.status, 0, self.stderr)

@@ -101,7 +101,7 @@ def build_recurrent_model(*, name, cell, units, num_classes, output_activation="
 
 
 def build_conv_recurrent_model(*, name, length, channels, num_classes, mean, variance, filters, cell, units,
-                               bidirectional=False, dropout=0.0, l2=0.0, max_steps=128):
+                               bidirectional=False, dropout=0.0, l2=0.0, max_steps=128, state_dropout=0.0):
     """Series (length, channels) → per-channel Normalization (the training split's mean and variance, stored in the
     model so every export applies it) → three convolution blocks (Conv1D, BatchNorm, ReLU; the first max-pooled to
     at most `max_steps` steps) → [recurrent stack's last state ⊕ the last block's mean over time] → softmax.
@@ -109,7 +109,8 @@ def build_conv_recurrent_model(*, name, length, channels, num_classes, mean, var
     The convolutions read local shape and shorten long series for the recurrent layers; the mean over time is
     LSTM-FCN's global-average-pooling branch, which carries what a recurrent state forgets over long series.
     `filters=0` leaves both out: the normalized steps go straight into the recurrent stack, a model that reads one
-    step at a time and so can stream.
+    step at a time and so can stream. `state_dropout` drops that fraction of the recurrent state in training, so
+    the head cannot lean on the state alone to tell a few training cases apart.
     """
     regularizer = keras.regularizers.L2(l2) if l2 else None
     inputs = keras.Input(shape=(length, channels), name="series")
@@ -117,6 +118,7 @@ def build_conv_recurrent_model(*, name, length, channels, num_classes, mean, var
     if not filters:
         state = recurrent_stack(x, cell=cell, units=units, bidirectional=bidirectional, dropout=dropout, l2=l2,
                                 return_sequences=False)
+        state = _dropped(state, state_dropout)
         outputs = keras.layers.Dense(num_classes, activation="softmax", kernel_regularizer=regularizer,
                                      name="head")(state)
         return RnnkitModel(inputs, outputs, name=name)
@@ -130,10 +132,16 @@ def build_conv_recurrent_model(*, name, length, channels, num_classes, mean, var
             x = keras.layers.MaxPooling1D(pool, padding="same", name="pool")(x)
     state = recurrent_stack(x, cell=cell, units=units, bidirectional=bidirectional, dropout=dropout, l2=l2,
                             return_sequences=False)
+    state = _dropped(state, state_dropout)
     pooled = keras.layers.GlobalAveragePooling1D(name="mean_over_time")(x)
     x = keras.layers.Concatenate(name="state_and_mean")([state, pooled])
     outputs = keras.layers.Dense(num_classes, activation="softmax", kernel_regularizer=regularizer, name="head")(x)
     return RnnkitModel(inputs, outputs, name=name)
+
+
+def _dropped(state, rate):
+    """`state` through a Dropout layer of `rate` (identity at inference; none at 0)."""
+    return keras.layers.Dropout(rate, name="state_dropout")(state) if rate else state
 
 
 def build_image_recurrent_model(*, name, height, width, filters, cell, units, num_classes, bidirectional=False,
