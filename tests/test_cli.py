@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from rnnkit.core import cli
+from rnnkit.core.errors import UsageError
 from rnnkit.tasks import TASKS
 from rnnkit.train import main
 from tests.clitools import call, fresh_dir
@@ -52,6 +53,13 @@ class NegativeInputsTest(tf.test.TestCase):
         for negative_inputs, argv in ((True, ["x", "-v"]), (False, ["-0.5,0.3"])):  # a flag stays a flag
             with self.subTest(argv=argv), contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
                 parser(negative_inputs).parse_args(argv)
+
+
+    def test_a_dash_reads_the_non_empty_lines_of_standard_input_and_an_empty_pipe_is_refused(self):
+        self.assertEqual(cli.read_inputs(["a", "-", "b"], io.StringIO("x\n\n  y \n")), ["a", "x", "y", "b"])
+        for stdin in ("", "\n  \n"):
+            with self.subTest(stdin=stdin), self.assertRaisesRegex(UsageError, "held no input"):
+                cli.read_inputs(["a", "-"], io.StringIO(stdin))
 
 
 class BadInputTest(tf.test.TestCase):

@@ -189,6 +189,9 @@ class StreamingExportTest(tf.test.TestCase):
             lines = out.splitlines()
             self.assertEqual(len(lines), 2)
             self.assertTrue(lines[1].startswith("101 + 11 = "), lines)
+            status, out, err = self.ask([model, "--runtime", runtime, "-"], stdin="\n")
+            self.assertEqual((status, out, err.count("\n")), (2, "", 1), err)
+            self.assertIn("held no input", err)
             if runtime == "litert":
                 self.assertEqual(lines[0], keras_out.strip())  # float: the same answer as Keras, 50 bits > 6
             else:

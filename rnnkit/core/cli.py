@@ -131,8 +131,12 @@ def length_range(high):
 
 
 def read_inputs(inputs, stdin):
-    """The inputs, with `-` replaced by the non-empty lines of standard input."""
+    """The inputs, with `-` replaced by the non-empty lines of standard input (UsageError where it has none: an
+    empty pipe is a mistake upstream, not zero questions)."""
     texts = []
     for text in inputs:
-        texts.extend((line.strip() for line in stdin if line.strip()) if text == "-" else [text])
+        lines = [line.strip() for line in stdin if line.strip()] if text == "-" else [text]
+        if not lines:
+            raise UsageError("- reads standard input, and it held no input (only empty lines or nothing)")
+        texts.extend(lines)
     return texts
