@@ -107,6 +107,8 @@ class BadInputTest(tf.test.TestCase):
             (["--task", "moons", "--unroll"], "--unroll applies to recurrent models"),
             (["--task", "adder", "--ngrams", "1,2"], "--ngrams does not apply to task adder"),
             (["--task", "names", "--ngrams", "2,6"], "--ngrams"),
+            (["--task", "moons", "--test-samples", "10"], "--test-samples sizes a generated task's splits"),
+            (["--task", "mnist", "--val-samples", "10"], "task mnist validates and tests on its data's own splits"),
             (["--task", "adder", "--patience", "-1"], "--patience"),
             (["--task", "adder", "--epsilon", "0"], "--epsilon"),
             (["--task", "adder", "--optimizer", "sgd", "--epsilon", "1e-3"], "--epsilon applies to adam"),

@@ -150,7 +150,9 @@ def build_parser(prog="python -m rnnkit.train", description=None, task=None, res
              "examples to steps.csv, TensorBoard (tensorboard/steps) and steps.png (none: per epoch only)")
     add(train, "--out", metavar="DIR", help=out_help)
     evaluation = parser.add_argument_group("evaluation")
-    add(evaluation, "--val-samples", type=bounded("val_samples"), help="validation examples")
-    add(evaluation, "--test-samples", type=bounded("test_samples"), help="held-out test examples")
+    add(evaluation, "--val-samples", type=bounded("val_samples"), help="validation examples a generated task "
+        "draws (a data set's task validates on its own split)")
+    add(evaluation, "--test-samples", type=bounded("test_samples"), help="held-out test examples a generated "
+        "task draws (a data set's task tests on its whole test split)")
     add(evaluation, "--show-samples", type=bounded("show_samples"), help="verification samples to print")
     return parser

@@ -25,6 +25,7 @@ class Task:
     cell_defaults = {}  # cell → defaults that apply when that cell is chosen (over `defaults`, under flags)
     options = ()  # Option declarations of the settings only this task (or its family) reads
     restartable = False  # whether --restarts N (train several seeds, keep the best) applies
+    draws_samples = False  # whether --val-samples / --test-samples size its splits (a generated task's)
     codec = None  # a codecs.Codec: how a user's input is read and the answer worded (TensorFlow-free)
     example_input = ""
     objective = "accuracy"  # the validation metric a hyperparameter search maximises by default

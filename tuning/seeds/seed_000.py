@@ -5,7 +5,7 @@ from tuning.seeds.spec import Claim, Experiment, Figure, SeedReport, beats, pct
 # The seed's MNIST runs: raw rows, Adam 1e-3, cross-entropy, PyTorch weight_decay 0.01, nothing else of rnnkit's.
 MNIST = dict(filters=0, optimizer="adam", lr=1e-3, coupled_weight_decay=0.01, augment=False, dropout=0.0,
              lr_schedule="none", patience=0, epochs=10, batch_size=64, log_every=50)
-MNIST_QUICK = dict(epochs=5, test_samples=1000, log_every=20)
+MNIST_QUICK = dict(epochs=5, log_every=20)
 SIZES = {"64": (64,), "128": (128,), "64x2": (64, 64)}
 CELLS = ("rnn", "lstm", "gru")
 # Recall and binary addition: an LSTM, Adam lr 0.01, β = (0.9, 0.99), cross-entropy unless said.

@@ -9,7 +9,7 @@ TOY_NOISE = (("moons", 0.05), ("circles", 0.05), ("classification", 0.01))  # (t
 TOY_SETS = tuple(data for data, _ in TOY_NOISE)
 CIFAR = dict(source="tfds", augment=False, lr_schedule="none", patience=0, batch_size=32, epochs=200,
              log_every=500)
-CIFAR_QUICK = dict(epochs=1, steps_per_epoch=20, log_every=10, test_samples=1000)
+CIFAR_QUICK = dict(epochs=1, steps_per_epoch=20, log_every=10)
 # The seed's five CNN set-ups: (run name, optimizer, rate).
 CNN = (("adam-1e-4", "adam", 1e-4), ("adam-1e-2", "adam", 1e-2), ("adam-1e-6", "adam", 1e-6),
        ("sgd-1e-4", "sgd", 1e-4), ("adagrad-1e-4", "adagrad", 1e-4))
