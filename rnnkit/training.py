@@ -31,10 +31,10 @@ def configure(task, **values):
                          f"not {cfg.optimizer}")
     if cfg.optimizer != "adam" and (values.get("beta_1") is not None or values.get("beta_2") is not None):
         raise UsageError(f"--beta1 / --beta2 apply to --optimizer adam, not {cfg.optimizer}")
-    drawn = next((name for name in ("val_samples", "test_samples") if values.get(name) is not None), None)
-    if drawn and not task.draws_samples:
-        raise UsageError(f"--{drawn.replace('_', '-')} sizes a generated task's splits; task {task.name} validates "
-                         "and tests on its data's own splits")
+    unread = next((name for name in task.unread if values.get(name) is not None), None)
+    if unread:
+        raise UsageError(f"--{unread.replace('_', '-')} does not apply to task {task.name}: it "
+                         f"{task.unread[unread]}")
     plateau = ("plateau_factor", "plateau_patience", "plateau_min_lr")
     if cfg.lr_schedule != "plateau" and any(values.get(name) is not None for name in plateau):
         raise UsageError("--plateau-factor / --plateau-patience / --plateau-min-lr apply to --lr-schedule plateau")

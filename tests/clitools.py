@@ -29,3 +29,9 @@ def assert_refused(test, main, argv, message, folder):
     test.assertEqual(len(err.strip().splitlines()), 1, err)
     test.assertIn(message, err)
     test.assertFalse(os.path.exists(never))
+
+
+def flags_read_by(task, flags):
+    """`flags` (flag, value pairs) less the pairs naming a shared setting that `task` never reads (its `unread`)."""
+    return [item for flag, value in zip(flags[::2], flags[1::2]) if flag[2:].replace("-", "_") not in task.unread
+            for item in (flag, value)]

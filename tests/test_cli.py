@@ -17,7 +17,7 @@ from rnnkit.core import cli
 from rnnkit.core.errors import UsageError
 from rnnkit.tasks import TASKS
 from rnnkit.train import main
-from tests.clitools import call, fresh_dir
+from tests.clitools import call, flags_read_by, fresh_dir
 
 TINY = ["--units", "4", "--embed-dim", "2", "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "8",
         "--val-samples", "16", "--test-samples", "32", "--eval-samples", "16", "--show-samples", "2"]
@@ -107,8 +107,9 @@ class BadInputTest(tf.test.TestCase):
             (["--task", "moons", "--unroll"], "--unroll applies to recurrent models"),
             (["--task", "adder", "--ngrams", "1,2"], "--ngrams does not apply to task adder"),
             (["--task", "names", "--ngrams", "2,6"], "--ngrams"),
-            (["--task", "moons", "--test-samples", "10"], "--test-samples sizes a generated task's splits"),
-            (["--task", "mnist", "--val-samples", "10"], "task mnist validates and tests on its data's own splits"),
+            (["--task", "moons", "--test-samples", "10"], "--test-samples does not apply to task moons"),
+            (["--task", "mnist", "--val-samples", "10"], "mnist: it validates and tests on its data's own splits"),
+            (["--task", "binary_add", "--embed-dim", "4"], "--embed-dim does not apply to task binary_add"),
             (["--task", "adder", "--patience", "-1"], "--patience"),
             (["--task", "adder", "--epsilon", "0"], "--epsilon"),
             (["--task", "adder", "--optimizer", "sgd", "--epsilon", "1e-3"], "--epsilon applies to adam"),
@@ -152,7 +153,7 @@ class BadInputTest(tf.test.TestCase):
 class RunFolderTest(tf.test.TestCase):
     def run_task(self, name, *extra):
         out = os.path.join(fresh_dir(self), "run")
-        status, stdout, stderr = run_cli(["--task", name, *TINY, "--out", out, *extra])
+        status, stdout, stderr = run_cli(["--task", name, *flags_read_by(TASKS[name], TINY), "--out", out, *extra])
         self.assertEqual(status, 0, stderr)
         return out, stdout
 

@@ -204,11 +204,9 @@ class EveryTaskSmokeTest(tf.test.TestCase, parameterized.TestCase):
     def test_task_trains_evaluates_and_writes_its_run_folder(self, name):
         task = TASKS[name]
         overrides = {**SMOKE, **SMOKE_TASK.get(name, {})}
-        # The shared settings (the sample counts where the task draws its examples), and of the task options only
-        # the task's own.
+        # The shared settings the task reads, and of the task options only the task's own.
         overrides = {key: value for key, value in overrides.items()
-                     if (key in SHARED and (task.draws_samples or key not in ("val_samples", "test_samples")))
-                     or key in task.option_table()}
+                     if (key in SHARED and key not in task.unread) or key in task.option_table()}
         if name == "cifar10":
             overrides["data_dir"] = fresh_dir(self)
         if name in ("series", "text"):  # the users' own data: files this test writes

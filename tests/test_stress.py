@@ -14,7 +14,7 @@ from rnnkit.models.layers import ChronoBias, UpdateGateBias
 from rnnkit.tasks import TASKS, carries
 from rnnkit.tasks.sequence import digits_to_int
 from rnnkit.train import main
-from tests.clitools import call
+from tests.clitools import call, flags_read_by
 
 TINY = ["--units", "4", "--embed-dim", "2", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8",
         "--val-samples", "16", "--test-samples", "16", "--eval-samples", "8", "--show-samples", "0"]
@@ -155,7 +155,8 @@ class EnrichedAdderLearnsTheCarryTest(tf.test.TestCase):
 class StressReportTest(tf.test.TestCase):
     def run_cli(self, *argv):
         out = os.path.join(self.get_temp_dir(), f"run-{len(os.listdir(self.get_temp_dir()))}")
-        status, stdout, stderr = call(main, [*argv, *TINY, "--out", out])
+        tiny = flags_read_by(TASKS[argv[argv.index("--task") + 1]], TINY)
+        status, stdout, stderr = call(main, [*argv, *tiny, "--out", out])
         self.assertEqual(status, 0, stderr)
         with open(os.path.join(out, "metrics.json")) as handle:
             return out, stdout, json.load(handle)

@@ -64,6 +64,7 @@ class ArrayTask(SoftmaxClassifier, Task):
 
     EVAL_BATCH = 256
     options = (CLASS_WEIGHT,)
+    unread = dict.fromkeys(("val_samples", "test_samples"), "validates and tests on its data's own splits")
     DATA_FIELDS = ("source", "data_dir")  # the options `load_splits` reads
 
     def splits(self, cfg):

@@ -10,6 +10,9 @@ keras = LazyModule("keras")
 keras_metrics = LazyModule("rnnkit.models.metrics")
 
 
+NO_EMBEDDING = {"embed_dim": "reads numbers, with no embedding layer"}  # `unread` of a task without one
+
+
 class Task:
     """A named problem: its data, default model, loss, metrics, evaluation and how to show a sample.
 
@@ -25,7 +28,7 @@ class Task:
     cell_defaults = {}  # cell → defaults that apply when that cell is chosen (over `defaults`, under flags)
     options = ()  # Option declarations of the settings only this task (or its family) reads
     restartable = False  # whether --restarts N (train several seeds, keep the best) applies
-    draws_samples = False  # whether --val-samples / --test-samples size its splits (a generated task's)
+    unread = {}  # shared settings this task never reads → why (`training.configure` refuses one given)
     codec = None  # a codecs.Codec: how a user's input is read and the answer worded (TensorFlow-free)
     example_input = ""
     objective = "accuracy"  # the validation metric a hyperparameter search maximises by default

@@ -4,7 +4,7 @@ import numpy as np
 from rnnkit.core import codecs
 from rnnkit.core.lazy import LazyModule
 from rnnkit.core.options import Option
-from rnnkit.tasks.base import mark, require
+from rnnkit.tasks.base import NO_EMBEDDING, mark, require
 from rnnkit.tasks.sequence import CARRY_MIX, AdditionTask, add_digits, digits_to_int, length_option, train_len_option
 
 keras = LazyModule("keras")
@@ -37,6 +37,7 @@ class BinaryAdd(AdditionTask):
 
     name = "binary_add"
     summary = "add two binary strings bit by bit (train on short, test on long)"
+    unread = NO_EMBEDDING
     defaults = dict(length=20, train_len=(1, 10), carry_mix=0.5, loss="bce", cell="rnn", units=(8,), optimizer="adam",
                     lr=3e-2,
                     epochs=30, steps_per_epoch=100, batch_size=64, eval_lens=(100, 1000), restarts=5)

@@ -10,7 +10,7 @@ from rnnkit.core.errors import UsageError
 from rnnkit.core.lazy import LazyModule
 from rnnkit.core.options import Option
 from rnnkit.tasks.arrays import ArrayTask, Splits, augment_option, layer_seeds, source_options, stratified_split
-from rnnkit.tasks.base import require
+from rnnkit.tasks.base import NO_EMBEDDING, require
 from rnnkit.tasks.tfds_source import load_tfds
 
 keras = LazyModule("keras")
@@ -80,6 +80,7 @@ class Mnist(ArrayTask):
     with --filters 0 one raw row per step."""
 
     name = "mnist"
+    unread = {**ArrayTask.unread, **NO_EMBEDDING}
     summary = "MNIST digits read row by row (embedded 5 000 digits, or --source tfds)"
     defaults = dict(source="embedded", cell="gru", units=(128,), bidirectional=True, dropout=0.2, optimizer="adam",
                     lr=2e-3, epochs=40, steps_per_epoch=None, batch_size=64, augment=True, lr_schedule="plateau")

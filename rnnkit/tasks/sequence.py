@@ -53,7 +53,6 @@ class SequenceTask(Task):
 
     options = EVALUATION_OPTIONS
     restartable = True
-    draws_samples = True
 
     def epoch_steps(self, cfg):
         """--steps-per-epoch, or with --train-samples one pass over that set."""

@@ -9,7 +9,7 @@ from rnnkit.core.lazy import LazyModule
 from rnnkit.core.options import Option
 from rnnkit.tasks import series_data
 from rnnkit.tasks.arrays import ArrayTask, Splits, stratified_split
-from rnnkit.tasks.base import require
+from rnnkit.tasks.base import NO_EMBEDDING, require
 
 models = LazyModule("rnnkit.models.builders")
 layers = LazyModule("rnnkit.models.layers")
@@ -80,6 +80,7 @@ class Series(ArrayTask):
     normalizes each channel with the training split's statistics (inside the model, so exports do too)."""
 
     name = "series"
+    unread = {**ArrayTask.unread, **NO_EMBEDDING}
     summary = "your own labelled time series (--data FILE: UCR/UEA .ts, CSV or .npz)"
     # 1 000 steps whatever the set's size, the rate decayed by a cosine: chosen on five UCR/UEA sets against
     # MiniRocket (benchmarks/series.py), where a plateau schedule on a few validation cases cut the rate too soon.
