@@ -110,6 +110,7 @@ class BadInputTest(tf.test.TestCase):
             (["--task", "moons", "--test-samples", "10"], "--test-samples does not apply to task moons"),
             (["--task", "mnist", "--val-samples", "10"], "mnist: it validates and tests on its data's own splits"),
             (["--task", "binary_add", "--embed-dim", "4"], "--embed-dim does not apply to task binary_add"),
+            (["--task", "circles", "--cell", "lstm"], "--cell does not apply to task circles: it has no recurrent"),
             (["--task", "adder", "--patience", "-1"], "--patience"),
             (["--task", "adder", "--epsilon", "0"], "--epsilon"),
             (["--task", "adder", "--optimizer", "sgd", "--epsilon", "1e-3"], "--epsilon applies to adam"),

@@ -139,6 +139,8 @@ class SearchTest(tf.test.TestCase):
                  (search.main, [*base, "--max-trials", "0"], "--max-trials"),
                  (search.main, [*base, "--resume", folder], "unrecognized arguments: --resume"),
                  (search.main, [*base, "--lr", "0.1", "--space", "lr=0.1,0.3"], "set by a flag and by --space"),
+                 (search.main, ["--task", "moons", "--space", "cell=lstm,gru", "--dir", folder],
+                  "'cell' does not apply to task moons: it has no recurrent layer"),
                  (search.main, ["--task", "moons", "--units", "8", "--lr", "0.1", "--optimizer", "sgd", "--batch-size",
                                 "32", "--dir", folder], "fix every hyperparameter"),
                  (search.main, ["--task", "moons", "--backend", "numpy", "--dir", folder], "--backend keras"),

@@ -41,6 +41,8 @@ def check_applies(task, space):
     """Refuse a hyperparameter that is neither shared nor one of the task's searchable options."""
     own = task_hyperparameters(task)
     for name in space:
+        if name in task.unread:
+            raise UsageError(f"hyperparameter {name!r} does not apply to task {task.name}: it {task.unread[name]}")
         if name not in PARSERS and name not in own:
             raise UsageError(f"hyperparameter {name!r} does not apply to task {task.name}")
 

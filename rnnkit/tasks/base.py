@@ -11,6 +11,7 @@ keras_metrics = LazyModule("rnnkit.models.metrics")
 
 
 NO_EMBEDDING = {"embed_dim": "reads numbers, with no embedding layer"}  # `unread` of a task without one
+NOT_RECURRENT = dict.fromkeys(("cell", "bidirectional"), "has no recurrent layer")  # and of a task without those
 
 
 class Task:

@@ -7,7 +7,7 @@ from rnnkit.core import codecs
 from rnnkit.core.lazy import LazyModule
 from rnnkit.core.options import Option
 from rnnkit.tasks.arrays import ArrayTask, Splits, augment_option, layer_seeds, source_options, stratified_split
-from rnnkit.tasks.base import NO_EMBEDDING, require
+from rnnkit.tasks.base import NO_EMBEDDING, NOT_RECURRENT, require
 from rnnkit.tasks.tfds_source import load_tfds
 
 keras = LazyModule("keras")
@@ -37,7 +37,7 @@ class Cifar10(ArrayTask):
     """tensorflow-datasets' cifar10 from --data-dir (no copy can be embedded); images scaled to [0, 1]."""
 
     name = "cifar10"
-    unread = {**ArrayTask.unread, **NO_EMBEDDING}
+    unread = {**ArrayTask.unread, **NO_EMBEDDING, **NOT_RECURRENT}
     summary = "CIFAR-10 with the seed's 8-conv CNN or an MLP (--source tfds --data-dir DIR)"
     defaults = dict(source="tfds", arch="cnn", units=(512, 256), optimizer="adam", lr=1e-3, epochs=30,
                     steps_per_epoch=None, batch_size=128, augment=True, lr_schedule="plateau")

@@ -9,7 +9,7 @@ from rnnkit.core.errors import UsageError
 from rnnkit.core.lazy import LazyModule
 from rnnkit.core.options import Option
 from rnnkit.tasks.arrays import ArrayTask, Splits, stratified_split
-from rnnkit.tasks.base import NO_EMBEDDING, require
+from rnnkit.tasks.base import NO_EMBEDDING, NOT_RECURRENT, require
 
 plots = LazyModule("rnnkit.runs.plots")
 keras = LazyModule("keras")
@@ -45,7 +45,7 @@ class PointCodec(codecs.Codec):
 class Toy2D(ArrayTask):
     """Points (x, y) → class 0 or 1; `--units` sets the hidden sizes (default one layer of 20)."""
 
-    unread = {**ArrayTask.unread, **NO_EMBEDDING}
+    unread = {**ArrayTask.unread, **NO_EMBEDDING, **NOT_RECURRENT}
     options = (Option("backend", "keras", "a Keras MLP or rnnkit's NumPy MLP", kind="choice",
                       choices=("keras", "numpy"), searchable=True),
                Option("samples", SAMPLES, "points the generator makes (random_state 0)", bounds=(20, 1_000_000),
