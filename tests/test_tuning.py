@@ -72,6 +72,15 @@ class SearchTest(tf.test.TestCase):
         _, space, _ = search.parse(["--task", "moons", "--units", "8", "--space", "optimizer=adam"])
         self.assertEqual(space["optimizer"], ["adam"])
 
+    def test_the_search_says_which_flags_only_the_retrained_best_trial_takes(self):
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            cfg, _, _ = search.parse(["--task", "binary_add", "--restarts", "2", "--log-every", "5"])
+        self.assertEqual((cfg.restarts, cfg.log_every), (2, 5))  # kept for the retrained best trial
+        self.assertIn("--restarts, --log-every apply to the retrained best trial", out.getvalue())
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            search.parse(["--task", "binary_add"])
+        self.assertNotIn("retrained best trial", out.getvalue())
+
     def test_space_parsing(self):
         self.assertEqual(parse_space(["cell=lstm,gru", "units=32,64", "bidirectional=true,no", "lr=1e-3"]),
                          {"cell": ["lstm", "gru"], "units": [32, 64], "bidirectional": [True, False], "lr": [1e-3]})

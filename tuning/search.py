@@ -29,6 +29,8 @@ TUNERS = {"random": "RandomSearch", "hyperband": "Hyperband", "bayesian": "Bayes
 SEARCH_FLAGS = ("tuner", "max_trials", "space", "dir", "overwrite", "retrain", "distributed", "oracle", "tuner_id",
                 "objective")
 OBJECTIVES = ("accuracy", "balanced_accuracy", "exact_match")
+# Run settings a trial (one `loops.train` of a compiled model) does not take; the retrained best trial does.
+RETRAIN_ONLY = ("restarts", "strategy", "log_every")
 
 
 def build_parser(task=None):
@@ -96,6 +98,10 @@ def parse(argv):
                          "for one to search")
     if fixed:
         print(f"tuning.search: fixed by your flags, not searched: {', '.join(fixed)}", flush=True)
+    retrain_only = ["--" + name.replace("_", "-") for name in RETRAIN_ONLY if name in values]
+    if retrain_only:
+        print(f"tuning.search: {', '.join(retrain_only)} apply to the retrained best trial; each trial trains once, "
+              "in this process, without step logs", flush=True)
     spaces.check_applies(get_task(cfg.task), space)
     objective = options.get("objective")
     if objective is not None and objective not in get_task(cfg.task).objectives:
