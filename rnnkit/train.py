@@ -2,6 +2,7 @@
 import sys
 
 from rnnkit.core import cli
+from rnnkit.core.config import flag_for
 from rnnkit.core.errors import UsageError
 from rnnkit.core.flags import build_parser, parse
 from rnnkit.core.lazy import LazyModule
@@ -16,7 +17,7 @@ def config_from_args(argv):
     if "resume" in values:
         run_dir = values.pop("resume")
         if values:
-            raise UsageError(f"--resume takes no other flags (got --{next(iter(values)).replace('_', '-')}); "
+            raise UsageError(f"--resume takes no other flags (got {flag_for(next(iter(values)))}); "
                              "the run continues with its own config.json")
         return training.resume_config(run_dir), True
     if "task" not in values:

@@ -11,7 +11,7 @@ import time
 
 import keras
 
-from rnnkit.core.config import make_config
+from rnnkit.core.config import flag_for, make_config
 from rnnkit.core.errors import UsageError
 from rnnkit.engine import distribute, loops, resilience, restarts, steps
 from rnnkit.engine.device import describe_device, deterministic_ops
@@ -33,8 +33,7 @@ def configure(task, **values):
         raise UsageError(f"--beta1 / --beta2 apply to --optimizer adam, not {cfg.optimizer}")
     unread = next((name for name in task.unread if values.get(name) is not None), None)
     if unread:
-        raise UsageError(f"--{unread.replace('_', '-')} does not apply to task {task.name}: it "
-                         f"{task.unread[unread]}")
+        raise UsageError(f"{flag_for(unread)} does not apply to task {task.name}: it {task.unread[unread]}")
     plateau = ("plateau_factor", "plateau_patience", "plateau_min_lr")
     if cfg.lr_schedule != "plateau" and any(values.get(name) is not None for name in plateau):
         raise UsageError("--plateau-factor / --plateau-patience / --plateau-min-lr apply to --lr-schedule plateau")

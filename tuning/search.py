@@ -11,6 +11,7 @@ import os
 import sys
 
 from rnnkit.core import cli, flags
+from rnnkit.core.config import flag_for
 from rnnkit.core.errors import UsageError
 from rnnkit.core.lazy import LazyModule
 from rnnkit.runs import artifacts
@@ -98,7 +99,7 @@ def parse(argv):
                          "for one to search")
     if fixed:
         print(f"tuning.search: fixed by your flags, not searched: {', '.join(fixed)}", flush=True)
-    retrain_only = ["--" + name.replace("_", "-") for name in RETRAIN_ONLY if name in values]
+    retrain_only = [flag_for(name) for name in RETRAIN_ONLY if name in values]
     if retrain_only:
         print(f"tuning.search: {', '.join(retrain_only)} apply to the retrained best trial; each trial trains once, "
               "in this process, without step logs", flush=True)

@@ -160,13 +160,18 @@ class Config:
 SHARED = {f.name for f in dataclasses.fields(Config)} - {"options"}
 
 
+def flag_for(name):
+    """The command-line flag of setting `name` (`log_every` → `--log-every`)."""
+    return "--" + name.replace("_", "-")
+
+
 def not_an_option(task, name):
     """The message for a setting `task` does not take."""
     from rnnkit.tasks import TASKS
 
     takes = ", ".join(option.cli_flag for option in task.option_table().values()) or "no task flags"
     flag = next((option.cli_flag for other in TASKS.values() for option in other.options if option.name == name),
-                "--" + name.replace("_", "-"))
+                flag_for(name))
     return f"{flag} does not apply to task {task.name} (it takes {takes})"
 
 
