@@ -54,7 +54,6 @@ class NegativeInputsTest(tf.test.TestCase):
             with self.subTest(argv=argv), contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
                 parser(negative_inputs).parse_args(argv)
 
-
     def test_a_dash_reads_the_non_empty_lines_of_standard_input_and_an_empty_pipe_is_refused(self):
         self.assertEqual(cli.read_inputs(["a", "-", "b"], io.StringIO("x\n\n  y \n")), ["a", "x", "y", "b"])
         for stdin in ("", "\n  \n"):

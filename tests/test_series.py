@@ -243,7 +243,6 @@ class DefaultModelTest(tf.test.TestCase):
                 self.assertEqual(model.get_layer("conv_1").filters, expected)
                 self.assertEqual(model.get_layer("conv_2").filters, 2 * expected)
 
-
     def test_state_dropout_is_off_by_default_and_drops_only_the_recurrent_state_in_training(self):
         path = os.path.join(fresh_dir(self), "c1.npz")
         np.savez(path, X=np.random.default_rng(0).normal(size=(20, 8, 1)), y=np.array(["a", "b"] * 10))
